@@ -1,0 +1,174 @@
+"""`factordiff` command line: parses argv, calls one library function per command, prints where things went."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import PRESETS, ConfigError, PercolationConfig, RunConfig, apply_overrides, load_config, preset, to_yaml
+from .errors import FactordiffError
+
+EXAMPLES = {
+    "preview": """examples:
+  factordiff data preview                                   # P1 bumps, σ = 1, d = 1 (1,089 images)
+  factordiff data preview data.sigma=0.5 data.increment=0.25
+  factordiff data preview --preset p2-sos-stripes-cross     # SOS without the 13–19 cross, plus 1D stripes
+  factordiff data preview my_run.yaml data.fraction=0.3 --out outputs/mine""",
+    "overlap": """examples:
+  factordiff data overlap
+  factordiff data overlap --sigmas 0.25 0.5 1 --increments 0.1 0.5 1 2""",
+    "percolation": """examples:
+  factordiff percolation                                    # σ ∈ {0.1, 0.25, 0.5, 1}, thresholds 0.005 and 0.05
+  factordiff percolation --sigmas 0.2 0.3 --thresholds 0.005 --draws 50 --overlap continuum""",
+    "config": """examples:
+  factordiff config show --preset p1-hole-10
+  factordiff config show data.kind=sos data.holdout=cross > sos.yaml""",
+}
+
+
+def _resolve_run_config(items: list[str], preset_name: str | None) -> RunConfig:
+    """A YAML path (at most one, without '=') and key=value overrides, on top of a preset or the defaults."""
+    paths = [i for i in items if "=" not in i]
+    overrides = [i for i in items if "=" in i]
+    for item in paths:
+        if not Path(item).is_file():
+            raise ConfigError(item, item, "an existing CONFIG.yaml file or a key=value override (e.g. data.sigma=0.5)",
+                              f"{item!r} is neither an existing CONFIG.yaml file nor a key=value override "
+                              "(e.g. data.sigma=0.5)")
+    if len(paths) > 1:
+        raise ConfigError("CONFIG", paths, "at most one YAML file (the other arguments must be key=value)")
+    if paths and preset_name:
+        raise ConfigError("--preset", preset_name, "absent when a CONFIG file is given")
+    if paths:
+        return apply_overrides(load_config(paths[0]), overrides)
+    return preset(preset_name, overrides) if preset_name else apply_overrides(RunConfig(), overrides)
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("items", nargs="*", metavar="[CONFIG.yaml] [key=value ...]",
+                   help="a run config file and/or overrides such as data.sigma=0.5")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset")
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
+    return bar
+
+
+def cmd_preview(args) -> int:
+    from .commands import preview_data
+
+    summary = preview_data(_resolve_run_config(args.items, args.preset), args.out, n=args.n, seed=args.seed)
+    counts = summary["counts"]
+    print(f"train (ID) images: {counts['train']:,}   held-out (OOD) images: {counts['heldout']:,}")
+    print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if k not in ("train", "heldout")))
+    print(f"wrote {summary['figure']}")
+    return 0
+
+
+def cmd_overlap(args) -> int:
+    from .commands import overlap_figure
+
+    kw = {k: tuple(v) for k, v in (("sigmas", args.sigmas), ("increments", args.increments)) if v}
+    summary = overlap_figure(args.out, size=args.size, **kw)
+    d = summary["increments"]
+    k = min(range(len(d)), key=lambda i: abs(d[i] - 1.0))
+    print(f"overlap at d = {d[k]:g}: " + ", ".join(f"σ={s:g}: {row[k]:.3g}"
+                                                    for s, row in zip(summary["sigmas"], summary["overlap"])))
+    print(f"wrote {summary['figure']}")
+    return 0
+
+
+def cmd_percolation(args) -> int:
+    from .commands import percolation_figure
+
+    fields = {k: getattr(args, k) for k in ("sigmas", "thresholds", "fractions") if getattr(args, k)}
+    fields = {k: tuple(v) for k, v in fields.items()}
+    for k in ("draws", "overlap", "seed", "increment"):
+        if getattr(args, k) is not None:
+            fields[k] = getattr(args, k)
+    cfg = PercolationConfig(image_size=args.size, **fields)
+    bar = _progress(len(cfg.sigmas) * len(cfg.thresholds) * len(cfg.fractions), "percolation")
+    summary = percolation_figure(cfg, args.out, progress=bar.update)
+    bar.close()
+    for si, s in enumerate(summary["sigmas"]):
+        lam = ", ".join(f"thr {t:g}: {'never' if v is None else f'{v:.3f}'}"
+                        for t, v in zip(summary["thresholds"], summary["lambda_c"][si]))
+        print(f"σ = {s:g}: λ_c (mass ratio ≥ 0.5) {lam}")
+    print(f"wrote {summary['figure']}")
+    return 0
+
+
+def cmd_config_show(args) -> int:
+    sys.stdout.write(to_yaml(_resolve_run_config(args.items, args.preset)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="factordiff", description="A laboratory for how diffusion models learn "
+                                     "to represent, factorize and compose features (Liang et al. 2024).")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="datasets of both papers").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("preview", help="grid of images with red dots at their labels, and image counts",
+                        epilog=EXAMPLES["preview"], formatter_class=fmt)
+    _add_config_args(p)
+    p.add_argument("--n", type=int, default=25, help="images per grid (default 25 = 5×5)")
+    p.add_argument("--seed", type=int, default=0, help="which images are shown")
+    p.add_argument("--out", type=Path, default=Path("outputs/preview"), help="output folder")
+    p.set_defaults(func=cmd_preview)
+
+    p = data.add_parser("overlap", help="P1 Fig 7b: neighbour overlap vs increment",
+                        epilog=EXAMPLES["overlap"], formatter_class=fmt)
+    p.add_argument("--sigmas", type=float, nargs="+")
+    p.add_argument("--increments", type=float, nargs="+")
+    p.add_argument("--size", type=int, default=32, help="image size N")
+    p.add_argument("--out", type=Path, default=Path("outputs/overlap"))
+    p.set_defaults(func=cmd_overlap)
+
+    p = sub.add_parser("percolation", help="P2 Fig 6c/13/14b: percolation of the label lattice",
+                       epilog=EXAMPLES["percolation"], formatter_class=fmt)
+    p.add_argument("--sigmas", type=float, nargs="+")
+    p.add_argument("--thresholds", type=float, nargs="+")
+    p.add_argument("--fractions", type=float, nargs="+", help="λ values")
+    p.add_argument("--draws", type=int)
+    p.add_argument("--overlap", choices=("pixel", "continuum"))
+    p.add_argument("--size", type=int, default=32, help="lattice = labels 0..N")
+    p.add_argument("--increment", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, default=Path("outputs/percolation"))
+    p.set_defaults(func=cmd_percolation)
+
+    cfg = sub.add_parser("config", help="configs and presets").add_subparsers(dest="config_command", required=True)
+    p = cfg.add_parser("show", help="print the resolved config as YAML", epilog=EXAMPLES["config"],
+                       formatter_class=fmt)
+    _add_config_args(p)
+    p.set_defaults(func=cmd_config_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except FactordiffError as e:
+        if args.debug:
+            raise
+        print(f"factordiff: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("factordiff: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser"]

@@ -1,0 +1,370 @@
+"""Typed, frozen configs: validated at construction, saved and loaded as YAML, overridable by `key=value`.
+
+Every default is a paper value (cited) or, where the papers are silent, the default of PAPERS.md §6 (marked
+[INFERRED]). A config that constructs is a config the lab can run: all range and cross-field checks happen
+in `__post_init__`, before any work, and each error names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from .errors import ConfigError
+
+# --------------------------------------------------------------------------------------------------------
+# Field checks (shared by every config class)
+
+
+def check_number(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
+                 lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> None:
+    """Raise ConfigError unless `value` is a finite number (an int when `integer`) in the given interval."""
+    kind = "an integer" if integer else "a finite number"
+    lo_s = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
+    hi_s = "" if hi is None else f"{'<' if hi_open else '<='} {hi:g}"
+    allowed = " ".join(s for s in (kind, lo_s, "and" if lo_s and hi_s else "", hi_s) if s)
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
+        raise ConfigError(name, value, allowed)
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        raise ConfigError(name, value, allowed)
+    if hi is not None and (value > hi or (hi_open and value == hi)):
+        raise ConfigError(name, value, allowed)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(name, value, "one of " + ", ".join(repr(c) for c in choices))
+
+
+def check_interval(name: str, value: Any, lo: float, hi: float) -> None:
+    """A closed interval (a, b) with lo <= a < b <= hi."""
+    allowed = f"an interval [a, b] with {lo:g} <= a < b <= {hi:g}"
+    if not (isinstance(value, tuple) and len(value) == 2):
+        raise ConfigError(name, value, allowed)
+    for v in value:
+        check_number(name, v)
+    if not (lo <= value[0] < value[1] <= hi):
+        raise ConfigError(name, list(value), allowed)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Stage configs
+
+DATA_KINDS = ("bump", "sos", "stripes", "bump+stripes", "sos+stripes")
+HOLDOUTS = ("none", "box", "cross", "band_x", "band_y")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images a run trains on: the renderer, the label grid and the held-out / subsampled parts.
+
+    Labels are in the image frame: pixel centres at 1..N, bump labels in [0, N] (P1 §2). Stripe labels of the
+    extended canvas (P2 Fig 9) run over [-canvas_margin, N + canvas_margin]; values outside [0, N] are hidden.
+    """
+
+    section: ClassVar[str] = "data"
+
+    kind: str = "bump"  # P1 bumps; P2 adds SOS, 1D stripes and their mixtures
+    image_size: int = 32  # P1 §2: 32×32 grayscale
+    sigma: float = 1.0  # P1 Fig 4: σ = 1.0 (A.6: σ ∈ {0.1, …, 1.0})
+    sigma_y: float | None = None  # None → same as sigma (P2 allows σx ≠ σy)
+    variance_convention: str = "4sigma2"  # P1 eq. in §2: exp(−Δ²/4σ²); "2sigma2" is P3's convention
+    increment: float = 1.0  # d = dx = dy (P1 Fig 4 sweeps 0.1…1.0)
+    increment_x: float | None = None  # overrides d in x (P1 Fig 5 imbalance: dx = 0.1)
+    increment_y: float | None = None  # overrides d in y (P1 Fig 5 imbalance: dy = 1.0 or 0.5)
+    label_start: int = 0  # [INFERRED] grid 0..N (P1: labels in [0, 32]); 1 → grid 1..N
+    periodic: bool = False  # P2 Fig 2: periodic boundaries (torus), bumps only, labels in [0, N)
+    canvas_margin: int = 6  # P2 Fig 9: 32×32 frame inside a 44×44 canvas → 6 px each side [INFERRED offset]
+    sos_norm: str = "mean"  # [INFERRED] SOS = 255(1 − (gx + gy)/2); "clip" = 255(1 − min(gx + gy, 1))
+    rim_width: float = 2.0  # [INFERRED] kind=stripes: add 2D SOS whose crossing is within this of the edge (P2 Fig 10)
+    include_blank: bool = False  # kind with stripes: also keep 0D (both stripes hidden) images
+    holdout: str = "none"  # held-out (OOD) region: box (P1 Fig 9 holes), cross (P2 Fig 4), band_x (P2 Fig 11)
+    holdout_x: tuple[float, float] = (13.0, 19.0)  # P2 Fig 4: held-out range 13–19; P1 3.5 % hole
+    holdout_y: tuple[float, float] = (13.0, 19.0)
+    holdout_scope: str = "2d"  # [INFERRED] remove only 2D images in the region ("all": stripes too)
+    fraction: float = 1.0  # λ: share of the labels kept (P2 Figs 4g, 5, 6), uniform without replacement
+    subsample_scope: str = "2d"  # [INFERRED] subsample only 2D images (P2 Fig 5b keeps all stripes)
+    subsample_seed: int = 0
+
+    def __post_init__(self) -> None:
+        p = self.section + "."
+        check_choice(p + "kind", self.kind, DATA_KINDS)
+        check_number(p + "image_size", self.image_size, 8, 256, integer=True)
+        if self.image_size % 8:
+            lo, hi = self.image_size // 8 * 8, self.image_size // 8 * 8 + 8
+            raise ConfigError(p + "image_size", self.image_size,
+                              f"a multiple of 8 (the UNet halves it three times), e.g. {max(lo, 8)} or {hi}")
+        n = self.image_size
+        check_number(p + "sigma", self.sigma, 0, n, lo_open=True)
+        if self.sigma_y is not None:
+            check_number(p + "sigma_y", self.sigma_y, 0, n, lo_open=True)
+        check_choice(p + "variance_convention", self.variance_convention, ("4sigma2", "2sigma2"))
+        for name in ("increment", "increment_x", "increment_y"):
+            value = getattr(self, name)
+            if value is not None or name == "increment":
+                check_number(p + name, value, 0, n, lo_open=True)
+        check_number(p + "label_start", self.label_start, 0, 1, integer=True)
+        check_number(p + "canvas_margin", self.canvas_margin, 0, n, integer=True)
+        check_choice(p + "sos_norm", self.sos_norm, ("mean", "clip"))
+        check_number(p + "rim_width", self.rim_width, 0, n / 2)
+        check_choice(p + "holdout", self.holdout, HOLDOUTS)
+        lo, hi = self.label_range
+        check_interval(p + "holdout_x", self.holdout_x, lo, hi)
+        check_interval(p + "holdout_y", self.holdout_y, lo, hi)
+        check_choice(p + "holdout_scope", self.holdout_scope, ("2d", "all"))
+        check_number(p + "fraction", self.fraction, 0, 1, lo_open=True)
+        check_choice(p + "subsample_scope", self.subsample_scope, ("2d", "all"))
+        check_number(p + "subsample_seed", self.subsample_seed, 0, 2**32 - 1, integer=True)
+        if self.periodic and self.kind != "bump":
+            raise ConfigError(p + "periodic", self.periodic,
+                              f"false unless data.kind is 'bump' (kind is {self.kind!r})")
+        if self.holdout != "none" and self.periodic:
+            raise ConfigError(p + "holdout", self.holdout, "'none' for periodic (torus) data")
+
+    @property
+    def dx(self) -> float:
+        return self.increment if self.increment_x is None else self.increment_x
+
+    @property
+    def dy(self) -> float:
+        return self.increment if self.increment_y is None else self.increment_y
+
+    @property
+    def sigmas(self) -> tuple[float, float]:
+        return self.sigma, self.sigma if self.sigma_y is None else self.sigma_y
+
+    @property
+    def label_range(self) -> tuple[float, float]:
+        """The visible (2D) label range: [0, N] (P1), [1, N] with label_start=1, [0, N) on the torus."""
+        return float(self.label_start), float(self.image_size)
+
+    @property
+    def has_stripes(self) -> bool:
+        return "stripes" in self.kind
+
+
+@dataclass(frozen=True)
+class PercolationConfig:
+    """P2 Fig 6c / 13 / 14b: site percolation on the label lattice, joined by image overlap (PAPERS.md §2.4)."""
+
+    section: ClassVar[str] = "percolation"
+
+    image_size: int = 32  # lattice = label grid 0..N at `increment` ([INFERRED] L = N, d = 1)
+    increment: float = 1.0
+    sigmas: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)  # P2 Fig 6e uses several σ ≤ 1
+    thresholds: tuple[float, ...] = (0.005, 0.05)  # P2 Fig 6c: 0.005; Fig 14b: 0.05
+    fractions: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # λ
+    draws: int = 20  # [INFERRED] ≥ 20 random draws per point (PAPERS.md §6.20)
+    overlap: str = "pixel"  # P1 A.5 overlap of rendered images; "continuum" = closed form exp(−Δ²/4kσ²)
+    variance_convention: str = "4sigma2"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        p = self.section + "."
+        check_number(p + "image_size", self.image_size, 4, 256, integer=True)
+        check_number(p + "increment", self.increment, 0, self.image_size, lo_open=True)
+        for name, lo, hi, lo_open in (("sigmas", 0, self.image_size, True), ("thresholds", 0, 1, True),
+                                      ("fractions", 0, 1, True)):
+            values = getattr(self, name)
+            if not values:
+                raise ConfigError(p + name, list(values), "a non-empty list")
+            for v in values:
+                check_number(f"{p}{name}", v, lo, hi, lo_open=lo_open)
+        check_number(p + "draws", self.draws, 1, 10_000, integer=True)
+        check_choice(p + "overlap", self.overlap, ("pixel", "continuum"))
+        check_choice(p + "variance_convention", self.variance_convention, ("4sigma2", "2sigma2"))
+        check_number(p + "seed", self.seed, 0, 2**32 - 1, integer=True)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs; written in full to RUN/config.yaml."""
+
+    section: ClassVar[str] = ""
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def __post_init__(self) -> None:
+        check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Presets: named sets of overrides (the same `key=value` strings a user types)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "p1-bump": {},  # P1 Fig 2/3: σ = 1, d = 1 (1,089 images)
+    "p1-dense": {"data.increment": 0.1},  # P1 Fig 4 densest: 321² images
+    "p1-imbalance-strong": {"data.increment_x": 0.1, "data.increment_y": 1.0},  # P1 Fig 5a
+    "p1-imbalance-weak": {"data.increment_x": 0.1, "data.increment_y": 0.5},  # P1 Fig 5b
+    "p1-hole-3.5": {"data.increment": 0.1, "data.holdout": "box",
+                    "data.holdout_x": (13.0, 19.0), "data.holdout_y": (13.0, 19.0)},  # P1 Fig 9 (~3.5 %)
+    "p1-hole-10": {"data.increment": 0.1, "data.holdout": "box",
+                   "data.holdout_x": (11.0, 21.0), "data.holdout_y": (11.0, 21.0)},  # P1 Fig 9 (~10 %)
+    "p2-torus": {"data.periodic": True},  # P2 Fig 2
+    "p2-sos-cross": {"data.kind": "sos", "data.holdout": "cross"},  # P2 Fig 4a
+    "p2-stripes": {"data.kind": "stripes"},  # P2 Fig 4b / 10 (with rim SOS)
+    "p2-stripes-norim": {"data.kind": "stripes", "data.rim_width": 0.0},  # P2 Fig 10 ablation
+    "p2-sos-stripes-cross": {"data.kind": "sos+stripes", "data.holdout": "cross"},  # P2 Fig 4 (c)
+    "p2-bump-stripes": {"data.kind": "bump+stripes"},  # P2 Fig 5b
+    "p2-lesion": {"data.holdout": "band_x", "data.holdout_x": (14.25, 17.75)},  # P2 Fig 11, width 3.5
+}
+
+
+def preset(name: str, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """The named preset, then `key=value` overrides on top."""
+    if name not in PRESETS:
+        raise ConfigError("preset", name, "one of " + ", ".join(sorted(PRESETS)))
+    cfg = replace_path(RunConfig(), PRESETS[name])
+    return apply_overrides(cfg, overrides)
+
+
+# --------------------------------------------------------------------------------------------------------
+# dict / YAML round trip with strict types
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader with YAML 1.2 floats (`1e-3` is a float, not the string PyYAML 1.1 makes of it)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                |[-+]?\.(?:inf|Inf|INF)
+                |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, source: str = "<string>") -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+    except yaml.YAMLError as e:
+        raise ConfigError(source, text[:80], f"valid YAML (safe subset, no python tags): {e}") from None
+
+
+def _coerce(name: str, tp: Any, value: Any) -> Any:
+    """Check `value` against the annotation `tp` (strict: no bool for int, no str for float)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(name, inner, value)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(name, value, "a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(name, args[0], v) for v in value)
+        if len(value) != len(args):
+            raise ConfigError(name, value, f"a list of {len(args)} values")
+        return tuple(_coerce(name, a, v) for a, v in zip(args, value))
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, prefix=name + ".")
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(name, value, "true or false")
+    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(name, value, "an integer")
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(name, value, "a number")
+        return float(value)
+    if tp is str and not isinstance(value, str):
+        raise ConfigError(name, value, "a string")
+    return value
+
+
+def _unknown_key(prefix: str, key: str, known: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+    allowed = "one of " + ", ".join(known)
+    return ConfigError(prefix + key, key, allowed, f"{prefix}{key}: unknown key{hint} (allowed: {', '.join(known)})")
+
+
+def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
+    """Build the dataclass `cls` from plain data; unknown keys and wrong types are errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(prefix.rstrip(".") or cls.__name__, data, "a mapping of key: value")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in known:
+            raise _unknown_key(prefix, str(key), known)
+        kwargs[key] = _coerce(prefix + key, hints[key], value)
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain data (lists for tuples) with every default written out."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        out[f.name] = to_dict(v) if dataclasses.is_dataclass(v) else list(v) if isinstance(v, tuple) else v
+    return out
+
+
+def to_yaml(cfg: Any) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None)
+
+
+def load_config(path: str | Path, cls: type = RunConfig) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError("config", str(path), f"a readable YAML file ({e.strerror})") from None
+    return from_dict(cls, parse_yaml(text, str(path)) or {})
+
+
+def save_config(cfg: Any, path: str | Path) -> Path:
+    from .io import atomic_write_text
+
+    return atomic_write_text(path, to_yaml(cfg))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Overrides: `data.sigma=0.5 data.holdout_x=[11,21]`
+
+
+def replace_path(cfg: Any, updates: dict[str, Any]) -> Any:
+    """Apply {dotted.key: value} to a (nested) frozen config; the result is validated again."""
+    data = to_dict(cfg)
+    for dotted, value in updates.items():
+        node, parts = data, dotted.split(".")
+        for i, part in enumerate(parts):
+            prefix = ".".join(parts[:i])
+            prefix = prefix + "." if prefix else ""
+            if not isinstance(node, dict) or part not in node:
+                raise _unknown_key(prefix, part, list(node) if isinstance(node, dict) else [])
+            if i == len(parts) - 1:
+                node[part] = list(value) if isinstance(value, tuple) else value
+            else:
+                node = node[part]
+    return from_dict(type(cfg), data)
+
+
+def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    updates = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("override", item, "key=value, e.g. data.sigma=0.5")
+        updates[key.strip()] = parse_yaml(raw, key) if raw.strip() else raw
+    return updates
+
+
+def apply_overrides(cfg: Any, overrides: list[str] | tuple[str, ...]) -> Any:
+    return replace_path(cfg, parse_overrides(overrides)) if overrides else cfg

@@ -1,0 +1,31 @@
+"""Typed errors and the exit codes the CLI maps them to (RELIABILITY.md §2)."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CONFIG = 2  # bad config or usage
+EXIT_NONFINITE = 3  # NaN/inf in the numerics
+EXIT_CHECKPOINT = 4  # checkpoint unreadable or incompatible
+EXIT_STORAGE = 5  # disk full, permission
+
+
+class FactordiffError(Exception):
+    """Base class: every error the lab raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(FactordiffError, ValueError):
+    """A config field or CLI argument is invalid; raised before any work starts."""
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(self, field: str, value: object, allowed: str, message: str | None = None):
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(message or f"{field}: must be {allowed} (got {value!r})")
+
+
+class StorageError(FactordiffError, OSError):
+    """Writing a file failed (disk full, permission); nothing half-written is left behind."""
+
+    exit_code = EXIT_STORAGE

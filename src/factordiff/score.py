@@ -1,0 +1,181 @@
+"""Reading labels back from images, and accuracy (P1 §3, Algorithm 1, eq. 1; P2 per-section x / y accuracy).
+
+All predictors take uint8 images (K, N, N) and return label-frame coordinates (pixel centres at 1..N),
+x (column) first. NaN means "no prediction" (a blank image, or a stripe that is absent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.signal import find_peaks
+
+from .config import ConfigError, DataConfig
+from .data import SOS, label_regions, visible_coords
+
+
+def _as_uint8_stack(images) -> np.ndarray:
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ConfigError("images", str(images.dtype), "uint8 images in [0, 255] (use data.to_uint8)")
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim != 3:
+        raise ConfigError("images", images.shape, "an array of shape (K, N, N)")
+    return images
+
+
+def darkness_centroid(image: np.ndarray) -> tuple[float, float]:
+    """Intensity-weighted centroid of the darkness 255 − img, label frame ([INFERRED] P1 Alg. 1 fallback)."""
+    dark = 255.0 - image.astype(np.float64)
+    total = dark.sum()
+    if total <= 0:
+        return float("nan"), float("nan")
+    idx = np.arange(1, image.shape[0] + 1, dtype=np.float64)
+    return float(dark.sum(axis=0) @ idx / total), float(dark.sum(axis=1) @ idx / total)
+
+
+def _bump_one(image: np.ndarray) -> tuple[float, float, int]:
+    # P1 Algorithm 1: Otsu threshold, inverted binary, external contours, bounding-rect centre
+    _, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) != 1:  # "no bumps or more than one bump": fall back to the centroid
+        return (*darkness_centroid(image), len(contours))
+    x, y, w, h = cv2.boundingRect(contours[0])
+    # OpenCV's frame has pixel k spanning [k, k+1); labels put pixel centres at 1..N: add half a pixel
+    return x + w / 2 + 0.5, y + h / 2 + 0.5, 1
+
+
+def analyze_bumps(images) -> tuple[np.ndarray, np.ndarray]:
+    """P1 Algorithm 1 on each image: centres (K, 2) in the label frame and bump counts (K,)."""
+    images = _as_uint8_stack(images)
+    out = np.array([_bump_one(np.ascontiguousarray(img)) for img in images], dtype=np.float64).reshape(-1, 3)
+    return out[:, :2], out[:, 2].astype(np.int64)
+
+
+def predict_bump_centers(images_uint8) -> np.ndarray:
+    """(K, 2) predicted bump centres, label frame, x then y (P1 Algorithm 1)."""
+    return analyze_bumps(images_uint8)[0]
+
+
+def count_bumps(images_uint8) -> np.ndarray:
+    """(K,) number of separate dark blobs: 0 / 1 / >1 are the papers' failure modes (P1 Fig 3)."""
+    return analyze_bumps(images_uint8)[1]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Stripes and SOS ([INFERRED] PAPERS.md §2.4 / §6.6: row and column darkness profiles)
+
+
+def _peak_position(h: np.ndarray, k: int) -> float:
+    """Sub-pixel peak near index k: vertex of the parabola through log h at three neighbours (exact for a
+    Gaussian profile, also at the border, where it extrapolates); centroid of the ±2 window otherwise."""
+    m = min(max(k, 1), len(h) - 2)
+    y = h[m - 1:m + 2]
+    if np.all(y > 0):
+        ly = np.log(y)
+        curv = ly[0] - 2 * ly[1] + ly[2]
+        if curv < 0:
+            return m + 0.5 * (ly[0] - ly[2]) / curv + 1.0  # +1: index → 1-based pixel centre
+    lo, hi = max(k - 2, 0), min(k + 3, len(h))
+    w = np.clip(h[lo:hi], 0, None)
+    return float(np.arange(lo, hi) @ w / w.sum()) + 1.0 if w.sum() > 0 else k + 1.0
+
+
+def _profile_peaks(profile: np.ndarray, min_peak: float) -> tuple[float, int]:
+    h = profile - np.median(profile)
+    padded = np.concatenate([[h.min() - 1.0], h, [h.min() - 1.0]])  # let find_peaks see border maxima
+    peaks, _ = find_peaks(padded, height=min_peak, prominence=min_peak / 2)
+    if len(peaks) == 0:
+        return float("nan"), 0
+    best = peaks[np.argmax(padded[peaks])] - 1
+    return _peak_position(h, int(best)), len(peaks)
+
+
+@dataclass(frozen=True)
+class StripePrediction:
+    centers: np.ndarray  # (K, 2): x of the vertical stripe, y of the horizontal one; NaN = absent
+    counts: np.ndarray  # (K, 2): number of vertical / horizontal stripes found
+
+
+def predict_stripes(images_uint8, *, min_peak: float = 0.15) -> StripePrediction:
+    """Each visible stripe coordinate of stripe / SOS images, or NaN where that stripe is absent.
+
+    The column profile c(x) = mean_y (255 − img)/255 peaks at µx (a horizontal stripe only lifts its
+    baseline); likewise the row profile for µy. A peak counts if it stands `min_peak` above the median.
+    """
+    images = _as_uint8_stack(images_uint8)
+    dark = (255.0 - images.astype(np.float64)) / 255.0
+    centers = np.full((len(images), 2), np.nan)
+    counts = np.zeros((len(images), 2), dtype=np.int64)
+    for i, d in enumerate(dark):
+        for axis, profile in enumerate((d.mean(axis=0), d.mean(axis=1))):
+            centers[i, axis], counts[i, axis] = _profile_peaks(profile, min_peak)
+    return StripePrediction(centers, counts)
+
+
+def predict_labels(images_uint8, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted labels for mixed datasets: Algorithm 1 on bump images, profiles on SOS / stripe images.
+
+    Returns centres (K, 2) and a per-image object count: bumps for bump images, stripes for the others.
+    """
+    images = _as_uint8_stack(images_uint8)
+    kinds = np.asarray(kinds).reshape(-1)
+    centers, counts = np.full((len(images), 2), np.nan), np.zeros(len(images), dtype=np.int64)
+    is_sos = kinds == SOS
+    if (~is_sos).any():
+        centers[~is_sos], counts[~is_sos] = analyze_bumps(images[~is_sos])
+    if is_sos.any():
+        stripes = predict_stripes(images[is_sos])
+        centers[is_sos], counts[is_sos] = stripes.centers, stripes.counts.sum(axis=1)
+    return centers, counts
+
+
+# --------------------------------------------------------------------------------------------------------
+# Accuracy
+
+
+def coordinate_correct(pred: np.ndarray, true: np.ndarray, *, tol: float = 1.0,
+                       visible: np.ndarray | None = None) -> np.ndarray:
+    """(K, 2) bools: |µ − µ̂| < tol per coordinate (P1 eq. 1). A hidden coordinate (visible False, a stripe
+    outside the frame) is also correct when it is predicted absent."""
+    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(pred - true) < tol  # NaN → False
+    if visible is not None:
+        ok |= ~visible & np.isnan(pred)
+    return ok
+
+
+def accuracy(pred: np.ndarray, true: np.ndarray, *, tol: float = 1.0, visible: np.ndarray | None = None) -> dict:
+    """Joint, x-only and y-only accuracy (P1 eq. 1 and its one-indicator variants)."""
+    ok = coordinate_correct(pred, true, tol=tol, visible=visible)
+    n = len(ok)
+    if n == 0:
+        return {"acc": float("nan"), "acc_x": float("nan"), "acc_y": float("nan"), "n": 0}
+    return {"acc": float(ok.all(axis=1).mean()), "acc_x": float(ok[:, 0].mean()),
+            "acc_y": float(ok[:, 1].mean()), "n": n}
+
+
+def count_histogram(counts: np.ndarray) -> dict[str, float]:
+    """Shares of images with 0, 1 and more than 1 object (P1 Fig 3 failure modes)."""
+    counts = np.asarray(counts)
+    n = max(len(counts), 1)
+    return {"0": float((counts == 0).sum() / n), "1": float((counts == 1).sum() / n),
+            ">1": float((counts > 1).sum() / n)}
+
+
+def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *,
+                 tol: float = 1.0) -> dict:
+    """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
+    labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
+    pred, counts = predict_labels(images_uint8, kinds)
+    visible = visible_coords(labels, cfg)
+    out = accuracy(pred, labels, tol=tol, visible=visible)
+    for name, mask in label_regions(labels, cfg).items():
+        if name != "all":
+            out[name] = accuracy(pred[mask], labels[mask], tol=tol, visible=visible[mask])
+    out["counts"] = count_histogram(counts)
+    return out

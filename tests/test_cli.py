@@ -1,0 +1,70 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from factordiff.cli import main
+
+
+def test_preview_writes_png_and_counts(tmp_path, capsys):
+    out = tmp_path / "p"
+    assert main(["data", "preview", "--preset", "p1-hole-3.5", "--out", str(out), "--n", "9"]) == 0
+    text = capsys.readouterr().out
+    assert "train (ID) images: 99,320" in text and "held-out (OOD) images: 3,721" in text
+    assert (out / "preview.png").stat().st_size > 10_000 and str(out / "preview.png") in text
+    assert json.loads((out / "preview.json").read_text())["counts"]["heldout"] == 3721
+    assert "holdout: box" in (out / "config.yaml").read_text()
+
+
+def test_preview_from_yaml_and_overrides(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data:\n  kind: stripes\n  rim_width: 0\n")
+    assert main(["data", "preview", str(cfg), "data.sigma=0.8", "--out", str(tmp_path / "o"), "--n", "4"]) == 0
+    assert "train (ID) images: 792" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["data.sigma=0"], "data.sigma: must be a finite number > 0 and <= 32 (got 0.0)"),
+    (["data.increment=-1"], "data.increment: must be a finite number > 0"),
+    (["data.increment=64"], "(got 64.0)"),
+    (["data.image_size=20"], "data.image_size: must be a multiple of 8"),
+    (["data.fraction=2"], "data.fraction: must be a finite number > 0 and <= 1 (got 2.0)"),
+    (["data.kind=torus"], "data.kind: must be one of 'bump', 'sos'"),
+    (["data.holdout=box", "data.holdout_x=[30,40]"], "data.holdout_x: must be an interval"),
+    (["nonsense.yaml"], "'nonsense.yaml' is neither an existing CONFIG.yaml file nor a key=value override"),
+    (["data.sigma"], "'data.sigma' is neither"),
+])
+def test_bad_input_exit_code_and_message(tmp_path, capsys, args, needle):
+    code = main(["data", "preview", *args, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.startswith("factordiff: error:")
+    assert not (tmp_path / "o").exists()  # nothing written before validation passed
+
+
+def test_overlap_and_percolation_commands(tmp_path, capsys):
+    assert main(["data", "overlap", "--sigmas", "0.5", "1", "--increments", "0.5", "1", "--out",
+                 str(tmp_path / "ov")]) == 0
+    assert "σ=1: 0.939" in capsys.readouterr().out
+    assert main(["percolation", "--sigmas", "0.1", "1", "--thresholds", "0.005", "--fractions", "0.05", "0.5",
+                 "--draws", "2", "--out", str(tmp_path / "pc")]) == 0
+    out = capsys.readouterr().out
+    assert "σ = 0.1: λ_c (mass ratio ≥ 0.5) thr 0.005: never" in out
+    table = json.loads((tmp_path / "pc" / "percolation.json").read_text())
+    assert table["mean"][1][0][0] > 0.95 and (tmp_path / "pc" / "percolation.png").exists()
+    assert main(["percolation", "--thresholds", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert "percolation.thresholds" in capsys.readouterr().err
+
+
+def test_config_show_round_trips(tmp_path, capsys):
+    assert main(["config", "show", "--preset", "p2-torus", "data.sigma=0.5"]) == 0
+    text = capsys.readouterr().out
+    (tmp_path / "c.yaml").write_text(text)
+    assert main(["config", "show", str(tmp_path / "c.yaml")]) == 0
+    assert capsys.readouterr().out == text and "periodic: true" in text
+
+
+def test_console_script_help_has_examples():
+    res = subprocess.run([sys.executable, "-m", "factordiff.cli", "data", "preview", "--help"],
+                         capture_output=True, text=True, check=True)
+    assert "examples:" in res.stdout and "factordiff data preview --preset" in res.stdout

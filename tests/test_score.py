@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+
+from factordiff.config import ConfigError, DataConfig, preset
+from factordiff.data import BUMP, SOS, make_dataset, render_bump, render_labels, render_sos, to_uint8, visible_coords
+from factordiff.score import (
+    accuracy,
+    analyze_bumps,
+    coordinate_correct,
+    count_bumps,
+    count_histogram,
+    predict_bump_centers,
+    predict_labels,
+    predict_stripes,
+    score_images,
+)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 0.75, 1.0, 1.25, 1.5])
+def test_algorithm1_recovers_continuous_centres(sigma, rng):
+    labels = rng.uniform(2 * sigma + 0.5, 32.5 - 2 * sigma, size=(300, 2))  # ≥ 2σ from the image border
+    images = to_uint8(render_labels(labels, None, DataConfig(sigma=sigma)))
+    pred = predict_bump_centers(images)
+    assert pred.shape == (300, 2)
+    assert accuracy(pred, labels)["acc"] >= 0.99
+    assert np.abs(pred - labels).max() < 0.5  # the half-pixel frame conversion is right
+
+
+def test_algorithm1_border_clipping_is_reported_not_hidden():
+    ds = make_dataset(DataConfig())
+    pred, counts = analyze_bumps(to_uint8(ds.images()))
+    acc = accuracy(pred, ds.labels)
+    interior = (ds.labels >= 3).all(axis=1) & (ds.labels <= 30).all(axis=1)
+    assert accuracy(pred[interior], ds.labels[interior])["acc"] == 1.0
+    assert 0.8 < acc["acc"] < 1.0  # clipped bumps at labels 0, 1 and 32 are missed (PAPERS.md §5.1)
+    assert (counts == 1).all()
+
+
+def test_bump_counts_and_fallbacks():
+    two = np.minimum(render_bump(8, 8, sigma=1.0), render_bump(24, 20, sigma=1.0))
+    blank = np.full((32, 32), 255.0)
+    one = render_bump(16, 16, sigma=1.0)
+    images = to_uint8(np.stack([two, blank, one]))
+    centers, counts = analyze_bumps(images)
+    assert counts.tolist() == [2, 0, 1]
+    assert count_bumps(images).tolist() == [2, 0, 1]
+    np.testing.assert_allclose(centers[0], [16, 14], atol=0.2)  # centroid fallback: between the two
+    assert np.isnan(centers[1]).all()
+    assert count_histogram(counts) == pytest.approx({"0": 1 / 3, "1": 1 / 3, ">1": 1 / 3})
+
+
+def test_scorer_requires_uint8():
+    with pytest.raises(ConfigError, match="uint8"):
+        predict_bump_centers(np.zeros((2, 32, 32)))
+
+
+@pytest.mark.parametrize("norm", ["mean", "clip"])
+def test_stripe_predictor_recovers_visible_coordinates(norm, rng):
+    cfg = DataConfig(kind="stripes", sos_norm=norm, rim_width=3.0)
+    ds = make_dataset(cfg)
+    sp = predict_stripes(to_uint8(ds.images()))
+    vis = visible_coords(ds.labels, cfg)
+    assert accuracy(sp.centers, ds.labels, visible=vis)["acc"] == 1.0
+    assert np.abs(sp.centers - ds.labels)[vis].max() < 0.25
+    far = (ds.labels < -2) | (ds.labels > 34)  # hidden far from the frame: reported absent
+    assert np.isnan(sp.centers[far]).all()
+    # continuous SOS centres, including the border
+    labels = rng.uniform(0, 32, size=(200, 2))
+    images = to_uint8(render_labels(labels, np.full(200, SOS), cfg))
+    assert accuracy(predict_stripes(images).centers, labels)["acc"] == 1.0
+
+
+def test_stripe_counts():
+    double = np.minimum(render_sos(8, -6, sigma=1.0), render_sos(24, -6, sigma=1.0))
+    sp = predict_stripes(to_uint8(np.stack([double, np.full((32, 32), 255.0)])))
+    assert sp.counts.tolist() == [[2, 0], [0, 0]]
+    assert np.isnan(sp.centers[1]).all()
+
+
+def test_accuracy_known_answers():
+    true = np.array([[10.0, 10.0], [10.0, 10.0], [10.0, 10.0], [10.0, 10.0]])
+    pred = np.array([[10.9, 9.1], [11.0, 10.0], [np.nan, 10.0], [10.0, 12.0]])
+    acc = accuracy(pred, true)
+    assert acc == {"acc": 0.25, "acc_x": 0.5, "acc_y": 0.75, "n": 4}  # P1 eq. 1: strict |Δ| < 1
+    vis = np.array([[True, False]] * 4)
+    ok = coordinate_correct(np.array([[10.0, np.nan], [10.0, 3.0]] + [[0, 0]] * 2), true, visible=vis)
+    assert ok[:2].tolist() == [[True, True], [True, False]]  # hidden: correct when absent
+
+
+def test_score_images_per_region_on_ground_truth():
+    ds = make_dataset(preset("p2-sos-stripes-cross").data)
+    labels = np.concatenate([ds.labels, ds.heldout_labels])
+    kinds = np.concatenate([ds.kinds, ds.heldout_kinds])
+    images = to_uint8(render_labels(labels, kinds, ds.config))
+    out = score_images(images, labels, kinds, ds.config)
+    for region in ("id", "ood", "vertical", "horizontal", "intersection"):
+        assert out[region]["acc"] == 1.0, region
+    assert out["ood"]["n"] == len(ds.heldout_labels) and out["acc"] == 1.0
+
+
+def test_predict_labels_dispatches_by_kind():
+    cfg = DataConfig(kind="bump+stripes")
+    labels = np.array([[12.0, 20.0], [7.0, -4.0]])
+    kinds = np.array([BUMP, SOS])
+    centers, counts = predict_labels(to_uint8(render_labels(labels, kinds, cfg)), kinds)
+    np.testing.assert_allclose(centers[0], labels[0], atol=0.5)
+    assert centers[1, 0] == pytest.approx(7.0, abs=0.1) and np.isnan(centers[1, 1])
+    assert counts.tolist() == [1, 1]
