@@ -186,6 +186,65 @@ class PercolationConfig:
         check_number(p + "seed", self.seed, 0, 2**32 - 1, integer=True)
 
 
+ALL_LAYERS = ("layer0", "layer1", "layer2", "layer3", "layer4", "layer5")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The P1 Fig 6 UNet; `base` = 64 with attention everywhere and the big bottleneck is the paper's network."""
+
+    section: ClassVar[str] = "model"
+
+    base: int = 64  # P1 Fig 6: channels 64-128-256-256
+    pe_dim: int = 128  # [INFERRED] PE dims per part (t, µx, µy): 3 × 128 = 384 (PAPERS.md §6.9)
+    attention: tuple[str, ...] = ALL_LAYERS  # P1 Fig 6: self-attention after every Down/Up block
+    bottleneck: str = "big"  # dome272 original 256→512→512→256; "light": 256→256→256
+    label_encoding: str = "sinusoidal"  # P1 PE of raw µ; "periodic": harmonics of 2πµ/N (torus ablation, §6.16)
+
+    def __post_init__(self) -> None:
+        p = self.section + "."
+        check_number(p + "base", self.base, 4, 512, integer=True)
+        if self.base % 4:
+            raise ConfigError(p + "base", self.base, "a multiple of 4 (4-head attention)")
+        check_number(p + "pe_dim", self.pe_dim, 2, 2048, integer=True)
+        if self.pe_dim % 2:
+            raise ConfigError(p + "pe_dim", self.pe_dim, "an even number (sin and cos halves)")
+        for name in self.attention:
+            check_choice(p + "attention", name, ALL_LAYERS)
+        check_choice(p + "bottleneck", self.bottleneck, ("big", "light"))
+        check_choice(p + "label_encoding", self.label_encoding, ("sinusoidal", "periodic"))
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """Noise schedule and sampler ([INFERRED] dome272 defaults, PAPERS.md §1.2: T = 1000, linear 1e-4 → 0.02)."""
+
+    section: ClassVar[str] = "diffusion"
+
+    timesteps: int = 1000  # T
+    schedule: str = "linear"  # "cosine": Nichol & Dhariwal 2021
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    scale_betas: bool = True  # for T ≠ 1000 scale both ends by 1000/T (PAPERS.md §4)
+    sampler: str = "ddpm"  # ancestral DDPM over all T steps; "ddim": Song et al. 2021
+    sample_steps: int = 0  # DDIM steps (0 → T)
+    eta: float = 0.0  # DDIM η (0 = deterministic)
+    clip_x0: bool = True  # clamp predicted x0 to [−1, 1] in DDIM
+
+    def __post_init__(self) -> None:
+        p = self.section + "."
+        check_number(p + "timesteps", self.timesteps, 2, 100_000, integer=True)
+        check_choice(p + "schedule", self.schedule, ("linear", "cosine"))
+        check_number(p + "beta_start", self.beta_start, 0, 1, lo_open=True, hi_open=True)
+        check_number(p + "beta_end", self.beta_end, self.beta_start, 1, hi_open=True)
+        if self.scale_betas and self.beta_end * 1000 / self.timesteps >= 1:
+            raise ConfigError(p + "timesteps", self.timesteps,
+                              f"> {self.beta_end * 1000:g} so that the scaled beta_end stays below 1")
+        check_choice(p + "sampler", self.sampler, ("ddpm", "ddim"))
+        check_number(p + "sample_steps", self.sample_steps, 0, self.timesteps, integer=True)
+        check_number(p + "eta", self.eta, 0, 1)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one run needs; written in full to RUN/config.yaml."""
@@ -194,6 +253,8 @@ class RunConfig:
 
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
 
     def __post_init__(self) -> None:
         check_number("seed", self.seed, 0, 2**32 - 1, integer=True)

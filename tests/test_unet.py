@@ -1,0 +1,66 @@
+import pytest
+import torch
+
+from factordiff.config import ConfigError, ModelConfig, RunConfig, apply_overrides
+from factordiff.diffusion import capture
+from factordiff.unet import UNet, count_parameters, sinusoidal
+
+SMALL = ModelConfig(base=8, pe_dim=16, attention=("layer4",))
+
+
+def test_paper_network_size():
+    n = count_parameters(UNet(ModelConfig()))
+    assert abs(n - 23.3e6) / 23.3e6 < 0.01  # PAPERS.md §1.2: ≈ 23.3 M (big bottleneck, 1 channel)
+    assert abs(count_parameters(UNet(ModelConfig(bottleneck="light"))) - 16.9e6) / 16.9e6 < 0.02
+
+
+def test_shapes_and_recorded_layers():
+    torch.manual_seed(0)
+    model = UNet(ModelConfig(base=64, attention=()), image_size=32).eval()
+    x = torch.randn(2, 1, 32, 32)
+    layers = ("inc", "layer0", "layer1", "layer2", "bottleneck", "layer3", "layer4", "layer5")
+    with capture(model, layers, timesteps={7}) as rec, torch.no_grad():
+        out = model(x, torch.tensor([7, 7]), torch.tensor([[3.0, 4.0], [20.0, 30.0]]))
+    assert out.shape == x.shape
+    shapes = {k: tuple(v[0].shape[1:]) for k, v in rec.items()}
+    assert shapes == {"inc": (64, 32, 32), "layer0": (128, 16, 16), "layer1": (256, 8, 8), "layer2": (256, 4, 4),
+                      "bottleneck": (256, 4, 4), "layer3": (128, 8, 8), "layer4": (64, 16, 16),
+                      "layer5": (64, 32, 32)}  # PAPERS.md §1.2: layer 4 = 64×16×16
+    assert all(len(m._forward_hooks) == 0 and len(m._forward_pre_hooks) == 0 for m in model.modules())
+
+
+def test_hooks_removed_on_error_and_timestep_filter():
+    model = UNet(SMALL, image_size=16).eval()
+    x, lab = torch.randn(1, 1, 16, 16), torch.tensor([[5.0, 6.0]])
+    with pytest.raises(RuntimeError), capture(model, ["layer4"]) as rec:
+        model(x, torch.tensor([3]), lab)  # t = 3 is not recorded (default: final step 0 only)
+        assert rec["layer4"] == []
+        raise RuntimeError("boom")
+    assert all(len(m._forward_hooks) == 0 for m in model.modules())
+    with pytest.raises(KeyError, match="layer9"), capture(model, ["layer9"]):
+        pass
+
+
+def test_conditioning_changes_output():
+    torch.manual_seed(0)
+    model = UNet(SMALL, image_size=16).eval()
+    x, t = torch.randn(1, 1, 16, 16), torch.tensor([10])
+    with torch.no_grad():
+        a = model(x, t, torch.tensor([[5.0, 6.0]]))
+        b = model(x, t, torch.tensor([[5.0, 9.0]]))
+        c = model(x, t, torch.tensor([[8.0, 6.0]]))
+    assert (a - b).abs().max() > 1e-4 and (a - c).abs().max() > 1e-4
+
+
+def test_periodic_label_encoding_is_periodic():
+    v = torch.tensor([1.5, 1.5 + 32.0])
+    pe = sinusoidal(v, 16, period=32.0)
+    torch.testing.assert_close(pe[0], pe[1], atol=1e-4, rtol=0)
+    assert not torch.allclose(sinusoidal(v, 16)[0], sinusoidal(v, 16)[1])
+
+
+def test_model_config_validation():
+    with pytest.raises(ConfigError, match="model.attention"):
+        apply_overrides(RunConfig(), ["model.attention=[layer7]"])
+    with pytest.raises(ConfigError, match="model.base"):
+        ModelConfig(base=10)
