@@ -68,3 +68,16 @@ def test_console_script_help_has_examples():
     res = subprocess.run([sys.executable, "-m", "factordiff.cli", "data", "preview", "--help"],
                          capture_output=True, text=True, check=True)
     assert "examples:" in res.stdout and "factordiff data preview --preset" in res.stdout
+
+
+def test_train_command_runs_and_resumes(tmp_path, capsys):
+    args = ["train", "--run-dir", str(tmp_path / "run"), "data.image_size=16", "data.increment=4", "model.base=8",
+            "model.pe_dim=16", "model.attention=[]", "diffusion.timesteps=40", "diffusion.sampler=ddim",
+            "diffusion.sample_steps=4", "train.steps=6", "train.batch_size=4", "train.snapshot_every=3",
+            "train.eval_samples=4"]
+    assert main(args) == 0
+    assert "to step 6 (resumed from step 0)" in capsys.readouterr().out
+    assert main(args[:-3] + ["train.steps=9", *args[-2:]]) == 0
+    assert "to step 9 (resumed from step 6)" in capsys.readouterr().out
+    assert main(["train", "--run-dir", str(tmp_path / "r2"), "train.batch_size=0"]) == 2
+    assert "train.batch_size: must be" in capsys.readouterr().err and not (tmp_path / "r2").exists()

@@ -59,14 +59,14 @@ def test_yaml_round_trip(tmp_path):
     ("data.fraction=0", "data.fraction", "0"),
     ("data.fraction=1.5", "data.fraction", "1.5"),
     ("data.kind=blob", "data.kind", "blob"),
-    ("data.holdout_x=[-3, 40]", "data.holdout_x", "-3"),
-    ("data.holdout_x=[19, 13]", "data.holdout_x", "19"),
+    ("data.holdout=box data.holdout_x=[-3, 40]", "data.holdout_x", "-3"),
+    ("data.holdout=cross data.holdout_x=[19, 13]", "data.holdout_x", "19"),
     ("data.periodic=1", "data.periodic", "1"),
     ("data.sigmma=1", "data.sigmma", "sigmma"),
 ])
 def test_bad_values_name_field_value_and_allowed(override, field, value):
     with pytest.raises(ConfigError) as err:
-        apply_overrides(RunConfig(), [override])
+        apply_overrides(RunConfig(), override.split(" "))
     msg = str(err.value)
     assert msg.startswith(field + ":"), msg
     assert value in msg, msg

@@ -21,6 +21,10 @@ EXAMPLES = {
     "percolation": """examples:
   factordiff percolation                                    # σ ∈ {0.1, 0.25, 0.5, 1}, thresholds 0.005 and 0.05
   factordiff percolation --sigmas 0.2 0.3 --thresholds 0.005 --draws 50 --overlap continuum""",
+    "train": """examples:
+  factordiff train --run-dir runs/tiny data.image_size=16 model.base=8 diffusion.timesteps=200 train.steps=500
+  factordiff train my_run.yaml --run-dir runs/mine          # rerun the same command to resume
+  factordiff train --preset p2-torus --run-dir runs/torus train.device=cuda""",
     "config": """examples:
   factordiff config show --preset p1-hole-10
   factordiff config show data.kind=sos data.holdout=cross > sos.yaml""",
@@ -102,6 +106,15 @@ def cmd_percolation(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from .train import train
+
+    cfg = _resolve_run_config(args.items, args.preset)
+    summary = train(cfg, args.run_dir, progress=None)
+    print(f"trained {summary['run_dir']} to step {summary['step']} (resumed from step {summary['resumed_from']})")
+    return 0
+
+
 def cmd_config_show(args) -> int:
     sys.stdout.write(to_yaml(_resolve_run_config(args.items, args.preset)))
     return 0
@@ -143,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--out", type=Path, default=Path("outputs/percolation"))
     p.set_defaults(func=cmd_percolation)
+
+    p = sub.add_parser("train", help="train (or resume) one run; snapshots, metrics and checkpoints go to --run-dir",
+                       epilog=EXAMPLES["train"], formatter_class=fmt)
+    _add_config_args(p)
+    p.add_argument("--run-dir", type=Path, required=True, help="run directory; rerunning on it resumes")
+    p.set_defaults(func=cmd_train)
 
     cfg = sub.add_parser("config", help="configs and presets").add_subparsers(dest="config_command", required=True)
     p = cfg.add_parser("show", help="print the resolved config as YAML", epilog=EXAMPLES["config"],

@@ -119,8 +119,10 @@ class DataConfig:
         check_number(p + "rim_width", self.rim_width, 0, n / 2)
         check_choice(p + "holdout", self.holdout, HOLDOUTS)
         lo, hi = self.label_range
-        check_interval(p + "holdout_x", self.holdout_x, lo, hi)
-        check_interval(p + "holdout_y", self.holdout_y, lo, hi)
+        if self.holdout in ("box", "cross", "band_x"):
+            check_interval(p + "holdout_x", self.holdout_x, lo, hi)
+        if self.holdout in ("box", "cross", "band_y"):
+            check_interval(p + "holdout_y", self.holdout_y, lo, hi)
         check_choice(p + "holdout_scope", self.holdout_scope, ("2d", "all"))
         check_number(p + "fraction", self.fraction, 0, 1, lo_open=True)
         check_choice(p + "subsample_scope", self.subsample_scope, ("2d", "all"))
@@ -246,6 +248,46 @@ class DiffusionConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, EMA, snapshots and checkpoints. P1: 320k steps, an evaluation of 500 samples every 6,400."""
+
+    section: ClassVar[str] = "train"
+
+    steps: int = 320_000  # P1 §2: fixed total training steps
+    batch_size: int = 64  # [INFERRED] 64 (PAPERS.md §4)
+    lr: float = 3e-4  # [INFERRED] AdamW 3e-4 (dome272)
+    weight_decay: float = 0.01  # torch AdamW default
+    ema_decay: float = 0.995  # [INFERRED] dome272 EMA; 0 disables
+    ema_start: int = 2000  # EMA copies the weights until this step (dome272)
+    snapshot_every: int = 6400  # P1 Figs 4, 8: every 6,400 steps + terminal
+    eval_samples: int = 500  # P1 §3: 500 generated images per evaluation
+    eval_ood_samples: int = 100  # extra samples from the held-out region when the dataset has one
+    eval_layers: tuple[str, ...] = ("layer4",)  # P1: the output of layer 4
+    checkpoint_every: int = 0  # 0 → at every snapshot
+    keep_checkpoints: int = 2  # ≥ 2: one corrupt file never loses the run (RELIABILITY.md §0.2)
+    log_every: int = 50
+    device: str = "auto"  # auto | cpu | cuda
+
+    def __post_init__(self) -> None:
+        p = self.section + "."
+        check_number(p + "steps", self.steps, 1, 10**8, integer=True)
+        check_number(p + "batch_size", self.batch_size, 1, 65536, integer=True)
+        check_number(p + "lr", self.lr, 0, 1, lo_open=True)
+        check_number(p + "weight_decay", self.weight_decay, 0, 1)
+        check_number(p + "ema_decay", self.ema_decay, 0, 1, hi_open=True)
+        check_number(p + "ema_start", self.ema_start, 0, 10**8, integer=True)
+        check_number(p + "snapshot_every", self.snapshot_every, 1, 10**8, integer=True)
+        check_number(p + "eval_samples", self.eval_samples, 1, 100_000, integer=True)
+        check_number(p + "eval_ood_samples", self.eval_ood_samples, 0, 100_000, integer=True)
+        for name in self.eval_layers:
+            check_choice(p + "eval_layers", name, ("inc", "bottleneck", *ALL_LAYERS))
+        check_number(p + "checkpoint_every", self.checkpoint_every, 0, 10**8, integer=True)
+        check_number(p + "keep_checkpoints", self.keep_checkpoints, 2, 1000, integer=True)
+        check_number(p + "log_every", self.log_every, 1, 10**8, integer=True)
+        check_choice(p + "device", self.device, ("auto", "cpu", "cuda"))
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything one run needs; written in full to RUN/config.yaml."""
 
@@ -255,6 +297,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
         check_number("seed", self.seed, 0, 2**32 - 1, integer=True)

@@ -29,3 +29,21 @@ class StorageError(FactordiffError, OSError):
     """Writing a file failed (disk full, permission); nothing half-written is left behind."""
 
     exit_code = EXIT_STORAGE
+
+
+class CheckpointError(FactordiffError):
+    """A checkpoint is unreadable, corrupt or belongs to a different config."""
+
+    exit_code = EXIT_CHECKPOINT
+
+
+class NonFiniteError(FactordiffError, FloatingPointError):
+    """The loss became NaN or inf; the last good checkpoint is kept."""
+
+    exit_code = EXIT_NONFINITE
+
+
+class Preempted(FactordiffError):
+    """SIGTERM / SIGINT arrived; a checkpoint was written at the step boundary."""
+
+    exit_code = 143

@@ -74,3 +74,62 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png", bbox_inches="tight")
     return path
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_tensors(path: str | os.PathLike, tensors: dict) -> Path:
+    """Atomic safetensors file (no pickle: loading never runs code)."""
+    from safetensors.torch import save_file
+
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
+    return Path(path)
+
+
+def save_npz(path: str | os.PathLike, **arrays) -> Path:
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+    return Path(path)
+
+
+def append_jsonl(path: str | os.PathLike, row: dict) -> None:
+    """One JSON object per line, flushed; a reader skips a partial last line after a crash."""
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+    except OSError as e:
+        raise StorageError(f"could not append to {path}: {e.strerror or e}") from e
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    rows = []
+    p = Path(path)
+    if not p.exists():
+        return rows
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash
+    return rows
+
+
+def truncate_jsonl(path: str | os.PathLike, max_step: int) -> None:
+    """Keep only rows with step <= max_step (on resume, so no row is duplicated)."""
+    p = Path(path)
+    if p.exists():
+        rows = [r for r in read_jsonl(p) if r.get("step", 0) <= max_step]
+        atomic_write_text(p, "".join(json.dumps(r) + "\n" for r in rows))

@@ -167,11 +167,10 @@ def count_histogram(counts: np.ndarray) -> dict[str, float]:
             ">1": float((counts > 1).sum() / n)}
 
 
-def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *,
-                 tol: float = 1.0) -> dict:
-    """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
+def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, cfg: DataConfig, *,
+                      tol: float = 1.0) -> dict:
+    """Accuracy overall and per named region, and the 0 / 1 / >1 count histogram, from predictions."""
     labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
-    pred, counts = predict_labels(images_uint8, kinds)
     visible = visible_coords(labels, cfg)
     out = accuracy(pred, labels, tol=tol, visible=visible)
     for name, mask in label_regions(labels, cfg).items():
@@ -179,3 +178,10 @@ def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataC
             out[name] = accuracy(pred[mask], labels[mask], tol=tol, visible=visible[mask])
     out["counts"] = count_histogram(counts)
     return out
+
+
+def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *,
+                 tol: float = 1.0) -> dict:
+    """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
+    pred, counts = predict_labels(images_uint8, kinds)
+    return score_predictions(pred, counts, labels, cfg, tol=tol)

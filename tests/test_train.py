@@ -1,0 +1,192 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from factordiff.checkpoint import list_checkpoints, load_checkpoint
+from factordiff.config import RunConfig, apply_overrides
+from factordiff.errors import CheckpointError, FactordiffError, NonFiniteError
+from factordiff.io import read_jsonl
+from factordiff.train import train
+
+TINY = ["data.image_size=16", "data.increment=2", "model.base=8", "model.pe_dim=16", "model.attention=[layer4]",
+        "model.bottleneck=light", "diffusion.timesteps=50", "diffusion.sampler=ddim", "diffusion.sample_steps=5",
+        "train.batch_size=8", "train.snapshot_every=10", "train.eval_samples=8", "train.log_every=5",
+        "train.ema_start=3", "train.ema_decay=0.9"]
+
+
+def tiny(steps: int, *extra: str) -> RunConfig:
+    return apply_overrides(RunConfig(), [*TINY, f"train.steps={steps}", *extra])
+
+
+def final_state(run_dir):
+    d = list_checkpoints(run_dir / "checkpoints")[-1]
+    return {name: load_file(str(d / f"{name}.safetensors")) for name in ("model", "ema", "optimizer")}
+
+
+def assert_same_state(a, b):
+    for part in ("model", "ema", "optimizer"):
+        assert a[part].keys() == b[part].keys()
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), (part, k)
+
+
+def quiet(*_):
+    pass
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    run = tmp_path_factory.mktemp("straight") / "run"
+    train(tiny(30), run, log=quiet)
+    return run
+
+
+def test_run_directory_contents(straight):
+    rows = read_jsonl(straight / "metrics.jsonl")
+    evals = [r for r in rows if r["kind"] == "eval"]
+    assert [r["step"] for r in evals] == [0, 10, 20, 30]
+    losses = [r["loss"] for r in rows if r["kind"] == "train"]
+    assert len(losses) == 6 and all(np.isfinite(losses))
+    snap = np.load(straight / "snapshots" / "step_00000030.npz", allow_pickle=False)
+    assert snap["images"].dtype == np.uint8 and snap["images"].shape == (8, 16, 16)
+    assert snap["act_layer4"].dtype == np.float16 and snap["act_layer4"].shape == (8, 8 * 8 * 8)
+    assert snap["labels"].shape == (8, 2) and snap["pred"].shape == (8, 2)
+    assert len(list_checkpoints(straight / "checkpoints")) == 2  # retention keeps the last two
+    assert "train:" in (straight / "config.yaml").read_text()
+
+
+def test_loss_falls(tmp_path):
+    run = tmp_path / "r"
+    train(tiny(60, "train.lr=0.002", "train.snapshot_every=60"), run, log=quiet)
+    losses = [r["loss"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
+    assert np.mean(losses[-3:]) < 0.6 * losses[0]
+
+
+def test_resume_is_bit_exact(straight, tmp_path):
+    run = tmp_path / "r"
+    train(tiny(20), run, log=quiet)  # stop at 20 ...
+    train(tiny(30), run, log=quiet)  # ... and continue to 30 (train.steps may change on resume)
+    assert_same_state(final_state(straight), final_state(run))
+    a = [r for r in read_jsonl(straight / "metrics.jsonl")]
+    b = [r for r in read_jsonl(run / "metrics.jsonl")]
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("sec", "sec_per_step")} for r in rows]  # noqa
+    assert strip(a) == strip(b)  # the whole loss curve and every evaluation, no duplicated rows
+
+
+def test_kill_between_checkpoints_loses_nothing_before_it(straight, tmp_path):
+    run = tmp_path / "r"
+    train(tiny(30), run, log=quiet)
+    # simulate kill -9 after step 20's checkpoint: drop everything newer, then rerun
+    shutil.rmtree(run / "checkpoints" / "step_00000030")
+    (run / "snapshots" / "step_00000030.npz").unlink()
+    train(tiny(30), run, log=quiet)
+    assert_same_state(final_state(straight), final_state(run))
+
+
+def test_sigterm_checkpoints_then_resume_is_exact(straight, tmp_path):
+    run = tmp_path / "r"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        from factordiff.config import RunConfig, apply_overrides
+        from factordiff import train as T
+        orig = T.EMA.update
+        def update(self, model, step):
+            orig(self, model, step)
+            if step == 13:
+                os.kill(os.getpid(), signal.SIGTERM)
+        T.EMA.update = update
+        try:
+            T.train(apply_overrides(RunConfig(), {TINY + ['train.steps=30']!r}), {str(run)!r}, log=lambda m: None)
+        except T.Preempted as e:
+            print(e); sys.exit(e.exit_code)
+    """)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert res.returncode == 143, res.stderr
+    assert "at step 13" in res.stdout
+    assert load_checkpoint(list_checkpoints(run / "checkpoints")[-1])["manifest"]["step"] == 13
+    train(tiny(30), run, log=quiet)
+    assert_same_state(final_state(straight), final_state(run))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "bitflip"])
+def test_corrupt_checkpoint_is_named_and_previous_is_used(straight, tmp_path, damage, capsys):
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    (run / ".lock").unlink()
+    newest = list_checkpoints(run / "checkpoints")[-1] / "model.safetensors"
+    data = bytearray(newest.read_bytes())
+    if damage == "truncate":
+        newest.write_bytes(bytes(data[: len(data) // 2]))
+    elif damage == "empty":
+        newest.write_bytes(b"")
+    else:
+        data[len(data) // 2] ^= 0x01
+        newest.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=str(newest)):
+        load_checkpoint(newest.parent)
+    train(tiny(30), run, log=quiet)  # resumes from step 20 and redoes 20 → 30
+    assert "trying the previous checkpoint" in capsys.readouterr().err
+    assert_same_state(final_state(straight), final_state(run))
+
+
+def test_config_change_is_refused(straight, tmp_path):
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    with pytest.raises(CheckpointError, match="different model"):
+        train(tiny(30, "model.base=12"), run, log=quiet)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    run = tmp_path / "r"
+    from factordiff import diffusion
+
+    real = diffusion.loss
+    calls = {"n": 0}
+
+    def bad_loss(*a, **k):
+        calls["n"] += 1
+        out = real(*a, **k)
+        return out * float("nan") if calls["n"] == 15 else out
+
+    monkeypatch.setattr(diffusion, "loss", bad_loss)
+    with pytest.raises(NonFiniteError, match="at step 15"):
+        train(tiny(30), run, log=quiet)
+    assert json.loads((list_checkpoints(run / "checkpoints")[-1] / "manifest.json").read_text())["step"] == 10
+    load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
+
+
+def test_second_process_on_same_run_is_refused(tmp_path):
+    run = tmp_path / "r"
+    run.mkdir()
+    import fcntl
+
+    with open(run / ".lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        f.write("pid 1 on elsewhere")
+        f.flush()
+        with pytest.raises(FactordiffError, match="locked by pid 1 on elsewhere"):
+            train(tiny(10), run, log=quiet)
+
+
+def test_foreign_file_is_not_unpickled(tmp_path, straight):
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    d = list_checkpoints(run / "checkpoints")[-1]
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    (d / "optimizer.safetensors").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(d, verify=False)
+    assert not (tmp_path / "pwned").exists()
