@@ -1,0 +1,67 @@
+"""Manifold quality (P1 §3): reduce the recorded layer to 3-D with UMAP (or PCA) and ask how well a linear map
+recovers the conditioning labels. An ordered 2-D manifold gives R² → 1; phases A/B give low R²."""
+
+from __future__ import annotations
+
+import numpy as np
+
+UMAP_DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1}  # umap-learn defaults; P1 does not state them (PAPERS §6.13)
+
+
+def _check_points(X: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) < 5:
+        raise ValueError(f"points must be an (n ≥ 5, D) array, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("points contain NaN or inf")
+    if labels is not None and len(labels) != len(X):
+        raise ValueError(f"{len(labels)} labels for {len(X)} points")
+    return X
+
+
+def embed(X: np.ndarray, *, method: str = "umap", dim: int = 3, seed: int = 0, **umap_kw) -> np.ndarray:
+    """(n, D) → (n, dim): UMAP with a fixed random_state (P1: umap-learn, 3-D) or PCA (deterministic)."""
+    X = _check_points(X)
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        k = min(dim, X.shape[1], len(X))
+        Y = PCA(n_components=k, svd_solver="full").fit_transform(X)
+        return np.pad(Y, ((0, 0), (0, dim - k)))
+    if method == "umap":
+        import umap
+
+        kw = UMAP_DEFAULTS | umap_kw
+        kw["n_neighbors"] = min(kw["n_neighbors"], len(X) - 1)
+        reducer = umap.UMAP(n_components=dim, random_state=seed, n_jobs=1, **kw)
+        return np.asarray(reducer.fit_transform(X), dtype=np.float64)
+    raise ValueError(f"method must be 'umap' or 'pca', got {method!r}")
+
+
+def linear_r2(Y: np.ndarray, target: np.ndarray) -> float:
+    """R² of the least-squares linear regression (with intercept) of a scalar target on Y (P1 §3)."""
+    target = np.asarray(target, dtype=np.float64)
+    var = target.var()
+    if var == 0:
+        return float("nan")
+    A = np.column_stack([Y, np.ones(len(Y))])
+    coef, *_ = np.linalg.lstsq(A, target, rcond=None)
+    resid = target - A @ coef
+    return float(1.0 - resid.var() / var)
+
+
+def manifold_r2(X: np.ndarray, labels: np.ndarray, *, method: str = "umap", seed: int = 0, dim: int = 3,
+                **umap_kw) -> dict:
+    """P1: R²_x, R²_y of linear regressions of µx and µy on the 3-D embedding, and their mean `r2`.
+
+    Labels with NaN (a coordinate a 1-D stripe does not have) are left out of that coordinate's fit."""
+    labels = np.asarray(labels, dtype=np.float64)
+    X = _check_points(X, labels)
+    Y = embed(X, method=method, dim=dim, seed=seed, **umap_kw)
+    out = {}
+    for name, col in (("r2_x", 0), ("r2_y", 1)):
+        ok = np.isfinite(labels[:, col])
+        out[name] = linear_r2(Y[ok], labels[ok, col]) if ok.sum() >= 3 else float("nan")
+    out["r2"] = float(np.nanmean([out["r2_x"], out["r2_y"]])) if np.isfinite([out["r2_x"], out["r2_y"]]).any() \
+        else float("nan")
+    return out

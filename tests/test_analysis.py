@@ -1,0 +1,147 @@
+import numpy as np
+import pytest
+
+from factordiff.analysis import (
+    PhaseRule,
+    betti_numbers,
+    classify,
+    components_for,
+    displacement_stats,
+    factorization,
+    interaction_share,
+    manifold_r2,
+    onsets,
+    participation_ratio,
+    principal_angles,
+    spectrum,
+)
+from factordiff.analysis import references as R
+
+
+def grid_sheet(n=20, D=100, seed=0):
+    """An ordered 2-D label grid embedded smoothly (random smooth features) in D dimensions."""
+    rng = np.random.default_rng(seed)
+    xs, ys = np.meshgrid(np.linspace(0, 32, n), np.linspace(0, 32, n), indexing="ij")
+    labels = np.stack([xs.ravel(), ys.ravel()], 1)
+    W = rng.standard_normal((2, D)) / 32
+    b = rng.uniform(0, 2 * np.pi, D)
+    X = np.tanh(labels @ W * 0.7 + 0.1 * np.sin(labels @ W + b))
+    return X, labels
+
+
+# --- manifold R² (P1) -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["pca", "umap"])
+def test_ordered_grid_has_high_r2_and_shuffled_labels_low(method):
+    X, labels = grid_sheet()
+    good = manifold_r2(X, labels, method=method, seed=0)
+    assert good["r2"] >= 0.9 and good["r2_x"] >= 0.85 and good["r2_y"] >= 0.85
+    shuffled = np.random.default_rng(1).permutation(labels)
+    bad = manifold_r2(X, shuffled, method=method, seed=0)
+    assert bad["r2"] <= 0.1
+
+
+def test_manifold_r2_is_seeded_and_ignores_missing_coordinates():
+    X, labels = grid_sheet(n=12)
+    a = manifold_r2(X, labels, method="umap", seed=3)
+    b = manifold_r2(X, labels, method="umap", seed=3)
+    assert a == b
+    labels = labels.copy()
+    labels[::2, 1] = np.nan  # 1-D stripes have no y
+    out = manifold_r2(X, labels, method="pca")
+    assert np.isfinite(out["r2_y"]) and out["r2_y"] > 0.8
+
+
+def test_manifold_r2_rejects_bad_input():
+    with pytest.raises(ValueError, match="NaN"):
+        manifold_r2(np.full((10, 3), np.nan), np.zeros((10, 2)), method="pca")
+    with pytest.raises(ValueError, match="labels"):
+        manifold_r2(np.zeros((10, 3)), np.zeros((9, 2)), method="pca")
+    with pytest.raises(ValueError, match="method"):
+        manifold_r2(np.eye(10, 3), np.eye(10, 2), method="tsne")
+
+
+# --- effective dimension (P2 Fig 2c,d) ---------------------------------------------------------------------
+@pytest.mark.parametrize("d", [2, 5, 10])
+def test_isotropic_gaussian_has_participation_ratio_d(d):
+    X = np.random.default_rng(d).standard_normal((20000, d))
+    assert participation_ratio(X) == pytest.approx(d, rel=0.03)
+
+
+def test_rank_k_data_and_clifford_torus():
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((50, 3)))[0]
+    X = (rng.choice([-1.0, 1.0], (4000, 3))) @ Q.T  # equal variances in 3 directions of R^50
+    assert participation_ratio(X) == pytest.approx(3, abs=0.05)
+    assert components_for(X, 0.95) == 3
+    cliff = R.clifford_torus(32, 32).reshape(-1, 4)
+    assert participation_ratio(cliff) == pytest.approx(4, abs=1e-9)
+    s = spectrum(cliff)
+    assert s["evr_top4"] == pytest.approx(1.0) and len(s["evr"]) == 15 and s["pcs_90"] == 4
+    assert participation_ratio(R.torus3d(32, 32).reshape(-1, 3)) < 3
+
+
+# --- topology (P2 Fig 2b) ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,points,expected", [
+    ("circle", lambda rng: R.noisy_circle(300, 0.1, rng), (1, 1, 0)),
+    ("clifford", lambda rng: R.clifford_torus(24, 24).reshape(-1, 4), (1, 2, 1)),
+    ("torus3d", lambda rng: R.torus3d(32, 32).reshape(-1, 3), (1, 2, 1)),
+    ("sphere", lambda rng: R.sphere(400, rng), (1, 0, 1)),
+    ("blob", lambda rng: R.blob(400, 3, rng), (1, 0, 0)),
+])
+def test_betti_numbers_of_reference_shapes(name, points, expected):
+    X = points(np.random.default_rng(0))
+    assert betti_numbers(X, maxdim=2, seed=0) == expected
+
+
+def test_betti_numbers_survive_embedding_in_many_dimensions():
+    rng = np.random.default_rng(0)
+    X = R.clifford_torus(24, 24).reshape(-1, 4) @ np.linalg.qr(rng.standard_normal((64, 4)))[0].T
+    X += 0.01 * rng.standard_normal(X.shape)
+    assert betti_numbers(X) == (1, 2, 1)
+
+
+# --- orthogonality / parallelism / interaction (P2 Fig 3) ---------------------------------------------------
+def test_clifford_torus_is_exactly_factorized():
+    s = displacement_stats(R.clifford_torus(16, 16), n_pairs=500)
+    assert np.abs(s["x_on_y_orth"]).max() < 1e-6 and np.abs(s["x_on_y_par"]).max() < 1e-6
+    assert np.abs(s["x_on_x_par"] - 1).max() < 1e-6 and np.abs(s["y_on_y_par"] - 1).max() < 1e-6
+    assert interaction_share(R.clifford_torus(16, 16)) < 1e-12
+    assert principal_angles(R.clifford_torus(16, 16)).max() < 1e-6
+
+
+def test_torus3d_is_spread_and_coupled():
+    s = displacement_stats(R.torus3d(16, 16), n_pairs=2000)
+    assert s["x_on_x_par"].std() > 0.2  # tube circles rotate with the ring angle
+    assert interaction_share(R.torus3d(16, 16)) > 0.05
+
+
+def test_interaction_share_tells_coupled_from_factorized():
+    x, y = np.meshgrid(np.linspace(-1, 1, 12), np.linspace(-1, 1, 12), indexing="ij")
+    rng = np.random.default_rng(0)
+    Wx, Wy = rng.standard_normal((3, 20)), rng.standard_normal((3, 20))
+    feats = lambda v: np.stack([v, v**2, np.sin(3 * v)], -1)  # noqa: E731
+    factorized = feats(x) @ Wx + feats(y) @ Wy
+    coupled = feats(x * y) @ Wx + 0.1 * feats(x) @ Wy
+    assert interaction_share(factorized) < 1e-10
+    assert interaction_share(coupled) > 0.5
+    assert factorization(coupled)["interaction_share"] == pytest.approx(interaction_share(coupled))
+
+
+def test_geometry_rejects_holes_in_the_grid():
+    reps = R.clifford_torus(8, 8)
+    reps[2, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        interaction_share(reps)
+
+
+# --- phases (P1 Fig 3) -------------------------------------------------------------------------------------
+def test_synthetic_snapshot_stream_is_labelled_a_b_c_in_order():
+    stream = [({"0": 0.3, "1": 0.1, ">1": 0.6}, 0.01, 0.05), ({"0": 0.1, "1": 0.3, ">1": 0.6}, 0.02, 0.2),
+              ({"0": 0.0, "1": 0.8, ">1": 0.2}, 0.05, 0.4), ({"0": 0.0, "1": 0.95, ">1": 0.05}, 0.3, 0.7),
+              ({"0": 0.0, "1": 0.97, ">1": 0.03}, 0.7, 0.95), ({"0": 0.0, "1": 1.0, ">1": 0.0}, 0.9, 0.98)]
+    phases = [classify(c, a, r) for c, a, r in stream]
+    assert phases == ["A", "A", "B", "B", "C", "C"]
+    assert onsets([0, 1, 2, 3, 4, 5], phases) == {"A": 0, "B": 2, "C": 4}
+    # a relapse postpones the onset; stricter thresholds are honoured
+    assert onsets([0, 1, 2, 3], ["A", "C", "B", "C"])["C"] == 3
+    assert classify({"1": 0.97}, 0.7, 0.95, PhaseRule(acc_c=0.8)) == "B"
