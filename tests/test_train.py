@@ -10,20 +10,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import TINY, tiny
 from factordiff.checkpoint import list_checkpoints, load_checkpoint
-from factordiff.config import RunConfig, apply_overrides
 from factordiff.errors import CheckpointError, FactordiffError, NonFiniteError
 from factordiff.io import read_jsonl
 from factordiff.train import train
-
-TINY = ["data.image_size=16", "data.increment=2", "model.base=8", "model.pe_dim=16", "model.attention=[layer4]",
-        "model.bottleneck=light", "diffusion.timesteps=50", "diffusion.sampler=ddim", "diffusion.sample_steps=5",
-        "train.batch_size=8", "train.snapshot_every=10", "train.eval_samples=8", "train.log_every=5",
-        "train.ema_start=3", "train.ema_decay=0.9"]
-
-
-def tiny(steps: int, *extra: str) -> RunConfig:
-    return apply_overrides(RunConfig(), [*TINY, f"train.steps={steps}", *extra])
 
 
 def final_state(run_dir):
@@ -95,8 +86,7 @@ def test_sigterm_checkpoints_then_resume_is_exact(straight, tmp_path):
     run = tmp_path / "r"
     script = textwrap.dedent(f"""
         import os, signal, sys
-        from factordiff.config import RunConfig, apply_overrides
-        from factordiff import train as T
+                from factordiff import train as T
         orig = T.EMA.update
         def update(self, model, step):
             orig(self, model, step)

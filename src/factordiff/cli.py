@@ -25,6 +25,15 @@ EXAMPLES = {
   factordiff train --run-dir runs/tiny data.image_size=16 model.base=8 diffusion.timesteps=200 train.steps=500
   factordiff train my_run.yaml --run-dir runs/mine          # rerun the same command to resume
   factordiff train --preset p2-torus --run-dir runs/torus train.device=cuda""",
+    "analyze": """examples:
+  factordiff analyze runs/demo                              # every snapshot, layer4, topology on the last one
+  factordiff analyze runs/demo --steps 0 2000 4000 --layer layer3 --topology all --grid 16""",
+    "report": """examples:
+  factordiff report runs/demo                               # → runs/demo/report.html and runs/demo/figures/""",
+    "sample": """examples:
+  factordiff sample runs/demo --n 100                       # latest checkpoint, the run's own sampler
+  factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
+  factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
     "config": """examples:
   factordiff config show --preset p1-hole-10
   factordiff config show data.kind=sos data.holdout=cross > sos.yaml""",
@@ -115,6 +124,34 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from .analyze import analyze_run
+
+    out = analyze_run(args.run, steps=args.steps, layer=args.layer, topology=args.topology, grid=args.grid,
+                      seed=args.seed, methods=tuple(args.methods), log=print)
+    print(f"phase onsets {out['summary']['onsets']}; wrote {out['path']}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    out = write_report(args.run, layer=args.layer, seed=args.seed)
+    print(f"wrote {out['report']} and {len(out['figures'])} figures")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import json
+
+    from .analyze import sample_run
+
+    out = sample_run(args.run, step=args.step, n=args.n, sampler=args.sampler, steps=args.steps, eta=args.eta,
+                     seed=args.seed, out=args.out, device=args.device)
+    print(json.dumps(out))
+    return 0
+
+
 def cmd_config_show(args) -> int:
     sys.stdout.write(to_yaml(_resolve_run_config(args.items, args.preset)))
     return 0
@@ -162,6 +199,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.add_argument("--run-dir", type=Path, required=True, help="run directory; rerunning on it resumes")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="draw and score images from a run's checkpoint (one JSON line)",
+                       epilog=EXAMPLES["sample"], formatter_class=fmt)
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("--step", type=int, help="checkpoint step (default: the latest valid one)")
+    p.add_argument("--n", type=int, default=25, help="number of images (labels drawn from the training set)")
+    p.add_argument("--sampler", choices=("ddpm", "ddim"), help="default: the run's diffusion.sampler")
+    p.add_argument("--steps", type=int, help="DDIM steps (0 = all T)")
+    p.add_argument("--eta", type=float, help="DDIM η (0 deterministic, 1 ancestral-like)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--out", type=Path, help="output path without suffix (default RUN/samples/step_…)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("analyze", help="phases, R², effective dimension, topology, factorization of a run",
+                       epilog=EXAMPLES["analyze"], formatter_class=fmt)
+    p.add_argument("run", type=Path, help="run directory with snapshots")
+    p.add_argument("--steps", type=int, nargs="+", help="only these snapshot steps")
+    p.add_argument("--layer", default="layer4", help="recorded layer (default layer4, the papers' choice)")
+    p.add_argument("--methods", nargs="+", choices=("pca", "umap"), default=["pca", "umap"])
+    p.add_argument("--topology", choices=("none", "last", "all"), default="last",
+                   help="persistent homology on which snapshots (default the last)")
+    p.add_argument("--grid", type=int, default=10, help="labels per axis of the factorization probe (0 = off)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("report", help="figures and an offline HTML page of an analysed run",
+                       epilog=EXAMPLES["report"], formatter_class=fmt)
+    p.add_argument("run", type=Path)
+    p.add_argument("--layer", default="layer4")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_report)
 
     cfg = sub.add_parser("config", help="configs and presets").add_subparsers(dest="config_command", required=True)
     p = cfg.add_parser("show", help="print the resolved config as YAML", epilog=EXAMPLES["config"],

@@ -103,3 +103,90 @@ def plot_percolation(ax, fractions, mean: np.ndarray, std: np.ndarray, sigmas, t
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return ax
+
+
+PHASE_COLORS = {"A": "#f4cccc", "B": "#fff2cc", "C": "#d9ead3"}
+
+
+def plot_phase_bands(ax, steps, phases):
+    """Shade the step axis by phase (P1 Fig 3): A red, B yellow, C green."""
+    steps = np.asarray(steps, dtype=float)
+    if len(steps) == 0:
+        return ax
+    edges = np.concatenate([[steps[0]], (steps[1:] + steps[:-1]) / 2, [steps[-1]]])
+    for i, p in enumerate(phases):
+        ax.axvspan(edges[i], edges[i + 1], color=PHASE_COLORS.get(p, "white"), lw=0, zorder=0)
+    for p, c in PHASE_COLORS.items():
+        ax.plot([], [], "s", color=c, label=f"phase {p}")
+    return ax
+
+
+def plot_curves(ax, steps, series: dict, *, phases=None, ylabel: str = "", ylim=(0, 1.02)):
+    """Lines over training steps (accuracy, R², …) with optional phase bands."""
+    if phases is not None:
+        plot_phase_bands(ax, steps, phases)
+    for name, values in series.items():
+        ax.plot(steps, values, marker=".", label=name)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def plot_count_shares(ax, steps, counts: list[dict]):
+    """The failure-mode histogram over steps: shares of 0, 1 and > 1 bumps (stacked)."""
+    shares = np.array([[c.get(k, 0.0) for k in ("0", "1", ">1")] for c in counts]).T
+    ax.stackplot(steps, shares, labels=["0 bumps", "1 bump", "> 1 bumps"],
+                 colors=["0.8", "tab:green", "tab:red"], alpha=0.8)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("share of samples")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def plot_embedding(ax, Y: np.ndarray, color: np.ndarray, *, title: str = "", cmap: str = "viridis"):
+    """A 3-D embedding (UMAP/PCA) coloured by a label coordinate (P1 Fig 3 bottom). `ax` is a 3-D Axes."""
+    ax.scatter(Y[:, 0], Y[:, 1], Y[:, 2], c=color, cmap=cmap, s=4, depthshade=False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_zticks([])
+    ax.set_title(title, fontsize=8)
+    return ax
+
+
+def plot_spectra(ax, spectra: dict):
+    """P2 Fig 2d: explained-variance ratio of the first PCs, one line per labelled snapshot."""
+    for name, evr in spectra.items():
+        ax.plot(np.arange(1, len(evr) + 1), evr, marker=".", label=name)
+    ax.set_xlabel("principal component")
+    ax.set_ylabel("explained variance ratio")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_persistence(ax, dgms: list, *, title: str = ""):
+    """A persistence diagram (birth vs death) for H0..H2; the infinite H0 bar is drawn at the top edge."""
+    finite = [d[np.isfinite(d[:, 1])] for d in dgms if len(d)]
+    top = max((float(d[:, 1].max()) for d in finite if len(d)), default=1.0) * 1.1
+    for dim, d in enumerate(dgms):
+        if len(d):
+            death = np.where(np.isfinite(d[:, 1]), d[:, 1], top)
+            ax.scatter(d[:, 0], death, s=8, label=f"H{dim}")
+    ax.plot([0, top], [0, top], color="0.5", lw=0.8)
+    ax.set_xlabel("birth")
+    ax.set_ylabel("death")
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_stat_histograms(ax, samples: dict, *, title: str = "", bins=41):
+    """P2 Fig 3: one statistic for several point clouds (model vs references) as overlaid histograms."""
+    for name, values in samples.items():
+        ax.hist(values, bins=bins, density=True, histtype="stepfilled", alpha=0.45, label=name)
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=6)
+    return ax

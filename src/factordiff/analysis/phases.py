@@ -17,7 +17,10 @@ class PhaseRule:
     r2_c: float = 0.8  # … and at least this manifold R²
 
 
-def classify(counts: dict, acc: float, r2: float, rule: PhaseRule = PhaseRule()) -> str:
+DEFAULT_RULE = PhaseRule()
+
+
+def classify(counts: dict, acc: float, r2: float, rule: PhaseRule = DEFAULT_RULE) -> str:
     """'A', 'B' or 'C' for one snapshot. `counts` is the 0/1/>1 share histogram; a NaN R² is not used."""
     if acc >= rule.acc_c and (not np.isfinite(r2) or r2 >= rule.r2_c):
         return "C"

@@ -1,0 +1,86 @@
+import json
+
+import numpy as np
+import pytest
+
+from conftest import tiny
+from factordiff.analyze import analyze_run, sample_run
+from factordiff.cli import main
+from factordiff.errors import ConfigError, FactordiffError
+from factordiff.io import read_jsonl
+from factordiff.report import write_report
+from factordiff.train import train
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("analyze") / "run"
+    train(tiny(20, "train.eval_samples=24"), run, log=lambda *_: None)
+    return run
+
+
+def test_analyze_writes_a_row_for_every_snapshot(run):
+    out = analyze_run(run, grid=4, methods=("pca", "umap"))
+    rows = read_jsonl(run / "analysis.jsonl")
+    analysis = [r for r in rows if r["kind"] == "analysis"]
+    assert [r["step"] for r in analysis] == [0, 10, 20]
+    for r in analysis:
+        assert r["phase"] in "ABC" and 0 <= r["acc"] <= 1
+        assert np.isfinite(r["r2_pca"]) and r["r2_pca"] <= 1 and "r2_umap" in r
+        assert len(r["evr"]) == 15 and r["participation_ratio"] >= 1
+    assert "betti" in analysis[-1] and "betti" not in analysis[0]  # topology on the last snapshot only
+    summary = rows[-1]
+    assert summary["kind"] == "summary" and summary["onsets"]["A"] == 0
+    geo = summary["geometry"]
+    assert set(geo) == {"model", "torus3d", "clifford"}
+    assert geo["clifford"]["interaction_share"] < 1e-9 and geo["clifford"]["x_on_y_orth_mean"] < 1e-6
+    probe = np.load(run / "probes" / "grid_step_00000020.npz")
+    assert probe["reps"].shape[:2] == (4, 4) and probe["images"].shape == (4, 4, 16, 16)
+    assert out["summary"] == summary
+
+
+def test_reanalysis_replaces_rows_instead_of_duplicating(run):
+    analyze_run(run, steps=[10], grid=0, methods=("pca",), topology="none")
+    rows = [r for r in read_jsonl(run / "analysis.jsonl") if r["kind"] == "analysis"]
+    assert [r["step"] for r in rows] == [0, 10, 20]
+    assert "r2_umap" not in rows[1] and "r2_umap" in rows[0]
+
+
+def test_report_writes_html_and_figures(run):
+    analyze_run(run, grid=4, methods=("pca", "umap"))
+    out = write_report(run)
+    html = (run / "report.html").read_text()
+    assert "Three learning phases" in html and "data:image/png;base64," in html and "Factorization" in html
+    for name in ("phases", "curves", "dimension", "geometry", "topology"):
+        assert (run / "figures" / f"{name}.png").stat().st_size > 1000, name
+    assert len(out["figures"]) == 5
+
+
+def test_sample_scores_and_saves(run, capsys):
+    assert main(["sample", str(run), "--n", "6", "--sampler", "ddim", "--steps", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 6 and out["steps"] == 3 and out["step"] == 20 and out["images_per_s"] > 0
+    z = np.load(out["path"])
+    assert z["images"].shape == (6, 16, 16) and z["images"].dtype == np.uint8
+    with pytest.raises(ConfigError, match="--step"):
+        sample_run(run, step=7)
+
+
+def test_bad_inputs_fail_before_work(run, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["analyze", str(empty)]) != 0
+    assert "no config.yaml" in capsys.readouterr().err
+    cfg_only = tmp_path / "cfg_only"
+    cfg_only.mkdir()
+    (cfg_only / "config.yaml").write_text((run / "config.yaml").read_text())
+    with pytest.raises(FactordiffError, match="no snapshots"):
+        analyze_run(cfg_only)
+    with pytest.raises(ConfigError, match="--layer"):
+        analyze_run(run, layer="layer9")
+    with pytest.raises(ConfigError, match="recorded layers"):
+        analyze_run(run, layer="layer3", grid=0)
+    with pytest.raises(ConfigError, match="--steps"):
+        analyze_run(run, steps=[5])
+    assert main(["report", str(cfg_only)]) != 0
+    assert "analyze" in capsys.readouterr().err
