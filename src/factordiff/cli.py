@@ -34,6 +34,11 @@ EXAMPLES = {
   factordiff sample runs/demo --n 100                       # latest checkpoint, the run's own sampler
   factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
   factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
+    "bench": """examples:
+  factordiff bench train --preset paper --batch 64 --device cpu   # tuned vs plain eager, one JSON line
+  factordiff bench train --preset paper --batch 256 --device cuda
+  factordiff bench sample --preset cpu --batch 100                # the preset's own sampler
+  factordiff bench sample --preset paper --batch 64 --sample-steps 100""",
     "config": """examples:
   factordiff config show --preset p1-hole-10
   factordiff config show data.kind=sos data.holdout=cross > sos.yaml""",
@@ -61,7 +66,9 @@ def _resolve_run_config(items: list[str], preset_name: str | None) -> RunConfig:
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("items", nargs="*", metavar="[CONFIG.yaml] [key=value ...]",
                    help="a run config file and/or overrides such as data.sigma=0.5")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset")
+    p.add_argument("--preset", choices=sorted(PRESETS), action="append", metavar="NAME",
+                   help="start from a named preset; repeat to combine, e.g. --preset cpu --preset p2-torus "
+                        f"(one of {', '.join(sorted(PRESETS))})")
 
 
 def _progress(total: int, desc: str):
@@ -152,6 +159,22 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    import json
+
+    from .bench import bench_sample, bench_train
+
+    cfg = _resolve_run_config(args.items, args.preset)
+    if args.what == "train":
+        out = bench_train(cfg, batch=args.batch, device=args.device, steps=args.steps, warmup=args.warmup,
+                          reference=not args.no_reference)
+    else:
+        out = bench_sample(cfg, batch=args.batch, device=args.device, sample_steps=args.sample_steps)
+    out["preset"] = args.preset
+    print(json.dumps(out))
+    return 0
+
+
 def cmd_config_show(args) -> int:
     sys.stdout.write(to_yaml(_resolve_run_config(args.items, args.preset)))
     return 0
@@ -231,6 +254,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", default="layer4")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("bench", help="images/s of the real training step or sampling loop (one JSON line)",
+                       epilog=EXAMPLES["bench"], formatter_class=fmt)
+    p.add_argument("what", choices=("train", "sample"))
+    _add_config_args(p)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--steps", type=int, default=5, help="timed training steps (train)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (train; compile happens here)")
+    p.add_argument("--no-reference", action="store_true", help="skip the plain eager reference (train)")
+    p.add_argument("--sample-steps", type=int, help="sample with DDIM in this many steps (sample)")
+    p.set_defaults(func=cmd_bench)
 
     cfg = sub.add_parser("config", help="configs and presets").add_subparsers(dest="config_command", required=True)
     p = cfg.add_parser("show", help="print the resolved config as YAML", epilog=EXAMPLES["config"],

@@ -144,6 +144,36 @@ def snapshot(cfg: RunConfig, net: torch.nn.Module, labels: np.ndarray, kinds: np
     return {"arrays": arrays, "metrics": score_predictions(pred, counts, labels, cfg.data)}
 
 
+def make_model(cfg: RunConfig, device: torch.device) -> torch.nn.Module:
+    model = UNet(cfg.model, cfg.data.image_size).to(device)
+    return model.to(memory_format=torch.channels_last if cfg.train.channels_last else torch.contiguous_format)
+
+
+def make_batch_loss(cfg: RunConfig, model: torch.nn.Module, sched, labels_dev: torch.Tensor,
+                    kinds_dev: torch.Tensor):
+    """loss(step): the ε-MSE of step `step`'s batch, rendered on the device from the label set, with the
+    run's performance options (channels_last, bf16 autocast, torch.compile). Used by the loop and the bench."""
+    tc = cfg.train
+    net = torch.compile(model) if tc.compile else model  # same parameters; checkpoints hold `model`
+    fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
+    device = labels_dev.device
+
+    def batch_loss(step: int) -> torch.Tensor:
+        gen = step_generator(cfg.seed, step)
+        idx = torch.randint(0, len(labels_dev), (tc.batch_size,), generator=gen).to(device)
+        x0 = render_labels_torch(labels_dev[idx], kinds_dev[idx], cfg.data) / 127.5 - 1.0
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.amp == "bf16"):
+            return diffusion.loss(net, x0.unsqueeze(1).contiguous(memory_format=fmt), labels_dev[idx], sched, gen)
+
+    return batch_loss
+
+
+def update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, log=print) -> dict:
     """Train (or resume) the run in `run_dir`; returns a summary. Raises NonFiniteError / Preempted."""
     run_dir = Path(run_dir)
@@ -160,7 +190,7 @@ def _train_locked(cfg, run_dir, ds, device, stop, progress, log) -> dict:
     save_config(cfg, run_dir / "config.yaml")
     ckpt_dir, snap_dir, metrics = run_dir / "checkpoints", run_dir / "snapshots", run_dir / "metrics.jsonl"
     torch.manual_seed(cfg.seed)
-    model = UNet(cfg.model, cfg.data.image_size).to(device)
+    model = make_model(cfg, device)
     ema = EMA(model, tc.ema_decay, tc.ema_start)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
 
@@ -183,6 +213,7 @@ def _train_locked(cfg, run_dir, ds, device, stop, progress, log) -> dict:
     sched = diffusion.make_schedule(cfg.diffusion)
     labels_dev = torch.as_tensor(ds.labels, dtype=torch.float32, device=device)
     kinds_dev = torch.as_tensor(ds.kinds, device=device)
+    batch_loss = make_batch_loss(cfg, model, sched, labels_dev, kinds_dev)
     eval_labels, eval_kinds = _eval_set(cfg, ds)
     ckpt_every = tc.checkpoint_every or tc.snapshot_every
     meta = {"config": to_dict(cfg)}
@@ -216,18 +247,13 @@ def _train_locked(cfg, run_dir, ds, device, stop, progress, log) -> dict:
             snapped = step
         if step >= tc.steps:
             break
-        gen = step_generator(cfg.seed, step)
-        idx = torch.randint(0, len(ds), (tc.batch_size,), generator=gen).to(device)
-        x0 = render_labels_torch(labels_dev[idx], kinds_dev[idx], cfg.data) / 127.5 - 1.0
-        loss = diffusion.loss(model, x0.unsqueeze(1), labels_dev[idx], sched, gen)
+        loss = batch_loss(step)
         value = loss.item()
         if not math.isfinite(value):
             bar.close()
             raise NonFiniteError(f"non-finite loss {value} at step {step + 1}; the last good checkpoint "
                                  f"in {ckpt_dir} is kept")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        update(opt, loss)
         step += 1
         ema.update(model, step)
         running, n_run = running + value, n_run + 1
