@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import tiny
+from conftest import TINY, tiny
 from factordiff.analyze import analyze_run, sample_run
 from factordiff.cli import main
 from factordiff.errors import ConfigError, FactordiffError
@@ -84,3 +84,15 @@ def test_bad_inputs_fail_before_work(run, tmp_path, capsys):
         analyze_run(run, steps=[5])
     assert main(["report", str(cfg_only)]) != 0
     assert "analyze" in capsys.readouterr().err
+
+
+def test_demo_runs_end_to_end_on_a_tiny_override(tmp_path, capsys):
+    over = [t for t in TINY if not t.startswith("train.snapshot_every")]
+    out_dir = tmp_path / "demo"
+    assert main(["demo", "--out", str(out_dir), *over, "train.steps=10", "train.snapshot_every=5",
+                 "train.eval_samples=12", "train.ema_start=3"]) == 0
+    printed = capsys.readouterr().out
+    assert "phase A from step 0" in printed and "report.html" in printed
+    rows = read_jsonl(out_dir / "analysis.jsonl")
+    assert [r["step"] for r in rows if r["kind"] == "analysis"] == [0, 5, 10]
+    assert (out_dir / "report.html").exists() and (out_dir / "figures" / "geometry.png").exists()

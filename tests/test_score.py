@@ -49,6 +49,15 @@ def test_bump_counts_and_fallbacks():
     assert count_histogram(counts) == pytest.approx({"0": 1 / 3, "1": 1 / 3, ">1": 1 / 3})
 
 
+def test_faint_speckle_is_not_a_bump():
+    rng = np.random.default_rng(0)
+    speckle = 255 - rng.integers(0, 30, (32, 32))  # a nearly blank sample: Otsu still finds many blobs
+    one_plus_speckle = np.minimum(to_uint8(render_bump(16, 16, sigma=1.0)), speckle)
+    two = to_uint8(np.minimum(render_bump(8, 8, sigma=1.0), render_bump(24, 20, sigma=1.0)))
+    assert count_bumps(np.stack([speckle.astype(np.uint8), one_plus_speckle.astype(np.uint8), two])).tolist() \
+        == [0, 1, 2]
+
+
 def test_scorer_requires_uint8():
     with pytest.raises(ConfigError, match="uint8"):
         predict_bump_centers(np.zeros((2, 32, 32)))

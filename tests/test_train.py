@@ -86,7 +86,8 @@ def test_sigterm_checkpoints_then_resume_is_exact(straight, tmp_path):
     run = tmp_path / "r"
     script = textwrap.dedent(f"""
         import os, signal, sys
-                from factordiff import train as T
+        from factordiff.config import RunConfig, apply_overrides
+        from factordiff import train as T
         orig = T.EMA.update
         def update(self, model, step):
             orig(self, model, step)

@@ -29,9 +29,10 @@ from .analysis import (
 from .analysis.embed import UMAP_DEFAULTS
 from .checkpoint import latest_valid
 from .config import RunConfig, load_config
+from .data import render_labels, to_uint8
 from .errors import ConfigError, FactordiffError
 from .io import atomic_write_text, read_jsonl, save_npz
-from .score import score_predictions
+from .score import predict_labels, score_images, score_predictions
 from .unet import LAYERS, UNet
 
 METHODS = ("pca", "umap")
@@ -60,7 +61,10 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     X = z[key].astype(np.float64)
     labels = z["labels"].astype(np.float64)
     row = {"kind": "analysis", "step": int(path.stem.split("_")[1]), "layer": layer}
-    row |= score_predictions(z["pred"], z["counts"], labels, cfg.data)
+    pred, counts = predict_labels(z["images"], z["kinds"])  # rescored: scorer fixes apply to old snapshots
+    row |= score_predictions(pred, counts, labels, cfg.data)
+    gt = to_uint8(render_labels(labels, z["kinds"], cfg.data))
+    row["acc_ceiling"] = score_images(gt, labels, z["kinds"], cfg.data)["acc"]  # a perfect model's score
     for m in methods:
         r = manifold_r2(X, labels, method=m, seed=seed)
         row |= {f"{k}_{m}": v for k, v in r.items()}

@@ -34,6 +34,29 @@ EXAMPLES = {
   factordiff sample runs/demo --n 100                       # latest checkpoint, the run's own sampler
   factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
   factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
+    "demo": """examples:
+  factordiff demo                                           # → runs/demo/report.html (≈ 10 min on 2 cores)
+  factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset""",
+    "sweep": """examples:
+  factordiff sweep spec.yaml                        # local process pool; rerun to complete what is missing
+  factordiff sweep spec.yaml --jobs 2 --out sweeps/mine
+  factordiff sweep spec.yaml --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1 timeout_min=360
+  factordiff sweep status spec.yaml                 # done / running / interrupted / failed (with the reason)
+  factordiff sweep aggregate spec.yaml              # → SWEEP/results.csv
+
+spec.yaml:
+  name: increment
+  presets: [cpu]
+  overrides: {train.steps: 2500}
+  grid: {data.increment: [0.25, 0.5, 1.0]}
+  seeds: [0, 1]""",
+    "reproduce": """examples:
+  factordiff reproduce p1-increment                 # cpu scale, local pool: heat maps, table, verdicts
+  factordiff reproduce p1-phases --scale cpu --out experiments/phases
+  factordiff reproduce p1-increment --scale paper --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1
+
+experiments: p1-phases (Fig 3), p1-increment (Fig 4), p1-imbalance (Fig 5), p1-sigma (Fig 8), p1-holes (Fig 9);
+P1 Fig 7b is `factordiff data overlap`.""",
     "bench": """examples:
   factordiff bench train --preset paper --batch 64 --device cpu   # tuned vs plain eager, one JSON line
   factordiff bench train --preset paper --batch 256 --device cuda
@@ -159,6 +182,56 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from .commands import demo
+
+    out = demo(args.out, args.items)
+    o = out["onsets"]
+    say = lambda p: f"step {o[p]}" if o.get(p) is not None else "never reached"  # noqa: E731
+    print(f"phase A from step {o['A']}, B from {say('B')}, C from {say('C')}; last snapshot: phase "
+          f"{out['last']['phase']}, accuracy {out['last']['acc']:.2f}, R² {out['last']['r2_umap']:.2f}, "
+          f"participation ratio {out['last']['participation_ratio']:.1f}")
+    print(f"open {out['report']}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from .config import parse_overrides
+    from .sweep import aggregate, launch, load_spec, sweep_status
+
+    action, rest = (args.args[0], args.args[1:]) if args.args[0] in ("status", "aggregate", "run") else \
+        ("run", args.args)
+    if len(rest) != 1:
+        raise ConfigError("SPEC", rest, "exactly one sweep spec YAML file")
+    spec = load_spec(rest[0])
+    out = args.out or Path("sweeps") / spec.name
+    if action == "status":
+        rows = sweep_status(spec, out)
+        for r in rows:
+            extra = f"  {r['reason']}" if r["reason"] else (f"  step {r['step']}" if r["step"] else "")
+            print(f"{r['state']:<12} {r['run']}{extra}")
+        counts = {s: sum(r["state"] == s for r in rows) for s in dict.fromkeys(r["state"] for r in rows)}
+        print(f"{len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        return 0
+    if action == "run":
+        slurm = parse_overrides(args.slurm or [])
+        summary = launch(spec, out, launcher=args.launcher, jobs=args.jobs, slurm=slurm)
+        print(f"{summary['ran']} runs ran, {summary['failed']} failed, {summary['skipped']} already done")
+    table = aggregate(out)
+    print(f"wrote {table['path']} ({len(table['rows'])} rows)")
+    return 1 if action == "run" and summary["failed"] else 0
+
+
+def cmd_reproduce(args) -> int:
+    from .config import parse_overrides
+    from .experiments import reproduce
+
+    out = reproduce(args.experiment, args.scale, out=args.out, launcher=args.launcher, jobs=args.jobs,
+                    slurm=parse_overrides(args.slurm or []), overrides=parse_overrides(args.items))
+    print(f"wrote {out['report']}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     import json
 
@@ -254,6 +327,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", default="layer4")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("demo", help="train the cpu preset, analyse it and write the report: the three phases",
+                       epilog=EXAMPLES["demo"], formatter_class=fmt)
+    p.add_argument("items", nargs="*", metavar="key=value", help="overrides of the cpu preset")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory (rerun to resume)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("sweep", help="run a grid of runs (local pool or Slurm), show status, aggregate",
+                       epilog=EXAMPLES["sweep"], formatter_class=fmt)
+    p.add_argument("args", nargs="+", metavar="[status|aggregate] SPEC", help="sweep spec YAML")
+    p.add_argument("--launcher", choices=("local", "slurm"), default="local")
+    p.add_argument("--jobs", type=int, help="parallel runs (local: default one per core; slurm: array size)")
+    p.add_argument("--out", type=Path, help="sweep directory (default sweeps/NAME)")
+    p.add_argument("--slurm", nargs="+", metavar="key=value", help="submitit parameters (slurm_partition, "
+                   "timeout_min, gpus_per_node, cpus_per_task, mem_gb, …; cluster=local runs without Slurm)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("reproduce", help="regenerate a paper figure: sweep, table, figure, verdicts, report",
+                       epilog=EXAMPLES["reproduce"], formatter_class=fmt)
+    p.add_argument("experiment", help="experiment name (see below)")
+    p.add_argument("items", nargs="*", metavar="key=value", help="overrides for every run, e.g. train.steps=4000")
+    p.add_argument("--scale", choices=("cpu", "paper"), default="cpu")
+    p.add_argument("--launcher", choices=("local", "slurm"), default="local")
+    p.add_argument("--jobs", type=int)
+    p.add_argument("--out", type=Path, help="default experiments/NAME-SCALE")
+    p.add_argument("--slurm", nargs="+", metavar="key=value")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("bench", help="images/s of the real training step or sampling loop (one JSON line)",
                        epilog=EXAMPLES["bench"], formatter_class=fmt)

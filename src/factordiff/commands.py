@@ -101,3 +101,24 @@ def percolation_figure(cfg: PercolationConfig, out_dir: str | Path, *, progress=
     atomic_write_json(out_dir / "percolation.json", table)
     save_config(cfg, out_dir / "percolation.yaml")
     return {"figure": str(png), "table": str(out_dir / "percolation.json"), **table}
+
+
+def demo(out_dir: str | Path, overrides: list[str] | tuple[str, ...] = (), *, log=print) -> dict:
+    """`factordiff demo`: the main job on a laptop CPU. Train the `cpu` preset (resumable: rerun to continue),
+    analyse every snapshot (phases, R², dimension, topology, factorization) and write the report."""
+    from .analyze import analyze_run
+    from .config import preset
+    from .report import write_report
+    from .train import train
+
+    cfg = preset("cpu", overrides)
+    run_dir = Path(out_dir)
+    log(f"training the cpu preset in {run_dir} ({cfg.train.steps} steps, a snapshot every "
+        f"{cfg.train.snapshot_every}); Ctrl-C stops with a checkpoint, rerun to resume")
+    summary = train(cfg, run_dir, log=log)
+    log("analysing the snapshots (UMAP, PCA, persistent homology, grid probe)")
+    analysis = analyze_run(run_dir, log=log)
+    report = write_report(run_dir)
+    return {"run_dir": str(run_dir), "step": summary["step"], "onsets": analysis["summary"]["onsets"],
+            "last": {k: analysis["rows"][-1][k] for k in ("phase", "acc", "r2_umap", "participation_ratio")},
+            "report": report["report"]}

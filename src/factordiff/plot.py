@@ -190,3 +190,17 @@ def plot_stat_histograms(ax, samples: dict, *, title: str = "", bins=41):
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=6)
     return ax
+
+
+def plot_heatmap(ax, matrix: np.ndarray, rows, cols, *, title: str = "", xlabel: str = "", ylabel: str = "",
+                 vmin: float = 0.0, vmax: float = 1.0, cmap: str = "viridis"):
+    """A phase diagram (P1 Fig 4/8): matrix[row, col] with labelled ticks and a colour bar."""
+    im = ax.imshow(matrix, aspect="auto", origin="lower", vmin=vmin, vmax=vmax, cmap=cmap, interpolation="nearest")
+    ax.set_yticks(range(len(rows)), [f"{r:g}" if isinstance(r, float) else str(r) for r in rows])
+    step = max(1, len(cols) // 8)
+    ax.set_xticks(range(0, len(cols), step), [str(c) for c in cols[::step]])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    return ax

@@ -59,6 +59,9 @@ def figure_curves(rows: list[dict]):
     fig, ax = plot.new_figure(1, 3, size=(15, 3.6))
     plot.plot_curves(ax[0, 0], steps, {"accuracy": [r["acc"] for r in rows], "x": [r["acc_x"] for r in rows],
                                        "y": [r["acc_y"] for r in rows]}, phases=phases, ylabel="accuracy")
+    if "acc_ceiling" in rows[-1]:
+        ax[0, 0].axhline(rows[-1]["acc_ceiling"], color="k", ls="--", lw=0.8, label="ground-truth images")
+        ax[0, 0].legend(fontsize=7)
     r2 = {f"R² {m}": [r.get(f"r2_{m}", np.nan) for r in rows] for m in ("umap", "pca") if f"r2_{m}" in rows[0]}
     plot.plot_curves(ax[0, 1], steps, r2, phases=phases, ylabel="manifold R²", ylim=(-0.05, 1.02))
     plot.plot_count_shares(ax[0, 2], steps, [r["counts"] for r in rows])

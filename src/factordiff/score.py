@@ -37,15 +37,30 @@ def darkness_centroid(image: np.ndarray) -> tuple[float, float]:
     return float(dark.sum(axis=0) @ idx / total), float(dark.sum(axis=1) @ idx / total)
 
 
+MIN_DARK = 64  # [INFERRED] a blob counts as a bump in the failure-mode histogram when its darkest pixel is at
+# least this dark (25 % of full darkness): Otsu splits even a nearly blank, speckled image into "blobs"
+
+
+def _count_blobs(image: np.ndarray, binary: np.ndarray) -> int:
+    n, labels = cv2.connectedComponents(binary, connectivity=8)
+    if n <= 1:
+        return 0
+    dark = 255 - image.astype(np.int32)
+    peak = np.zeros(n, dtype=np.int32)
+    np.maximum.at(peak, labels.ravel(), dark.ravel())
+    return int((peak[1:] >= MIN_DARK).sum())
+
+
 def _bump_one(image: np.ndarray) -> tuple[float, float, int]:
     # P1 Algorithm 1: Otsu threshold, inverted binary, external contours, bounding-rect centre
     _, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    count = _count_blobs(image, binary)
     if len(contours) != 1:  # "no bumps or more than one bump": fall back to the centroid
-        return (*darkness_centroid(image), len(contours))
+        return (*darkness_centroid(image), count)
     x, y, w, h = cv2.boundingRect(contours[0])
     # OpenCV's frame has pixel k spanning [k, k+1); labels put pixel centres at 1..N: add half a pixel
-    return x + w / 2 + 0.5, y + h / 2 + 0.5, 1
+    return x + w / 2 + 0.5, y + h / 2 + 0.5, count
 
 
 def analyze_bumps(images) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +76,8 @@ def predict_bump_centers(images_uint8) -> np.ndarray:
 
 
 def count_bumps(images_uint8) -> np.ndarray:
-    """(K,) number of separate dark blobs: 0 / 1 / >1 are the papers' failure modes (P1 Fig 3)."""
+    """(K,) number of separate dark blobs (Otsu components whose darkest pixel reaches MIN_DARK): 0 / 1 / >1
+    are the papers' failure modes (P1 Fig 3)."""
     return analyze_bumps(images_uint8)[1]
 
 

@@ -1,0 +1,377 @@
+"""Sweeps: a spec (base presets + overrides, a grid over config keys, seeds) expands to runs with readable
+directory names; launchers run them on a local process pool or on Slurm through submitit; finished runs are
+skipped, so rerunning a sweep completes what is missing; `aggregate` globs the run directories into one table.
+
+Spec (YAML):
+
+    name: p1-increment
+    presets: [cpu]                  # applied left to right
+    overrides: {train.steps: 2500}  # on top of the presets
+    grid: {data.increment: [0.25, 0.5, 1.0]}   # keys joined by "," vary together:
+                                               # {"data.increment_x,data.increment_y": [[0.05, 0.5], [0.05, 0.25]]}
+    seeds: [0]
+    analyze: {grid: 0, topology: none}   # options of `factordiff analyze` for each finished run (or false)
+
+Every run directory holds `status.json` (pending → running → done | failed, with the reason), written
+atomically by the worker; a "running" run whose lock is free was interrupted and resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io as _io
+import itertools
+import json
+import os
+import re
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import PRESETS, ConfigError, RunConfig, from_dict, load_config, parse_yaml, preset, replace_path, to_dict
+from .errors import FactordiffError
+from .io import atomic_write_json, atomic_write_text, read_jsonl
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+ANALYZE_KEYS = {"grid", "topology", "methods", "layer"}
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str
+    presets: tuple[str, ...] = ()
+    overrides: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    analyze: dict[str, Any] | None = field(default_factory=lambda: {"grid": 0, "topology": "none"})
+
+
+def parse_spec(obj: dict, source: str = "spec") -> SweepSpec:
+    """Validate a spec dict; every error names the field, the value and what is allowed."""
+    if not isinstance(obj, dict):
+        raise ConfigError(source, obj, "a mapping with name, presets, overrides, grid, seeds, analyze")
+    allowed = {"name", "presets", "overrides", "grid", "seeds", "analyze"}
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise ConfigError(f"{source}.{unknown[0]}", unknown[0], f"one of {sorted(allowed)}", None)
+    name = obj.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ConfigError(f"{source}.name", name, "a name of letters, digits, '_', '.', '-' (≤ 80, no '/')")
+    presets = obj.get("presets", [])
+    presets = [presets] if isinstance(presets, str) else presets
+    for p in presets:
+        if p not in PRESETS:
+            raise ConfigError(f"{source}.presets", p, "one of " + ", ".join(sorted(PRESETS)))
+    overrides = obj.get("overrides", {}) or {}
+    grid = obj.get("grid", {}) or {}
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{source}.overrides", overrides, "a mapping of dotted.key: value")
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{source}.grid", grid, "a mapping of dotted.key: [values, …]")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{source}.grid.{key}", values, "a non-empty list of values")
+        width = len(key.split(","))
+        if width > 1 and not all(isinstance(v, list) and len(v) == width for v in values):
+            raise ConfigError(f"{source}.grid.{key}", values, f"a list of [{width} values] (the keys vary together)")
+    seeds = obj.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                            and s >= 0 for s in seeds):
+        raise ConfigError(f"{source}.seeds", seeds, "a non-empty list of non-negative integers")
+    analyze = obj.get("analyze", {"grid": 0, "topology": "none"})
+    if analyze is not False and (not isinstance(analyze, dict) or set(analyze) - ANALYZE_KEYS):
+        raise ConfigError(f"{source}.analyze", analyze, f"false or a mapping with keys from {sorted(ANALYZE_KEYS)}")
+    return SweepSpec(name, tuple(presets), dict(overrides), {k: list(v) for k, v in grid.items()}, tuple(seeds),
+                     analyze or None)
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("SPEC", str(path), "an existing sweep spec YAML file")
+    return parse_spec(parse_yaml(path.read_text(), str(path)), str(path))
+
+
+def _fmt(value: Any) -> str:
+    text = "-".join(_fmt(v) for v in value) if isinstance(value, list | tuple) else (
+        f"{value:g}" if isinstance(value, float) else str(value))
+    return re.sub(r"[^A-Za-z0-9.+-]", "-", text)[:40] or "x"
+
+
+def run_name(assign: dict[str, Any], seed: int, keys: list[str]) -> str:
+    """'increment=0.5_seed=0': the last part of each grid key (the whole key when two would collide)."""
+    short = [k.split(".")[-1] for k in keys]
+    parts = [f"{(s if short.count(s) == 1 else k.replace('.', '-'))}={_fmt(assign[k])}" for k, s in zip(keys, short)]
+    return "_".join([*parts, f"seed={seed}"])
+
+
+def expand(spec: SweepSpec) -> list[tuple[str, RunConfig, dict]]:
+    """(run name, config, grid assignment) for every grid point × seed; every config validated up front."""
+    base = preset(list(spec.presets)) if spec.presets else RunConfig()
+    base = replace_path(base, spec.overrides)
+    groups = list(spec.grid)
+    keys = [k for g in groups for k in g.split(",")]
+    runs = []
+    for values in itertools.product(*(spec.grid[g] for g in groups)):
+        assign = {}
+        for g, v in zip(groups, values):
+            assign |= dict(zip(g.split(","), v)) if "," in g else {g: v}
+        for seed in spec.seeds:
+            try:
+                cfg = replace_path(base, {**assign, "seed": seed})
+            except ConfigError as e:
+                raise ConfigError(f"grid {assign}", e.value, e.allowed, f"grid point {assign}: {e}") from None
+            runs.append((run_name(assign, seed, keys), cfg, assign))
+    names = [r[0] for r in runs]
+    if len(set(names)) != len(names):
+        raise ConfigError("grid", spec.grid, "values that give distinct run names")
+    return runs
+
+
+# ---- status ----------------------------------------------------------------------------------------------
+
+def _write_status(run_dir: Path, state: str, **extra) -> None:
+    atomic_write_json(run_dir / "status.json", {"state": state, "host": socket.gethostname(), "pid": os.getpid(),
+                                                "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
+
+
+def _lock_free(run_dir: Path) -> bool:
+    path = run_dir / ".lock"
+    if not path.exists():
+        return True
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return True
+
+
+def run_status(run_dir: Path) -> dict:
+    """{'state': pending | running | interrupted | done | failed, …} of one run directory."""
+    path = Path(run_dir) / "status.json"
+    if not path.exists():
+        return {"state": "pending"}
+    try:
+        st = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"state": "pending"}
+    if st.get("state") == "running" and _lock_free(Path(run_dir)) and st.get("host") == socket.gethostname():
+        st["state"] = "interrupted"
+    return st
+
+
+def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None) -> dict:
+    """The worker: train (resuming), analyse, mark done; any error marks the run failed with its reason."""
+    import torch
+
+    from .analyze import analyze_run
+    from .train import train
+
+    if threads:
+        torch.set_num_threads(threads)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_status(run_dir, "running")
+    try:
+        cfg = from_dict(RunConfig, cfg_dict)
+        summary = train(cfg, run_dir, progress=False, log=lambda m: None)
+        if analyze is not None:
+            analyze_run(run_dir, **analyze)
+    except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
+        _write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
+                      traceback=traceback.format_exc()[-2000:])
+        raise
+    _write_status(run_dir, "done", step=summary["step"])
+    return {"run_dir": str(run_dir), "step": summary["step"]}
+
+
+# ---- launchers ---------------------------------------------------------------------------------------------
+
+def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dict, Path]]:
+    runs = expand(spec)  # fails before anything is written
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    from .config import to_yaml  # noqa: F401 - the spec is recorded beside the runs
+
+    atomic_write_text(sweep_dir / "sweep.json", json.dumps(
+        {"name": spec.name, "presets": spec.presets, "overrides": spec.overrides, "grid": spec.grid,
+         "seeds": spec.seeds, "analyze": spec.analyze}, indent=1, default=list))
+    return [(name, cfg, assign, sweep_dir / "runs" / name) for name, cfg, assign in runs]
+
+
+def _check_saved_config(run_dir: Path, cfg: RunConfig) -> None:
+    saved = run_dir / "config.yaml"
+    if saved.exists() and to_dict(load_config(saved)) != to_dict(cfg):
+        raise FactordiffError(f"{run_dir} holds a run with a different config; the spec changed? "
+                              "use a new sweep directory")
+
+
+def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", jobs: int | None = None,
+           slurm: dict | None = None, log=print) -> dict:
+    """Run every run that is not done; returns {'done': n, 'failed': n, 'skipped': n}."""
+    if launcher not in ("local", "slurm"):
+        raise ConfigError("--launcher", launcher, "local or slurm")
+    sweep_dir = Path(sweep_dir)
+    runs = _prepare(spec, sweep_dir)
+    todo = []
+    for name, cfg, _assign, run_dir in runs:
+        _check_saved_config(run_dir, cfg)
+        st = run_status(run_dir)
+        if st["state"] == "done":
+            continue
+        if st["state"] == "running":
+            log(f"{name}: running elsewhere ({st.get('host')}, pid {st.get('pid')}); skipped")
+            continue
+        todo.append((name, cfg, run_dir))
+    skipped = len(runs) - len(todo)
+    log(f"sweep {spec.name}: {len(runs)} runs, {skipped} done or running, {len(todo)} to run ({launcher})")
+    if not todo:
+        return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped}
+    fn = _launch_local if launcher == "local" else _launch_slurm
+    failed = fn(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log)
+    return {"runs": len(runs), "ran": len(todo), "failed": failed, "skipped": skipped}
+
+
+def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    cores = os.cpu_count() or 1
+    jobs = max(1, min(jobs or cores, len(todo)))
+    threads = max(1, cores // jobs)
+    failed = 0
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, to_dict(cfg), str(run_dir), spec.analyze, threads): name
+                   for name, cfg, run_dir in todo}
+        for fut in as_completed(futures):
+            name = futures[fut]
+            try:
+                out = fut.result()
+                log(f"{name}: done at step {out['step']}")
+            except Exception as e:  # noqa: BLE001 - reported per run; the sweep goes on
+                failed += 1
+                log(f"{name}: FAILED: {type(e).__name__}: {e}")
+    return failed
+
+
+class SlurmRun:
+    """submitit job: train + analyse one run; on preemption or timeout submitit requeues it and the trainer
+    resumes from its last checkpoint."""
+
+    def __init__(self, analyze: dict | None):
+        self.analyze = analyze
+
+    def __call__(self, cfg_dict: dict, run_dir: str) -> dict:
+        return run_one(cfg_dict, run_dir, self.analyze)
+
+    def checkpoint(self, cfg_dict: dict, run_dir: str):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self, cfg_dict, run_dir)
+
+
+def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
+    try:
+        import submitit
+    except ImportError:
+        raise FactordiffError("--launcher slurm needs submitit (pip install submitit)") from None
+    executor = submitit.AutoExecutor(folder=str(sweep_dir / "slurm" / "%j"), cluster=slurm.pop("cluster", None))
+    params = {"timeout_min": 240, "cpus_per_task": 2, "slurm_array_parallelism": jobs or len(todo), **slurm}
+    executor.update_parameters(name=f"factordiff-{spec.name}", **params)
+    runs = [(to_dict(cfg), str(run_dir)) for _name, cfg, run_dir in todo]
+    handles = executor.map_array(SlurmRun(spec.analyze), [r[0] for r in runs], [r[1] for r in runs])
+    log(f"submitted {len(handles)} jobs: {handles[0].job_id.split('_')[0]} (array)")
+    failed = 0
+    for (name, _cfg, _d), job in zip(todo, handles):
+        try:
+            job.result()
+            log(f"{name}: done (job {job.job_id})")
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            log(f"{name}: FAILED (job {job.job_id}): {str(e).strip().splitlines()[-1][:300]}")
+    return failed
+
+
+# ---- status and aggregation -----------------------------------------------------------------------------
+
+def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
+    out = []
+    for name, _cfg, assign in expand(spec):
+        st = run_status(Path(sweep_dir) / "runs" / name)
+        out.append({"run": name, **assign, "state": st["state"], "reason": st.get("reason", ""),
+                    "step": st.get("step")})
+    return out
+
+
+TABLE_KEYS = ("acc", "acc_x", "acc_y", "acc_ceiling", "r2_umap", "r2_x_umap", "r2_y_umap", "r2_pca", "r2_x_pca",
+              "r2_y_pca", "participation_ratio", "pcs_95", "evr_top4", "phase")
+
+
+REGIONS = ("id", "ood", "vertical", "horizontal", "intersection")
+
+
+def aggregate(sweep_dir: str | Path) -> dict:
+    """One row per (run, snapshot step): the grid values, seed, and the scores and analyses of that step.
+    Written atomically to SWEEP/results.csv; returns {'path', 'rows'}."""
+    sweep_dir = Path(sweep_dir)
+    spec_file = sweep_dir / "sweep.json"
+    if not spec_file.exists():
+        raise FactordiffError(f"{sweep_dir} is not a sweep directory (no sweep.json)")
+    meta = json.loads(spec_file.read_text())
+    keys = [k for g in meta["grid"] for k in g.split(",")]
+    rows = []
+    for run_dir in sorted((sweep_dir / "runs").glob("*")):
+        if not (run_dir / "config.yaml").exists():
+            continue
+        cfg = to_dict(load_config(run_dir / "config.yaml"))
+        assign = {k: _lookup(cfg, k) for k in keys}
+        evals = {r["step"]: r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("kind") == "eval"} \
+            if (run_dir / "metrics.jsonl").exists() else {}
+        analysis = {r["step"]: r for r in read_jsonl(run_dir / "analysis.jsonl") if r.get("kind") == "analysis"} \
+            if (run_dir / "analysis.jsonl").exists() else {}
+        for step in sorted(set(evals) | set(analysis)):
+            src = {**evals.get(step, {}), **analysis.get(step, {})}
+            row = {"run": run_dir.name, **assign, "seed": cfg["seed"], "step": step}
+            row |= {k: src.get(k) for k in TABLE_KEYS}
+            row |= {f"acc_{r}": src[r]["acc"] for r in REGIONS if isinstance(src.get(r), dict)}
+            row |= {f"{a}_{r}": src[r][a] for r in REGIONS if isinstance(src.get(r), dict) for a in ("acc_x", "acc_y")}
+            rows.append(row)
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(rows)
+    path = atomic_write_text(sweep_dir / "results.csv", buf.getvalue())
+    return {"path": str(path), "rows": rows}
+
+
+def _lookup(d: dict, dotted: str):
+    for part in dotted.split("."):
+        d = d[part]
+    return d
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """results.csv back as dicts with numbers parsed."""
+    out = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            out.append({k: _num(v) for k, v in row.items()})
+    return out
+
+
+def _num(v: str):
+    if v == "":
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v

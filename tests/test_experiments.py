@@ -1,0 +1,53 @@
+import json
+import math
+
+import pytest
+
+from conftest import TINY
+from factordiff.cli import main
+from factordiff.config import ConfigError, parse_overrides
+from factordiff.experiments import EXPERIMENTS, judge_phases, onset, reproduce, spearman
+from factordiff.sweep import expand, parse_spec
+
+
+def rows(run, phases, **extra):
+    return [{"run": run, "step": 100 * i, "phase": p, "acc": 0.1 * i, "r2_umap": 0.1 * i, **extra}
+            for i, p in enumerate(phases)]
+
+
+def test_onset_and_rank_statistics():
+    assert onset(rows("a", "AABCC")) == 300
+    assert onset(rows("a", "AACBC")) == 400  # a relapse postpones the onset
+    assert math.isinf(onset(rows("a", "AAB")))
+    assert spearman([0.1, 0.5, 1.0], [100, 200, math.inf]) == pytest.approx(1.0)  # never = slowest
+    assert spearman([0.1, 0.5, 1.0], [300, 200, 100]) == pytest.approx(-1.0)
+    v = judge_phases(rows("a", "AABBCC"))[0]
+    assert v["supported"] and "B 200, C 400" in v["value"]
+    assert not judge_phases(rows("a", "AACC"))[0]["supported"]  # B never seen
+
+
+def test_every_experiment_spec_expands_to_valid_configs_at_both_scales():
+    for name, exp in EXPERIMENTS.items():
+        for scale, body in exp.specs.items():
+            runs = expand(parse_spec({"name": f"{name}-{scale}", **body}))
+            assert runs, (name, scale)
+            if scale == "paper":
+                assert all(cfg.model.base == 64 and cfg.train.steps == 320_000 for _, cfg, _ in runs)
+    assert len(expand(parse_spec({"name": "x", **EXPERIMENTS["p1-increment"].specs["paper"]}))) == 30
+
+
+def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=10"])
+    out = reproduce("p1-increment", "cpu", out=tmp_path / "inc", overrides=over, jobs=2, log=lambda m: None)
+    assert out["runs"] == 3 and out["failed"] == 0
+    assert (tmp_path / "inc" / "figures" / "heatmaps.png").stat().st_size > 1000
+    verdicts = json.loads((tmp_path / "inc" / "verdicts.json").read_text())
+    assert {v["statistic"].split("(")[0] for v in verdicts} == {"Spearman ρ", "Pearson r"}
+    assert "Verdicts" in (tmp_path / "inc" / "report.html").read_text()
+    with pytest.raises(ConfigError, match="EXPERIMENT"):
+        reproduce("p9-nothing")
+
+
+def test_reproduce_cli_rejects_a_bad_override(tmp_path, capsys):
+    assert main(["reproduce", "p1-increment", "data.sigmma=1", "--out", str(tmp_path / "x")]) == 2
+    assert "sigmma" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -1,0 +1,91 @@
+import json
+import os
+import socket
+
+import pytest
+
+from conftest import TINY
+from factordiff.cli import main
+from factordiff.config import ConfigError, parse_overrides
+from factordiff.sweep import aggregate, expand, launch, parse_spec, read_results, run_status, sweep_status
+
+BASE = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=8"])
+
+
+def spec(**kw):
+    obj = {"name": "t", "overrides": BASE, "grid": {"data.sigma": [0.75, 1.0]}, "seeds": [0, 1],
+           "analyze": {"grid": 0, "topology": "none", "methods": ["pca"]}}
+    return parse_spec({**obj, **kw})
+
+
+def quiet(*_):
+    pass
+
+
+def test_expand_names_and_validates_every_config_up_front(tmp_path):
+    runs = expand(spec())
+    assert [r[0] for r in runs] == ["sigma=0.75_seed=0", "sigma=0.75_seed=1", "sigma=1_seed=0", "sigma=1_seed=1"]
+    assert runs[1][1].seed == 1 and runs[2][1].data.sigma == 1.0
+    with pytest.raises(ConfigError, match="sigmma"):
+        launch(spec(grid={"data.sigmma": [1.0]}), tmp_path / "bad", log=quiet)
+    with pytest.raises(ConfigError, match="non-empty list"):
+        spec(grid={"data.sigma": []})
+    with pytest.raises(ConfigError, match="data.image_size"):
+        launch(spec(grid={"data.image_size": [16, 30]}), tmp_path / "bad", log=quiet)
+    with pytest.raises(ConfigError, match="name"):
+        spec(name="../escape")
+    with pytest.raises(ConfigError, match="seeds"):
+        spec(seeds=[])
+    assert not (tmp_path / "bad").exists()  # nothing launched, nothing written
+
+
+def test_local_sweep_completes_then_skips_finished_runs(tmp_path):
+    out = tmp_path / "sw"
+    first = launch(spec(seeds=[0]), out, jobs=2, log=quiet)  # 2 of the 4 runs
+    assert first == {"runs": 2, "ran": 2, "failed": 0, "skipped": 0}
+    done_ckpt = out / "runs" / "sigma=1_seed=0" / "checkpoints"
+    before = {p: p.stat().st_mtime_ns for p in done_ckpt.rglob("*")}
+    second = launch(spec(), out, jobs=2, log=quiet)  # the full spec: only the missing seed-1 runs run
+    assert second == {"runs": 4, "ran": 2, "failed": 0, "skipped": 2}
+    assert {p: p.stat().st_mtime_ns for p in done_ckpt.rglob("*")} == before
+    assert all(r["state"] == "done" for r in sweep_status(spec(), out))
+    table = aggregate(out)
+    rows = read_results(table["path"])
+    assert len(rows) == 4 * 3  # 4 runs × snapshots at steps 0, 2, 4
+    assert {r["data.sigma"] for r in rows} == {0.75, 1.0} and {r["seed"] for r in rows} == {0, 1}
+    assert all(r["r2_pca"] is not None and r["phase"] in ("A", "B", "C") for r in rows)
+
+
+def test_interrupted_run_resumes_and_failures_are_reported(tmp_path, capsys):
+    out = tmp_path / "sw"
+    s = spec(grid={"data.sigma": [1.0]}, seeds=[0])
+    run_dir = out / "runs" / "sigma=1_seed=0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "status.json").write_text(json.dumps({"state": "running", "host": socket.gethostname(),
+                                                     "pid": os.getpid()}))
+    assert run_status(run_dir)["state"] == "interrupted"  # nobody holds its lock
+    assert launch(s, out, log=quiet)["ran"] == 1 and run_status(run_dir)["state"] == "done"
+    # a run that fails records why, and the sweep reports it without stopping the others
+    bad = spec(grid={"data.sigma": [0.75, 1.0]}, seeds=[0])
+    broken = tmp_path / "bad" / "runs" / "sigma=1_seed=0"
+    broken.mkdir(parents=True)
+    (broken / "snapshots").write_text("a file where the snapshot folder should be")
+    summary = launch(bad, tmp_path / "bad", jobs=1, log=quiet)
+    assert summary["failed"] == 1 and summary["ran"] == 2
+    rows = {r["run"]: r for r in sweep_status(bad, tmp_path / "bad")}
+    assert rows["sigma=0.75_seed=0"]["state"] == "done"
+    assert rows["sigma=1_seed=0"]["state"] == "failed" and "snapshots" in rows["sigma=1_seed=0"]["reason"]
+
+
+def test_cli_sweep_status_and_slurm_code_path_via_submitit_local(tmp_path, capsys):
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(json.dumps({"name": "cli", "overrides": BASE, "grid": {"data.sigma": [1.0]},
+                                     "seeds": [0, 1], "analyze": False}))
+    out = tmp_path / "sw"
+    assert main(["sweep", str(spec_file), "--out", str(out), "--launcher", "slurm", "--slurm", "cluster=local",
+                 "timeout_min=10"]) == 0
+    assert "2 runs ran, 0 failed" in capsys.readouterr().out
+    assert main(["sweep", "status", str(spec_file), "--out", str(out)]) == 0
+    assert "2 done" in capsys.readouterr().out
+    assert main(["sweep", "aggregate", str(spec_file), "--out", str(out)]) == 0
+    assert (out / "results.csv").exists()
