@@ -104,14 +104,17 @@ def probe_grid(run_dir: Path, cfg: RunConfig, layer: str, k: int, *, seed: int =
 
 
 def _geometry_rows(probe: dict, *, seed: int, topology: bool) -> dict:
+    """Factorization numbers of the model's grid and of the reference tori on the same grid; the references'
+    Betti numbers use a 32 × 32 grid (a 3-D torus sampled coarser than that breaks into spurious loops)."""
     k = len(probe["xs"])
-    clouds = {"model": probe["reps"], "torus3d": references.torus3d(k, k),
-              "clifford": references.clifford_torus(k, k)}
+    clouds = {"model": probe["reps"], "torus3d": references.torus3d, "clifford": references.clifford_torus}
     out = {}
-    for name, reps in clouds.items():
+    for name, cloud in clouds.items():
+        reps = cloud if isinstance(cloud, np.ndarray) else cloud(k, k)
         geo = factorization(reps, seed=seed)
         if topology:
-            geo["betti"] = list(betti_numbers(reps.reshape(k * k, -1), seed=seed))
+            dense = reps if isinstance(cloud, np.ndarray) else cloud(max(k, 32), max(k, 32))
+            geo["betti"] = list(betti_numbers(dense.reshape(-1, dense.shape[-1]), seed=seed))
         out[name] = geo
     return out
 
@@ -151,18 +154,19 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
         rows.append(row)
         log(f"step {step}: phase {row['phase']}, acc {row['acc']:.2f}, "
             + ", ".join(f"R²[{m}] {row[f'r2_{m}']:.2f}" for m in methods) + f", PR {row['participation_ratio']:.1f}")
+    out = run_dir / "analysis.jsonl"
+    old = [r for r in read_jsonl(out) if r.get("kind") == "analysis"
+           and not (r.get("layer") == layer and r["step"] in {x["step"] for x in rows})] if out.exists() else []
+    merged = sorted(old + rows, key=lambda r: (r["layer"], r["step"]))
+    mine = [r for r in merged if r["layer"] == layer]  # phase onsets over every analysed snapshot of the layer
     summary = {"kind": "summary", "layer": layer, "rule": dataclasses.asdict(rule), "umap": UMAP_DEFAULTS,
-               "seed": seed, "onsets": onsets([r["step"] for r in rows], [r["phase"] for r in rows])}
+               "seed": seed, "onsets": onsets([r["step"] for r in mine], [r["phase"] for r in mine])}
     if grid >= 2:
         probe = probe_grid(run_dir, cfg, layer, grid, seed=seed)
         save_npz(run_dir / "probes" / f"grid_step_{probe['step']:08d}.npz", **probe)
         summary |= {"grid": grid, "grid_step": probe["step"],
                     "geometry": _geometry_rows(probe, seed=seed, topology=topology != "none")}
-    out = run_dir / "analysis.jsonl"
-    old = [r for r in read_jsonl(out) if r.get("kind") == "analysis"
-           and not (r.get("layer") == layer and r["step"] in {x["step"] for x in rows})] if out.exists() else []
-    merged = sorted(old + rows, key=lambda r: (r["layer"], r["step"])) + [summary]
-    _write_rows(out, merged)
+    _write_rows(out, [*merged, summary])
     return {"rows": rows, "summary": summary, "path": str(out)}
 
 

@@ -102,8 +102,11 @@ def figure_geometry(probe_path: Path, seed: int = 0):
 
 
 def figure_topology(probe_path: Path, seed: int = 0):
-    """P2 Fig 2b: persistence diagrams of the model's grid representation and of the reference tori."""
+    """P2 Fig 2b: persistence diagrams of the model's grid representation and of the reference tori (these on
+    at least a 32 × 32 grid, as in `analyze`)."""
     clouds = _grid_clouds(probe_path)
+    k = max(32, clouds["model"].shape[0])
+    clouds |= {"3D torus": references.torus3d(k, k), "Clifford torus": references.clifford_torus(k, k)}
     fig, ax = plot.new_figure(1, len(clouds), size=(3.8 * len(clouds), 3.6))
     for j, (name, reps) in enumerate(clouds.items()):
         res = persistence(reps.reshape(-1, reps.shape[-1]), seed=seed)
