@@ -58,6 +58,20 @@ def test_single_steps_with_exact_eps():
     torch.testing.assert_close(ddim_step(xt, eps, 500, -1, s, eps, clip_x0=False), x0, atol=1e-4, rtol=0)
 
 
+def test_clipped_ddpm_mean_is_the_posterior_mean_of_the_unclipped_step():
+    s = make_schedule(DiffusionConfig())
+    x0 = torch.rand(2, 1, 4, 4) * 1.8 - 0.9  # inside [−1, 1]: clamping changes nothing
+    eps = torch.randn(2, 1, 4, 4)
+    for t in (1, 10, 400, 999):
+        xt = q_sample(x0, torch.tensor([t, t]), eps, s)
+        z = torch.zeros_like(x0)
+        torch.testing.assert_close(ddpm_step(xt, eps, t, s, z, clip_x0=True), ddpm_step(xt, eps, t, s, z),
+                                   atol=1e-5, rtol=1e-5)
+    wild = torch.full((1, 1, 2, 2), 5.0)  # an ε̂ implying x̂0 far outside the data range is reined in
+    assert ddpm_step(wild, -wild, 500, s, torch.zeros_like(wild), clip_x0=True).abs().max() < \
+        ddpm_step(wild, -wild, 500, s, torch.zeros_like(wild)).abs().max()
+
+
 def test_timesteps_and_pixels():
     assert sampling_timesteps(DiffusionConfig(timesteps=100)) == list(range(99, -1, -1))
     ts = sampling_timesteps(DiffusionConfig(timesteps=100, sampler="ddim", sample_steps=10))

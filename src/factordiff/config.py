@@ -231,7 +231,7 @@ class DiffusionConfig:
     sampler: str = "ddpm"  # ancestral DDPM over all T steps; "ddim": Song et al. 2021
     sample_steps: int = 0  # DDIM steps (0 → T)
     eta: float = 0.0  # DDIM η (0 = deterministic)
-    clip_x0: bool = True  # clamp predicted x0 to [−1, 1] in DDIM
+    clip_x0: bool = True  # clamp predicted x0 to [−1, 1] in DDIM and DDPM (improved-diffusion's clip_denoised)
 
     def __post_init__(self) -> None:
         p = self.section + "."

@@ -63,10 +63,19 @@ def loss(model: nn.Module, x0: torch.Tensor, labels: torch.Tensor, sched: Schedu
     return F.mse_loss(model(q_sample(x0, t, eps, sched), t, labels), eps)
 
 
-def ddpm_step(x: torch.Tensor, eps_hat: torch.Tensor, t: int, sched: Schedule, z: torch.Tensor) -> torch.Tensor:
-    """Ho et al. Alg. 2: x_{t−1} = (x_t − β_t/√(1−ᾱ_t) ε̂)/√α_t + σ_t z, σ_t² = β_t, no noise at t = 0."""
+def ddpm_step(x: torch.Tensor, eps_hat: torch.Tensor, t: int, sched: Schedule, z: torch.Tensor, *,
+              clip_x0: bool = False) -> torch.Tensor:
+    """Ho et al. Alg. 2: x_{t−1} = (x_t − β_t/√(1−ᾱ_t) ε̂)/√α_t + σ_t z, σ_t² = β_t, no noise at t = 0.
+
+    With `clip_x0`, the same mean written as the posterior q(x_{t−1} | x_t, x̂0) (Ho et al. eq. 7) with x̂0
+    clamped to [−1, 1] (improved-diffusion's clip_denoised); without clamping the two forms are equal."""
     beta, alpha, ab = (float(v[t]) for v in (sched.betas, sched.alphas, sched.alpha_bar))
-    mean = (x - beta / math.sqrt(1 - ab) * eps_hat) / math.sqrt(alpha)
+    if clip_x0:
+        ab_prev = float(sched.alpha_bar[t - 1]) if t > 0 else 1.0
+        x0 = ((x - math.sqrt(1 - ab) * eps_hat) / math.sqrt(ab)).clamp(-1, 1)
+        mean = math.sqrt(ab_prev) * beta / (1 - ab) * x0 + math.sqrt(alpha) * (1 - ab_prev) / (1 - ab) * x
+    else:
+        mean = (x - beta / math.sqrt(1 - ab) * eps_hat) / math.sqrt(alpha)
     return mean + math.sqrt(beta) * z if t > 0 else mean
 
 
@@ -111,7 +120,7 @@ def sample(model: nn.Module, labels: torch.Tensor, cfg: DiffusionConfig, *, seed
         eps_hat = model(x, tt, labels).float()
         z = torch.randn(shape, generator=gen).to(device) if t > 0 else torch.zeros_like(x)
         if cfg.sampler == "ddpm":
-            x = ddpm_step(x, eps_hat, t, sched, z)
+            x = ddpm_step(x, eps_hat, t, sched, z, clip_x0=cfg.clip_x0)
         else:
             t_prev = steps[i + 1] if i + 1 < len(steps) else -1
             x = ddim_step(x, eps_hat, t, t_prev, sched, z, eta=cfg.eta, clip_x0=cfg.clip_x0)
