@@ -54,6 +54,9 @@ def test_local_sweep_completes_then_skips_finished_runs(tmp_path):
     assert len(rows) == 4 * 3  # 4 runs × snapshots at steps 0, 2, 4
     assert {r["data.sigma"] for r in rows} == {0.75, 1.0} and {r["seed"] for r in rows} == {0, 1}
     assert all(r["r2_pca"] is not None and r["phase"] in ("A", "B", "C") for r in rows)
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "sigma=0.75_seed=1" in page and (out / "figures" / "heatmaps.png").exists()
 
 
 def test_interrupted_run_resumes_and_failures_are_reported(tmp_path, capsys):

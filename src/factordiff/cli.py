@@ -29,7 +29,8 @@ EXAMPLES = {
   factordiff analyze runs/demo                              # every snapshot, layer4, topology on the last one
   factordiff analyze runs/demo --steps 0 2000 4000 --layer layer3 --topology all --grid 16""",
     "report": """examples:
-  factordiff report runs/demo                               # → runs/demo/report.html and runs/demo/figures/""",
+  factordiff report runs/demo                               # → runs/demo/report.html and runs/demo/figures/
+  factordiff report sweeps/increment                        # a sweep: table of final values, curves, heat map""",
     "sample": """examples:
   factordiff sample runs/demo --n 100                       # latest checkpoint, the run's own sampler
   factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
@@ -164,8 +165,12 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from .report import write_report, write_sweep_report
 
+    if (args.run / "sweep.json").exists():
+        out = write_sweep_report(args.run)
+        print(f"wrote {out['report']} and {len(out['figures'])} figures")
+        return 0
     out = write_report(args.run, layer=args.layer, seed=args.seed)
     print(f"wrote {out['report']} and {len(out['figures'])} figures")
     return 0
@@ -321,9 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("report", help="figures and an offline HTML page of an analysed run",
+    p = sub.add_parser("report", help="figures and an offline HTML page of an analysed run or of a sweep",
                        epilog=EXAMPLES["report"], formatter_class=fmt)
-    p.add_argument("run", type=Path)
+    p.add_argument("run", type=Path, help="run directory or sweep directory")
     p.add_argument("--layer", default="layer4")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_report)

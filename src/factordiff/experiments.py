@@ -56,6 +56,14 @@ def onset(run_rows: list[dict], phase: str = "C") -> float:
     return float("inf")
 
 
+def first_reached(run_rows: list[dict], key: str = "acc", level: float = 0.5) -> float:
+    """The first step at which `key` reaches `level` (inf if never): the learning speed of a run."""
+    for r in run_rows:
+        if r.get(key) is not None and r[key] >= level:
+            return float(r["step"])
+    return float("inf")
+
+
 def spearman(a, b) -> float:
     from scipy.stats import spearmanr
 
@@ -82,17 +90,22 @@ def _final(rows: list[dict], key: str, share: float = 1 / 3) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def judge_onset_vs(key: str, claim_sign: int, what: str):
+def judge_onset_vs(key: str, claim_sign: int, what: str, strong: float = 0.8):
+    """Rank correlation between a grid value and the learning speed (steps to 50 % accuracy; the phase-C
+    onset is listed too). Supported when |ρ| ≥ `strong` with the claimed sign (claim_sign 0: |ρ| < 0.5)."""
     def judge(rows: list[dict]) -> list[dict]:
         runs = by_run(rows)
         xs = [rs[0][key] for rs in runs.values()]
-        onsets = [onset(rs) for rs in runs.values()]
-        rho = spearman(xs, onsets)
-        table = ", ".join(f"{key.split('.')[-1]} {x:g}: {'never' if np.isinf(o) else int(o)}"
-                          for x, o in sorted(zip(xs, onsets)))
-        out = [{"claim": what, "statistic": "Spearman ρ(" + key.split(".")[-1] + ", onset of phase C)",
-                "value": rho, "supported": bool(np.isfinite(rho) and np.sign(rho) == claim_sign) if claim_sign
-                else bool(not np.isfinite(rho) or abs(rho) < 0.5), "detail": table}]
+        speed = [first_reached(rs) for rs in runs.values()]
+        c_onset = [onset(rs) for rs in runs.values()]
+        rho = spearman(xs, speed)
+        show = lambda v: "never" if np.isinf(v) else str(int(v))  # noqa: E731
+        table = "; ".join(f"{key.split('.')[-1]} {x:g}: 50 % at {show(o)}, phase C from {show(c)}"
+                          for x, o, c in sorted(zip(xs, speed, c_onset)))
+        ok = (np.isfinite(rho) and np.sign(rho) == claim_sign and abs(rho) >= strong) if claim_sign \
+            else (not np.isfinite(rho) or abs(rho) < 0.5)
+        out = [{"claim": what, "statistic": f"Spearman ρ({key.split('.')[-1]}, steps to 50 % accuracy)",
+                "value": rho, "supported": bool(ok), "detail": table}]
         r = pearson([x["acc"] for x in rows], [x.get("r2_umap") for x in rows])
         out.append({"claim": "high R² goes with high accuracy (P1 Fig 4)", "statistic": "Pearson r(acc, R²) over "
                     "all snapshots", "value": r, "supported": bool(np.isfinite(r) and r > 0.5), "detail": ""})
@@ -147,8 +160,9 @@ def draw_heatmaps(rows: list[dict], key: str, out_dir: Path, title: str) -> list
             for b, s in enumerate(steps):
                 xs = [r[metric] for r in rows if r[key] == v and r["step"] == s and r.get(metric) is not None]
                 m[a, b] = np.mean(xs) if xs else np.nan
-        plot.plot_heatmap(axes[0, j], m, values, steps, title=f"{title}: {label}", xlabel="training step",
+        plot.plot_heatmap(axes[0, j], m, values, steps, title=label, xlabel="training step",
                           ylabel=key.split(".")[-1])
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     paths.append(save_figure(fig, out_dir / "heatmaps.png"))
     plot.close(fig)
@@ -265,7 +279,7 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
 
 
 def _show(v) -> str:
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
+    return "" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
 def write_experiment_report(out: Path, exp: Experiment, scale: str, figures, verdicts, summary) -> Path:

@@ -178,3 +178,43 @@ Betti {last.get('betti', 'not computed')}. <b>Phase onsets</b>: {summary.get('on
 </body></html>"""
     out = atomic_write_text(run_dir / "report.html", page)
     return {"report": str(out), "figures": {k: str(v) for k, v in paths.items()}}
+
+
+def write_sweep_report(sweep_dir: str | Path) -> dict:
+    """`factordiff report SWEEP`: aggregate the runs, draw accuracy / R² curves per run and a heat map over the
+    first grid key, and write SWEEP/report.html with the table of final values (and the verdicts, when the
+    sweep is a `reproduce` experiment)."""
+    import json
+
+    from .experiments import _show, by_run, draw_curves, draw_heatmaps
+    from .sweep import aggregate
+
+    sweep_dir = Path(sweep_dir)
+    rows = aggregate(sweep_dir)["rows"]
+    if not rows:
+        raise FactordiffError(f"{sweep_dir} has no finished snapshots yet; run the sweep first")
+    meta = json.loads((sweep_dir / "sweep.json").read_text())
+    keys = [k for g in meta["grid"] for k in g.split(",")]
+    figs = draw_curves(rows, None, sweep_dir / "figures", meta["name"])
+    if keys and all(isinstance(r.get(keys[0]), int | float) for r in rows):
+        figs += draw_heatmaps(rows, keys[0], sweep_dir / "figures", meta["name"])
+    finals = [rs[-1] for rs in by_run(rows).values()]
+    cols = ["run", *keys, "seed", "step", "phase", "acc", "acc_x", "acc_y", "r2_umap", "participation_ratio"]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_show(r.get(c)))}</td>" for c in cols) + "</tr>"
+                   for r in finals)
+    verdicts = sweep_dir / "verdicts.json"
+    ver = ""
+    if verdicts.exists():
+        ver = "<h2>Verdicts</h2><ul>" + "".join(
+            f"<li>{'✔' if v['supported'] else '✘'} {html.escape(v['claim'])}: {html.escape(v['statistic'])} = "
+            f"{html.escape(_show(v['value']))} {html.escape(v['detail'])}</li>"
+            for v in json.loads(verdicts.read_text())) + "</ul>"
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>sweep {html.escape(meta['name'])}</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}</style></head><body>
+<h1>Sweep {html.escape(meta['name'])}</h1><p>{len(finals)} runs; grid {html.escape(json.dumps(meta['grid']))};
+table: <code>results.csv</code>.</p>{ver}<h2>Last snapshot of each run</h2><table><tr>{head}</tr>{body}</table>
+<h2>Figures</h2>{''.join(_img(Path(p)) for p in figs)}</body></html>"""
+    out = atomic_write_text(sweep_dir / "report.html", page)
+    return {"report": str(out), "figures": [str(p) for p in figs]}
