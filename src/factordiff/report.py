@@ -35,21 +35,23 @@ def _pick_phase_steps(rows: list[dict]) -> list[dict]:
 
 
 def figure_phases(run_dir: Path, rows: list[dict], layer: str, seed: int = 0):
-    """P1 Fig 3: 5×5 samples with red ground-truth dots (top) and the UMAP-3D of the layer (bottom)."""
+    """P1 Fig 3: 5×5 samples with red ground-truth dots (top) and the UMAP-3D of the layer coloured by x and
+    by y (below), one column per phase."""
     picks = _pick_phase_steps(rows)
     snaps = dict(list_snapshots(run_dir))
-    fig = plot.new_figure(size=(4.2 * len(picks), 8.4))[0]
+    fig = plot.new_figure(size=(4.2 * len(picks), 12.0))[0]
     fig.clf()
-    outer = fig.add_gridspec(2, len(picks), hspace=0.15)
+    outer = fig.add_gridspec(3, len(picks), hspace=0.15, height_ratios=[1.1, 1, 1])
     for j, r in enumerate(picks):
         z = np.load(snaps[r["step"]])
         axes = outer[0, j].subgridspec(5, 5, wspace=0.05, hspace=0.05).subplots(squeeze=False)
         plot.plot_image_grid(axes, z["images"][:25], z["labels"][:25])
         axes[0, 2].set_title(f"step {r['step']}: phase {r['phase']}, acc {r['acc']:.2f}", fontsize=9)
-        ax = fig.add_subplot(outer[1, j], projection="3d")
         Y = embed(z[f"act_{layer}"].astype(np.float64), method="umap", seed=seed)
-        plot.plot_embedding(ax, Y, z["labels"][:, 0], title=f"UMAP of {layer}, coloured by x "
-                                                            f"(R² {r.get('r2_umap', float('nan')):.2f})")
+        for i, (axis, name) in enumerate(((0, "x"), (1, "y"))):
+            ax = fig.add_subplot(outer[1 + i, j], projection="3d")
+            plot.plot_embedding(ax, Y, z["labels"][:, axis], title=f"UMAP of {layer}, coloured by {name} "
+                                f"(R²_{name} {r.get(f'r2_{name}_umap', float('nan')):.2f})")
     return fig
 
 
