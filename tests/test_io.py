@@ -15,6 +15,7 @@ def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
     assert [f.name for f in p.parent.iterdir()] == ["x.json"]
 
 
+@pytest.mark.faults
 def test_failed_write_keeps_previous_file(tmp_path):
     p = tmp_path / "x.txt"
     io.atomic_write_text(p, "old")
@@ -25,6 +26,7 @@ def test_failed_write_keeps_previous_file(tmp_path):
     assert p.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
 
 
+@pytest.mark.faults
 def test_disk_full_is_a_clear_storage_error(tmp_path, monkeypatch):
     p = tmp_path / "x.txt"
     io.atomic_write_text(p, "old")

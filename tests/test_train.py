@@ -72,6 +72,7 @@ def test_resume_is_bit_exact(straight, tmp_path):
     assert strip(a) == strip(b)  # the whole loss curve and every evaluation, no duplicated rows
 
 
+@pytest.mark.faults
 def test_kill_between_checkpoints_loses_nothing_before_it(straight, tmp_path):
     run = tmp_path / "r"
     train(tiny(30), run, log=quiet)
@@ -82,6 +83,7 @@ def test_kill_between_checkpoints_loses_nothing_before_it(straight, tmp_path):
     assert_same_state(final_state(straight), final_state(run))
 
 
+@pytest.mark.faults
 def test_sigterm_checkpoints_then_resume_is_exact(straight, tmp_path):
     run = tmp_path / "r"
     script = textwrap.dedent(f"""
@@ -107,6 +109,7 @@ def test_sigterm_checkpoints_then_resume_is_exact(straight, tmp_path):
     assert_same_state(final_state(straight), final_state(run))
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("damage", ["truncate", "empty", "bitflip"])
 def test_corrupt_checkpoint_is_named_and_previous_is_used(straight, tmp_path, damage, capsys):
     run = tmp_path / "r"
@@ -128,6 +131,7 @@ def test_corrupt_checkpoint_is_named_and_previous_is_used(straight, tmp_path, da
     assert_same_state(final_state(straight), final_state(run))
 
 
+@pytest.mark.faults
 def test_config_change_is_refused(straight, tmp_path):
     run = tmp_path / "r"
     shutil.copytree(straight, run)
@@ -135,6 +139,7 @@ def test_config_change_is_refused(straight, tmp_path):
         train(tiny(30, "model.base=12"), run, log=quiet)
 
 
+@pytest.mark.faults
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     run = tmp_path / "r"
     from factordiff import diffusion
@@ -154,6 +159,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
 
 
+@pytest.mark.faults
 def test_second_process_on_same_run_is_refused(tmp_path):
     run = tmp_path / "r"
     run.mkdir()
@@ -167,6 +173,7 @@ def test_second_process_on_same_run_is_refused(tmp_path):
             train(tiny(10), run, log=quiet)
 
 
+@pytest.mark.faults
 def test_foreign_file_is_not_unpickled(tmp_path, straight):
     run = tmp_path / "r"
     shutil.copytree(straight, run)

@@ -180,7 +180,7 @@ def sample_run(run_dir: str | Path, *, step: int | None = None, n: int = 25, sam
 
     from . import plot
     from .checkpoint import list_checkpoints, load_checkpoint
-    from .config import DiffusionConfig, check_number
+    from .config import DiffusionConfig, check_memory, check_number
     from .data import make_dataset
     from .io import save_figure
     from .score import predict_labels
@@ -188,7 +188,9 @@ def sample_run(run_dir: str | Path, *, step: int | None = None, n: int = 25, sam
 
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
-    check_number("--n", n, 1, 100_000, integer=True)
+    check_number("--n", n, 1, 10_000_000, integer=True)
+    size = cfg.data.image_size
+    check_memory("--n", n, n * size * size * 2, " (images are kept as uint8; use a smaller --n and several seeds)")
     ckpts = {int(p.name.split("_")[1]): p for p in list_checkpoints(run_dir / "checkpoints")}
     if not ckpts:
         raise FactordiffError(f"{run_dir} has no checkpoints to sample from")
@@ -208,9 +210,8 @@ def sample_run(run_dir: str | Path, *, step: int | None = None, n: int = 25, sam
     idx = np.random.default_rng(seed).choice(len(ds), size=n, replace=n > len(ds))
     labels, kinds = ds.labels[idx], ds.kinds[idx]
     t0 = time.perf_counter()
-    x = diffusion.sample(net, torch.as_tensor(labels, dtype=torch.float32, device=dev), dcfg, seed=seed,
-                         image_size=cfg.data.image_size)
-    images = diffusion.to_pixels(x).cpu().numpy()
+    images = diffusion.sample(net, torch.as_tensor(labels, dtype=torch.float32, device=dev), dcfg, seed=seed,
+                              image_size=cfg.data.image_size, pixels=True).cpu().numpy()
     sec = time.perf_counter() - t0
     pred, counts = predict_labels(images, kinds)
     metrics = score_predictions(pred, counts, labels, cfg.data)

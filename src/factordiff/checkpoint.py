@@ -8,13 +8,14 @@ Nothing is unpickled: weights, EMA and optimizer tensors are safetensors, the re
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import torch
 
 from .errors import CheckpointError
-from .io import atomic_write_json, save_tensors, sha256_file
+from .io import atomic_write_json, check_free_space, save_tensors, sha256_file
 
 FORMAT_VERSION = 1
 FILES = ("model.safetensors", "ema.safetensors", "optimizer.safetensors")
@@ -37,18 +38,32 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], groups: list) -> dict
 def save_checkpoint(root: Path, step: int, model, ema, optimizer, meta: dict, keep: int = 2) -> Path:
     """Write checkpoints/step_XXXXXXXX/{model,ema,optimizer}.safetensors, then manifest.json; prune to `keep`."""
     d = Path(root) / f"step_{step:08d}"
-    if d.exists() and not (d / "manifest.json").exists():
-        shutil.rmtree(d)  # debris of an interrupted write
-    d.mkdir(parents=True, exist_ok=True)
     opt_tensors, groups = _flatten_optimizer(optimizer.state_dict())
-    save_tensors(d / "model.safetensors", model.state_dict())
-    save_tensors(d / "ema.safetensors", ema.state_dict())
-    save_tensors(d / "optimizer.safetensors", opt_tensors)
+    parts = (model.state_dict(), ema.state_dict(), opt_tensors)
+    size = sum(t.numel() * t.element_size() for part in parts for t in part.values())
+    check_free_space(root, 2 * size + (1 << 20), f"checkpoint step {step}")  # margin ×2 (RELIABILITY §0.9)
+    if (d / "manifest.json").exists():
+        try:
+            load_checkpoint(d)
+            return d  # this step is already committed (the state of a step is deterministic)
+        except CheckpointError:
+            pass  # a damaged copy: rewrite it
+    if d.exists():
+        shutil.rmtree(d)  # debris of an interrupted write, or a damaged copy
+    d.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, part in zip(FILES, parts):
+            save_tensors(d / name, part)
+    except BaseException:
+        shutil.rmtree(d, ignore_errors=True)  # never committed (no manifest): leave no debris
+        raise
     manifest = {"format_version": FORMAT_VERSION, "step": step, "param_groups": groups,
                 "sha256": {name: sha256_file(d / name) for name in FILES}, **meta}
     atomic_write_json(d / "manifest.json", manifest)  # the commit marker
     for old in list_checkpoints(root)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        trash = old.with_name(f".tmp-{old.name}")  # uncommit atomically first: a kill mid-delete leaves debris
+        os.replace(old, trash)                       # under a temporary name, never a half-deleted checkpoint
+        shutil.rmtree(trash, ignore_errors=True)
     return d
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import re
 import types
 import typing
@@ -39,6 +40,25 @@ def check_number(name: str, value: Any, lo: float | None = None, hi: float | Non
         raise ConfigError(name, value, allowed)
     if hi is not None and (value > hi or (hi_open and value == hi)):
         raise ConfigError(name, value, allowed)
+
+
+def available_memory() -> int:
+    """Bytes of memory the OS says are available (MemAvailable), or total physical memory as a fallback."""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(name: str, value: Any, need: int, hint: str = "", share: float = 0.5) -> None:
+    """Refuse a request whose results need more than `share` of the available memory, before any work."""
+    have = available_memory()
+    if need > share * have:
+        raise ConfigError(name, value, f"a request that fits in memory: it needs ~{need / 2**30:.1f} GiB, "
+                          f"{share:.0%} of the {have / 2**30:.1f} GiB available is allowed{hint}")
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

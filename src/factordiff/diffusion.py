@@ -101,20 +101,48 @@ def sampling_timesteps(cfg: DiffusionConfig) -> list[int]:
     return sorted({int(round(v)) for v in torch.linspace(0, T - 1, cfg.sample_steps).tolist()}, reverse=True)
 
 
+SAMPLE_CHUNK = 1024  # images per reverse-diffusion pass: bounds memory for any number of samples
+
+
+def _chunk_generator(seed: int, i: int) -> torch.Generator:
+    """Noise of chunk i: chunk 0 uses `seed` itself, so a call with ≤ SAMPLE_CHUNK labels is one plain pass."""
+    if i == 0:
+        return torch.Generator().manual_seed(seed)
+    import numpy as np
+
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint64)[0] >> 1))
+
+
 @torch.inference_mode()
 def sample(model: nn.Module, labels: torch.Tensor, cfg: DiffusionConfig, *, seed: int = 0,
-           image_size: int = 32, callback: Callable[[int, int, torch.Tensor], None] | None = None) -> torch.Tensor:
-    """Generate one image per label (B, 2) → (B, 1, N, N) in [−1, 1].
+           image_size: int = 32, callback: Callable[[int, int, torch.Tensor], None] | None = None,
+           chunk: int = SAMPLE_CHUNK, pixels: bool = False) -> torch.Tensor:
+    """Generate one image per label (B, 2) → (B, 1, N, N) in [−1, 1] (or uint8 (B, N, N) with `pixels`,
+    which keeps only bytes between chunks).
 
-    Noise comes from a CPU generator seeded with `seed`, then moves to the model's device, so a fixed seed
-    gives the same noise on every device. `callback(i, t, x)` sees every intermediate.
+    Labels are processed `chunk` at a time. Noise comes from a CPU generator per chunk (chunk 0: `seed`), then
+    moves to the model's device, so a fixed seed gives the same noise on every device. `callback(i, t, x)`
+    sees every intermediate of every chunk.
     """
+    if chunk < 1:
+        raise ValueError(f"chunk: must be ≥ 1 (got {chunk})")
     sched = make_schedule(cfg)
+    steps = sampling_timesteps(cfg)
+    outs = []
+    for c, start in enumerate(range(0, labels.shape[0], chunk)):
+        lab = labels[start:start + chunk]
+        x = _sample_chunk(model, lab, cfg, sched, steps, _chunk_generator(seed, c), image_size, callback)
+        outs.append(to_pixels(x) if pixels else x)
+    if not outs:
+        return torch.empty((0, image_size, image_size) if pixels else (0, 1, image_size, image_size),
+                           dtype=torch.uint8 if pixels else torch.float32, device=labels.device)
+    return outs[0] if len(outs) == 1 else torch.cat(outs)
+
+
+def _sample_chunk(model, labels, cfg, sched, steps, gen, image_size, callback) -> torch.Tensor:
     device = labels.device
-    gen = torch.Generator().manual_seed(seed)
     shape = (labels.shape[0], 1, image_size, image_size)
     x = torch.randn(shape, generator=gen).to(device)
-    steps = sampling_timesteps(cfg)
     for i, t in enumerate(steps):
         tt = torch.full((shape[0],), t, device=device, dtype=torch.long)
         eps_hat = model(x, tt, labels).float()

@@ -31,6 +31,12 @@ class StorageError(FactordiffError, OSError):
     exit_code = EXIT_STORAGE
 
 
+class RunLocked(FactordiffError):
+    """Another process holds the run directory's lock (it is training or analysing that run)."""
+
+    exit_code = EXIT_CONFIG
+
+
 class CheckpointError(FactordiffError):
     """A checkpoint is unreadable, corrupt or belongs to a different config."""
 

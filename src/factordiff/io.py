@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import StorageError
+from .errors import RunLocked, StorageError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp creates 0600 files, final files get the usual 0666 & ~umask
@@ -52,6 +53,18 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_free_space(directory: str | os.PathLike, need: int, what: str) -> None:
+    """StorageError before writing `what` when the filesystem has less than `need` bytes free."""
+    import shutil
+
+    directory = Path(directory)
+    probe = next((p for p in (directory, *directory.parents) if p.exists()), Path("/"))
+    free = shutil.disk_usage(probe).free
+    if free < need:
+        raise StorageError(f"not enough free space to write {what} in {directory}: needs ~{need / 2**20:.1f} MB, "
+                           f"{free / 2**20:.1f} MB free; files written before are intact")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -133,3 +146,72 @@ def truncate_jsonl(path: str | os.PathLike, max_step: int) -> None:
     if p.exists():
         rows = [r for r in read_jsonl(p) if r.get("step", 0) <= max_step]
         atomic_write_text(p, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+_HELD: dict[str, int] = {}  # run directories whose lock this process holds → nesting depth
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | os.PathLike):
+    """An exclusive flock on RUN/.lock for as long as the block runs; another process gets RunLocked naming
+    the holder. Re-entrant within one process (a sweep worker holds it around train + analyse)."""
+    run_dir = Path(run_dir)
+    key = str(run_dir.resolve())
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    f = open(run_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise RunLocked(f"run {run_dir} is locked by {holder}; is it already training?") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()} on {os.uname().nodename}")
+    f.flush()
+    _HELD[key] = 1
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
+
+
+def lock_free(run_dir: str | os.PathLike) -> bool:
+    """True when no process holds RUN/.lock (a 'running' status with a free lock was interrupted)."""
+    path = Path(run_dir) / ".lock"
+    if str(Path(run_dir).resolve()) in _HELD:
+        return False
+    if not path.exists():
+        return True
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return True
+
+
+def clean_temp_files(root: str | os.PathLike) -> int:
+    """Remove `.tmp-*` debris left under `root` by a process killed mid-write (call under the run lock)."""
+    import shutil
+
+    n = 0
+    for p in sorted(Path(root).rglob(".tmp-*"), key=lambda p: len(p.parts)):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+        elif p.exists() or p.is_symlink():
+            p.unlink(missing_ok=True)
+            n += 1
+    return n

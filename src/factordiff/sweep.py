@@ -19,7 +19,6 @@ atomically by the worker; a "running" run whose lock is free was interrupted and
 from __future__ import annotations
 
 import csv
-import fcntl
 import io as _io
 import itertools
 import json
@@ -33,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import PRESETS, ConfigError, RunConfig, from_dict, load_config, parse_yaml, preset, replace_path, to_dict
-from .errors import FactordiffError
-from .io import atomic_write_json, atomic_write_text, read_jsonl
+from .errors import FactordiffError, RunLocked
+from .io import atomic_write_json, atomic_write_text, lock_free, read_jsonl, run_lock
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 ANALYZE_KEYS = {"grid", "topology", "methods", "layer"}
@@ -139,19 +138,6 @@ def _write_status(run_dir: Path, state: str, **extra) -> None:
                                                 "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
 
 
-def _lock_free(run_dir: Path) -> bool:
-    path = run_dir / ".lock"
-    if not path.exists():
-        return True
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        fcntl.flock(f, fcntl.LOCK_UN)
-        return True
-
-
 def run_status(run_dir: Path) -> dict:
     """{'state': pending | running | interrupted | done | failed, …} of one run directory."""
     path = Path(run_dir) / "status.json"
@@ -161,13 +147,14 @@ def run_status(run_dir: Path) -> dict:
         st = json.loads(path.read_text())
     except (OSError, ValueError):
         return {"state": "pending"}
-    if st.get("state") == "running" and _lock_free(Path(run_dir)) and st.get("host") == socket.gethostname():
+    if st.get("state") == "running" and lock_free(run_dir) and st.get("host") == socket.gethostname():
         st["state"] = "interrupted"
     return st
 
 
 def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None) -> dict:
-    """The worker: train (resuming), analyse, mark done; any error marks the run failed with its reason."""
+    """The worker: under the run's lock, train (resuming), analyse, mark done; an error marks the run failed
+    with its reason. A run locked by another process (a second sweep on the same directory) is left alone."""
     import torch
 
     from .analyze import analyze_run
@@ -176,18 +163,21 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
     if threads:
         torch.set_num_threads(threads)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_status(run_dir, "running")
     try:
-        cfg = from_dict(RunConfig, cfg_dict)
-        summary = train(cfg, run_dir, progress=False, log=lambda m: None)
-        if analyze is not None:
-            analyze_run(run_dir, **analyze)
-    except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
-        _write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
-                      traceback=traceback.format_exc()[-2000:])
-        raise
-    _write_status(run_dir, "done", step=summary["step"])
+        with run_lock(run_dir):
+            _write_status(run_dir, "running")
+            try:
+                cfg = from_dict(RunConfig, cfg_dict)
+                summary = train(cfg, run_dir, progress=False, log=lambda m: None)
+                if analyze is not None:
+                    analyze_run(run_dir, **analyze)
+            except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
+                _write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
+                              traceback=traceback.format_exc()[-2000:])
+                raise
+            _write_status(run_dir, "done", step=summary["step"])
+    except RunLocked:
+        return {"run_dir": str(run_dir), "step": None, "busy": True}
     return {"run_dir": str(run_dir), "step": summary["step"]}
 
 
@@ -195,13 +185,19 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
 
 def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dict, Path]]:
     runs = expand(spec)  # fails before anything is written
+    root = sweep_dir.resolve()
+    out = []
+    for name, cfg, assign in runs:
+        run_dir = sweep_dir / "runs" / name
+        if not run_dir.resolve().is_relative_to(root):  # e.g. runs/ is a symlink to elsewhere
+            raise ConfigError("run directory", str(run_dir), f"a path inside the sweep directory {root}, "
+                              f"not outside it (it resolves to {run_dir.resolve()})")
+        out.append((name, cfg, assign, run_dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    from .config import to_yaml  # noqa: F401 - the spec is recorded beside the runs
-
     atomic_write_text(sweep_dir / "sweep.json", json.dumps(
         {"name": spec.name, "presets": spec.presets, "overrides": spec.overrides, "grid": spec.grid,
          "seeds": spec.seeds, "analyze": spec.analyze}, indent=1, default=list))
-    return [(name, cfg, assign, sweep_dir / "runs" / name) for name, cfg, assign in runs]
+    return out
 
 
 def _check_saved_config(run_dir: Path, cfg: RunConfig) -> None:
@@ -252,7 +248,8 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
             name = futures[fut]
             try:
                 out = fut.result()
-                log(f"{name}: done at step {out['step']}")
+                log(f"{name}: running in another process; left to it" if out.get("busy")
+                    else f"{name}: done at step {out['step']}")
             except Exception as e:  # noqa: BLE001 - reported per run; the sweep goes on
                 failed += 1
                 log(f"{name}: FAILED: {type(e).__name__}: {e}")

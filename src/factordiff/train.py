@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import math
-import os
 import signal
 import sys
 import threading
@@ -27,7 +25,7 @@ from .checkpoint import latest_valid, save_checkpoint
 from .config import RunConfig, load_config, save_config, to_dict
 from .data import make_dataset, render_labels, render_labels_torch, to_uint8
 from .errors import CheckpointError, FactordiffError, NonFiniteError, Preempted
-from .io import append_jsonl, save_npz, truncate_jsonl
+from .io import append_jsonl, clean_temp_files, run_lock, save_npz, truncate_jsonl
 from .score import predict_labels, score_images, score_predictions
 from .unet import UNet
 
@@ -61,28 +59,6 @@ class EMA:
             torch._foreach_copy_(dst, src)
         else:
             torch._foreach_lerp_(dst, src, 1 - self.decay)
-
-
-@contextlib.contextmanager
-def run_lock(run_dir: Path):
-    """An exclusive lock for the run's life: a second process on the same run directory is refused."""
-    f = open(run_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole run
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.seek(0)
-        holder = f.read().strip() or "another process"
-        f.close()
-        raise FactordiffError(f"run {run_dir} is locked by {holder}; is it already training?") from None
-    f.seek(0)
-    f.truncate()
-    f.write(f"pid {os.getpid()} on {os.uname().nodename}")
-    f.flush()
-    try:
-        yield
-    finally:
-        fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
 
 
 @contextlib.contextmanager
@@ -135,8 +111,8 @@ def snapshot(cfg: RunConfig, net: torch.nn.Module, labels: np.ndarray, kinds: np
     net.eval()
     lab = torch.as_tensor(labels, dtype=torch.float32, device=device)
     with diffusion.capture(net, cfg.train.eval_layers) as rec:
-        x = diffusion.sample(net, lab, cfg.diffusion, seed=cfg.seed + 12345, image_size=cfg.data.image_size)
-    images = diffusion.to_pixels(x).cpu().numpy()
+        images = diffusion.sample(net, lab, cfg.diffusion, seed=cfg.seed + 12345, image_size=cfg.data.image_size,
+                                  pixels=True).cpu().numpy()
     pred, counts = predict_labels(images, kinds)
     arrays = {"images": images, "labels": labels.astype(np.float32), "kinds": kinds, "pred": pred.astype(np.float32),
               "counts": counts}
@@ -187,6 +163,9 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
 
 def _train_locked(cfg, run_dir, ds, device, stop, progress, log) -> dict:
     tc = cfg.train
+    debris = clean_temp_files(run_dir)  # temp files of a process killed mid-write (never under a final name)
+    if debris:
+        log(f"removed {debris} unfinished temporary file(s) left by an interrupted write")
     save_config(cfg, run_dir / "config.yaml")
     ckpt_dir, snap_dir, metrics = run_dir / "checkpoints", run_dir / "snapshots", run_dir / "metrics.jsonl"
     torch.manual_seed(cfg.seed)
@@ -207,8 +186,10 @@ def _train_locked(cfg, run_dir, ds, device, stop, progress, log) -> dict:
             if int(f.stem.split("_")[1]) > start:
                 f.unlink()
         log(f"resumed {run_dir} at step {start}")
-    elif (ckpt_dir.exists() and any(ckpt_dir.iterdir())) or metrics.exists():
-        truncate_jsonl(metrics, -1)  # metrics of a run that never checkpointed are stale
+    else:  # a fresh start, or a run killed before its first checkpoint: its metrics and snapshots are stale
+        truncate_jsonl(metrics, -1)
+        for f in snap_dir.glob("step_*.npz"):
+            f.unlink()
 
     sched = diffusion.make_schedule(cfg.diffusion)
     labels_dev = torch.as_tensor(ds.labels, dtype=torch.float32, device=device)

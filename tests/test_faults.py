@@ -1,0 +1,493 @@
+"""Fault injection: kill -9 anywhere (also inside checkpoint writes), full disks, racing processes and sweeps,
+fuzzed and malicious configs, path escapes, absurd requests. Run alone with `python -m pytest -m faults`.
+
+Every kill test ends by resuming and comparing weights, EMA, optimizer state and the metrics curve with an
+uninterrupted run, bit for bit (CPU, same machine: tier A of RELIABILITY.md §2.9).
+"""
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load_file
+
+from conftest import TINY
+from factordiff.checkpoint import list_checkpoints, load_checkpoint
+from factordiff.config import RunConfig, apply_overrides, load_config, save_config, to_dict
+from factordiff.errors import ConfigError, StorageError
+from factordiff.io import read_jsonl
+from factordiff.train import train
+
+pytestmark = pytest.mark.faults
+
+STEPS = 30
+CFG = [*TINY, f"train.steps={STEPS}", "train.checkpoint_every=5"]
+OVERRIDES = {k: yaml.safe_load(v) for k, v in (o.split("=", 1) for o in CFG)}  # typed, as a spec holds them
+KILL_LOG = Path(os.environ.get("FACTORDIFF_FAULT_LOG", "/dev/null"))
+
+
+def cfg(*extra):
+    return apply_overrides(RunConfig(), [*CFG, *extra])
+
+
+def quiet(*_):
+    pass
+
+
+def final_state(run):
+    d = list_checkpoints(run / "checkpoints")[-1]
+    return {p: load_file(str(d / f"{p}.safetensors")) for p in ("model", "ema", "optimizer")}
+
+
+def curve(run):
+    return [{k: v for k, v in r.items() if k not in ("sec", "sec_per_step")} for r in read_jsonl(run / "metrics.jsonl")]
+
+
+def assert_same_run(a, b):
+    sa, sb = final_state(a), final_state(b)
+    for part in sa:
+        assert sa[part].keys() == sb[part].keys()
+        for k in sa[part]:
+            assert torch.equal(sa[part][k], sb[part][k]), (part, k)
+    assert curve(a) == curve(b)
+
+
+def assert_intact(run):
+    """After any fault: nothing half-written under a final name. Every committed checkpoint verifies,
+    every snapshot loads, every metrics line but a cut last one parses."""
+    for d in list_checkpoints(run / "checkpoints"):
+        load_checkpoint(d)
+    for f in (run / "snapshots").glob("step_*.npz"):
+        with np.load(f, allow_pickle=False) as z:
+            assert z["images"].dtype == np.uint8
+    if (run / "metrics.jsonl").exists():
+        lines = (run / "metrics.jsonl").read_text().splitlines()
+        for line in lines[:-1]:
+            json.loads(line)
+    if (run / "config.yaml").exists():
+        load_config(run / "config.yaml")
+
+
+def no_debris(run):
+    return [p for p in run.rglob(".tmp-*")]
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    run = tmp_path_factory.mktemp("straight") / "run"
+    train(cfg(), run, log=quiet, progress=False)
+    return run
+
+
+PRELUDE = """
+import os, signal, sys, time
+from factordiff.config import RunConfig, apply_overrides
+from factordiff import train as T
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+def go(run):
+    try:
+        T.train(apply_overrides(RunConfig(), {cfg!r}), run, log=lambda m: None, progress=False)
+    except T.FactordiffError as e:
+        print(e); sys.exit(e.exit_code)
+"""
+
+
+def script(body: str, run: Path) -> list[str]:
+    return [sys.executable, "-c", PRELUDE.format(cfg=CFG) + textwrap.dedent(body) + f"\ngo({str(run)!r})\n"]
+
+
+def record(kind: str, n: int) -> None:
+    if str(KILL_LOG) != "/dev/null":
+        with open(KILL_LOG, "a") as f:
+            f.write(json.dumps({"kind": kind, "n": n}) + "\n")
+
+
+# ---- kill -9 ---------------------------------------------------------------------------------------------
+
+def test_kill9_at_random_steps_then_resume_is_bit_exact(straight, tmp_path):
+    """SIGKILL at five random step boundaries in a row (each kill in a fresh process), then finish."""
+    run = tmp_path / "run"
+    steps = sorted(np.random.default_rng(2026).choice(np.arange(1, STEPS), size=5, replace=False).tolist())
+    for k in steps:
+        body = f"""
+        orig = T.EMA.update
+        def update(self, model, step):
+            orig(self, model, step)
+            if step == {k}:
+                die()
+        T.EMA.update = update
+        """
+        res = subprocess.run(script(body, run), capture_output=True, text=True)
+        assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
+        assert_intact(run)
+    train(cfg(), run, log=quiet, progress=False)
+    assert_same_run(straight, run)
+    assert no_debris(run) == []
+    record("kill9-step", len(steps))
+
+
+def test_kill9_at_random_times_from_outside(straight, tmp_path):
+    """A real asynchronous kill -9 from another process at random moments: it lands wherever the trainer is
+    (a step, a snapshot, a checkpoint write, a metrics append). Repeat until a process finishes."""
+    run = tmp_path / "run"
+    rng = np.random.default_rng(7)
+    kills = 0
+    for _ in range(12):
+        proc = subprocess.Popen(script("", run), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not (run / "config.yaml").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        out, err = proc.communicate()
+        if proc.returncode == 0:
+            break
+        assert proc.returncode == -signal.SIGKILL, err[-2000:]
+        kills += 1
+        assert_intact(run)
+    else:
+        train(cfg(), run, log=quiet, progress=False)
+    assert kills >= 3, f"only {kills} kills landed; the timing window is too short on this machine"
+    assert_same_run(straight, run)
+    assert no_debris(run) == []
+    record("kill9-async", kills)
+
+
+# where to land a SIGKILL inside the step-20 checkpoint (and the snapshot / metrics written beside it)
+KILL_POINTS = {
+    "mid-file": """
+        import safetensors.torch as S
+        real = S.save_file
+        def save_file(tensors, path, *a, **k):
+            real(tensors, path, *a, **k)
+            if "step_00000020" in path and "ema" in path:
+                with open(path, "r+b") as f:
+                    f.truncate(os.path.getsize(path) // 2)
+                die()
+        S.save_file = save_file
+    """,
+    "before-rename": """
+        real = os.replace
+        def replace(src, dst):
+            if str(dst).endswith("step_00000020/optimizer.safetensors"):
+                die()
+            real(src, dst)
+        os.replace = replace
+    """,
+    "before-manifest": """
+        real = os.replace
+        def replace(src, dst):
+            if str(dst).endswith("step_00000020/manifest.json"):
+                die()
+            real(src, dst)
+        os.replace = replace
+    """,
+    "during-prune": """
+        import shutil as sh
+        from factordiff import checkpoint as C
+        real = sh.rmtree
+        class Sh:
+            def __getattr__(self, name):
+                return getattr(sh, name)
+            def rmtree(self, path, *a, **k):
+                if str(path).endswith("step_00000010"):
+                    for f in sorted(os.listdir(path))[:1]:
+                        os.unlink(os.path.join(path, f))
+                    die()
+                real(path, *a, **k)
+        C.shutil = Sh()
+    """,
+    "mid-snapshot": """
+        import numpy as np
+        real = np.savez_compressed
+        def savez(f, **arrays):
+            real(f, **arrays)
+            if "step_00000020" in getattr(f, "name", ""):
+                f.flush()
+                f.truncate(f.tell() // 2)
+                die()
+        np.savez_compressed = savez
+    """,
+    "mid-metrics-line": """
+        real = T.append_jsonl
+        def append(path, row):
+            if row.get("step") == 20 and row.get("kind") == "train":
+                with open(path, "a") as f:
+                    f.write('{"kind": "train", "st')
+                die()
+            real(path, row)
+        T.append_jsonl = append
+    """,
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_kill9_inside_a_write_then_resume_is_bit_exact(straight, tmp_path, point):
+    run = tmp_path / "run"
+    res = subprocess.run(script(KILL_POINTS[point], run), capture_output=True, text=True)
+    assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
+    assert_intact(run)  # committed checkpoints still verify; half-written files have no final name
+    newest = list_checkpoints(run / "checkpoints")[-1]
+    assert load_checkpoint(newest)["manifest"]["step"] in (15, 20)
+    train(cfg(), run, log=quiet, progress=False)
+    assert_same_run(straight, run)
+    assert no_debris(run) == []
+    record("kill9-in-write", 1)
+
+
+# ---- full disk ----------------------------------------------------------------------------------------------
+
+def test_injected_enospc_during_checkpoint_is_clear_and_keeps_previous(straight, tmp_path, monkeypatch):
+    import safetensors.torch as S
+
+    run = tmp_path / "run"
+    real = S.save_file
+
+    def full(tensors, path, *a, **k):
+        if "step_00000020" in path and "optimizer" in path:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(tensors, path, *a, **k)
+
+    monkeypatch.setattr(S, "save_file", full)
+    with pytest.raises(StorageError, match=r"could not write .*step_00000020/optimizer.safetensors: No space left"):
+        train(cfg(), run, log=quiet, progress=False)
+    assert_intact(run)
+    assert [d.name for d in list_checkpoints(run / "checkpoints")] == ["step_00000010", "step_00000015"]
+    assert not (run / "checkpoints" / "step_00000020").exists() and no_debris(run) == []
+    monkeypatch.setattr(S, "save_file", real)
+    train(cfg(), run, log=quiet, progress=False)  # space freed: resume from 15
+    assert_same_run(straight, run)
+
+
+def _mount_tmpfs(path: Path, size: int) -> bool:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    path.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    return res.returncode == 0
+
+
+def test_real_full_disk_on_a_small_tmpfs(straight, tmp_path):
+    one = sum(f.stat().st_size for f in list_checkpoints(straight / "checkpoints")[-1].iterdir())
+    disk = tmp_path / "small"
+    if not _mount_tmpfs(disk, int(3.5 * one)):
+        pytest.skip("needs root and mount(8) for a real tmpfs; the injected ENOSPC test covers the same path")
+    try:
+        run = disk / "run"
+        with pytest.raises(StorageError, match="free|No space") as err:
+            train(cfg(), run, log=quiet, progress=False)
+        assert str(run) in str(err.value)
+        assert_intact(run)
+        assert list_checkpoints(run / "checkpoints"), "the first checkpoint should have fitted"
+        assert no_debris(run) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+# ---- concurrency -----------------------------------------------------------------------------------------
+
+SLOW = """
+orig = T.EMA.update
+def update(self, model, step):
+    orig(self, model, step)
+    time.sleep(0.05)
+T.EMA.update = update
+"""
+
+
+def test_two_processes_on_one_run_one_trains_the_other_refuses(straight, tmp_path):
+    run = tmp_path / "run"
+    procs = [subprocess.Popen(script(SLOW, run), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [(p.wait(), p.communicate()) for p in procs]
+    codes = sorted(code for code, _ in outs)
+    assert codes == [0, 2], outs
+    loser = next(o for code, o in outs if code == 2)
+    assert "is locked by pid" in loser[0]
+    assert_intact(run)
+    assert_same_run(straight, run)
+
+
+def test_one_sweep_launched_twice_at_once(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"name": "race", "overrides": OVERRIDES,
+                                    "grid": {"data.sigma": [1.0, 1.5]}, "analyze": False}))
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "factordiff", "sweep", str(spec), "--out", str(out), "--jobs", "1"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outs = [(p.wait(), p.communicate()[0]) for p in procs]
+    assert [code for code, _ in outs] == [0, 0], outs
+    for name in ("sigma=1_seed=0", "sigma=1.5_seed=0"):
+        d = out / "runs" / name
+        assert json.loads((d / "status.json").read_text())["state"] == "done"
+        steps = [(r["kind"], r["step"]) for r in read_jsonl(d / "metrics.jsonl")]
+        assert len(steps) == len(set(steps)), "a row was written twice"
+        assert_intact(d)
+        assert load_checkpoint(list_checkpoints(d / "checkpoints")[-1])["manifest"]["step"] == STEPS
+
+
+# ---- inputs: fuzzed, malicious, escaping, absurd ------------------------------------------------------------
+
+def _fields(obj, prefix=""):
+    import dataclasses
+
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _fields(value, f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}"
+
+
+FIELDS = sorted(_fields(RunConfig()))
+VALUES = st.one_of(
+    st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
+    st.text(max_size=12), st.lists(st.integers(-5, 40), max_size=4), st.sampled_from(
+        ["ddim", "ddpm", "cpu", "bumps", "box", "none", "bf16", "../x", "1e-3", "layer4"]))
+FUZZ = {"tried": 0, "refused": 0, "accepted": 0}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key=st.sampled_from(FIELDS), value=VALUES)
+def test_fuzzed_config_values_raise_config_error_naming_the_field_or_round_trip(key, value, tmp_path_factory):
+    FUZZ["tried"] += 1
+    try:
+        cfg_ = apply_overrides(RunConfig(), {key: value})
+    except ConfigError as e:
+        FUZZ["refused"] += 1
+        assert e.field.split(".")[-1] in str(e) or key in str(e), (key, value, str(e))
+        return
+    FUZZ["accepted"] += 1
+    path = tmp_path_factory.mktemp("rt") / "config.yaml"
+    save_config(cfg_, path)
+    assert to_dict(load_config(path)) == to_dict(cfg_)
+
+
+def test_fuzz_tally():
+    """Runs after the fuzz test (file order): every example was either refused by name or round-tripped."""
+    if FUZZ["tried"]:
+        assert FUZZ["refused"] + FUZZ["accepted"] == FUZZ["tried"]
+        record("config-fuzz", FUZZ["tried"])
+
+
+def test_invalid_config_on_the_cli_fails_before_anything_is_written(tmp_path):
+    run = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "factordiff", "train", "--run-dir", str(run), "data.sigma=-1"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "data.sigma" in res.stderr and "-1" in res.stderr
+    assert not run.exists()
+
+
+def test_malicious_yaml_is_refused_and_runs_nothing(tmp_path):
+    pwned = tmp_path / "pwned"
+    evil = f"!!python/object/apply:os.system ['touch {pwned}']\n"
+    nested = f"data:\n  sigma: !!python/object/apply:os.system ['touch {pwned}']\n"
+    for text in (evil, nested):
+        (tmp_path / "c.yaml").write_text(text)
+        with pytest.raises(ConfigError):
+            load_config(tmp_path / "c.yaml")
+    from factordiff.sweep import load_spec
+
+    (tmp_path / "s.yaml").write_text("name: x\noverrides: " + evil)
+    with pytest.raises(ConfigError):
+        load_spec(tmp_path / "s.yaml")
+    assert not pwned.exists()
+
+
+def test_pickle_bearing_checkpoint_is_refused(straight, tmp_path):
+    import pickle
+
+    run = tmp_path / "run"
+    shutil.copytree(straight, run)
+    pwned = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {pwned}",))
+
+    d = list_checkpoints(run / "checkpoints")[-1]
+    for name in ("model.safetensors", "ema.safetensors"):
+        (d / name).write_bytes(pickle.dumps(Evil()))
+    (d / "manifest.json").write_text(json.dumps({**json.loads((d / "manifest.json").read_text())}))
+    from factordiff.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match=str(d / "model.safetensors")):
+        load_checkpoint(d)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(d, verify=False)
+    assert not pwned.exists()
+
+
+@pytest.mark.parametrize("name", ["../escape", "/etc/x", "a/b", "", ".hidden", "x" * 81, "nul\x00"])
+def test_names_that_could_escape_the_output_folder_are_refused(name, tmp_path):
+    from factordiff.sweep import parse_spec
+
+    with pytest.raises(ConfigError, match="name"):
+        parse_spec({"name": name})
+
+
+def test_grid_values_cannot_escape_and_symlinked_runs_are_refused(tmp_path):
+    from factordiff.sweep import expand, launch, parse_spec
+
+    spec = parse_spec({"name": "esc", "overrides": OVERRIDES,
+                       "grid": {"train.device": ["cpu"], "diffusion.sampler": ["ddim"]}})
+    for name, _cfg, _a in expand(spec):
+        assert "/" not in name and not name.startswith(".")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "runs").symlink_to(outside)
+    with pytest.raises(ConfigError, match="outside"):
+        launch(spec, tmp_path / "sw", log=quiet)
+    assert list(outside.iterdir()) == []
+
+
+def test_unknown_experiment_name_is_refused(tmp_path):
+    from factordiff.experiments import reproduce
+
+    with pytest.raises(ConfigError, match="EXPERIMENT"):
+        reproduce("../../etc", out=tmp_path / "x")
+
+
+def test_absurd_sample_request_is_refused_before_work(straight, monkeypatch):
+    from factordiff import analyze, config
+
+    monkeypatch.setattr(config, "available_memory", lambda: 2**30)
+    with pytest.raises(ConfigError, match=r"--n.*GiB"):
+        analyze.sample_run(straight, n=5_000_000)
+
+
+def test_sampling_is_chunked_with_bounded_memory():
+    from factordiff import diffusion
+    from factordiff.config import DiffusionConfig
+    from factordiff.unet import UNet
+
+    c = cfg()
+    net = UNet(c.model, c.data.image_size).eval()
+    labels = torch.rand(7, 2) * 16
+    dcfg = DiffusionConfig(**{**to_dict(c)["diffusion"]})
+    seen = []
+    whole = diffusion.sample(net, labels[:3], dcfg, seed=5, image_size=16)
+    parts = diffusion.sample(net, labels, dcfg, seed=5, image_size=16, chunk=3,
+                             callback=lambda i, t, x: seen.append(x.shape[0]))
+    assert parts.shape == (7, 1, 16, 16)
+    assert max(seen) == 3  # never more than one chunk in flight
+    assert torch.equal(parts[:3], whole)  # chunk 0 is the plain pass with the same seed
+    pix = diffusion.sample(net, labels, dcfg, seed=5, image_size=16, chunk=3, pixels=True)
+    assert pix.dtype == torch.uint8 and torch.equal(pix, diffusion.to_pixels(parts))
