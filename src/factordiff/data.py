@@ -143,15 +143,20 @@ def in_holdout(labels: np.ndarray, cfg: DataConfig) -> np.ndarray:
     in_y = (y >= cfg.holdout_y[0] - _EPS) & (y <= cfg.holdout_y[1] + _EPS)
     region = {"none": np.zeros_like(in_x), "box": in_x & in_y, "cross": in_x | in_y,
               "band_x": in_x, "band_y": in_y}[cfg.holdout]
+    dims = visible_dims(labels, cfg)
     if cfg.holdout_scope == "2d":
-        region = region & (visible_dims(labels, cfg) == 2)
+        region = region & (dims == 2)
+    if cfg.kind == "stripes":  # P2 Fig 4b / 10: 1D stripes; 2D SOS only on the rim ([INFERRED] band width)
+        lo, hi = cfg.label_range
+        dist_edge = np.minimum(labels - lo, hi - labels).min(axis=1)
+        region = region | ((dims == 2) & (dist_edge > cfg.rim_width + _EPS if cfg.rim_width > 0 else True))
     return region
 
 
 def label_regions(labels: np.ndarray, cfg: DataConfig) -> dict[str, np.ndarray]:
     """Named masks for per-region accuracy: id / ood, and for the P2 Fig 4 cross its three sections."""
     labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
-    if cfg.holdout == "none":
+    if cfg.holdout == "none" and cfg.kind != "stripes":
         return {"all": np.ones(len(labels), dtype=bool)}
     ood = in_holdout(labels, cfg)
     regions = {"id": ~ood, "ood": ood}
@@ -198,11 +203,7 @@ def _candidates(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     labels = np.stack([xx.ravel(), yy.ravel()], axis=1)
     dims = visible_dims(labels, cfg)
     keep_2d = dims == 2
-    if cfg.kind == "stripes":  # P2 Fig 4b / 10: 1D stripes (+ rim 2D SOS, [INFERRED] band width)
-        lo, hi = cfg.label_range
-        dist_edge = np.minimum(labels - lo, hi - labels).min(axis=1)
-        keep_2d &= dist_edge <= cfg.rim_width + _EPS if cfg.rim_width > 0 else False
-    keep = keep_2d | (dims == 1) if canvas else keep_2d
+    keep = keep_2d | (dims == 1) if canvas else keep_2d  # kind=stripes: interior 2D SOS are held out (OOD)
     if canvas and cfg.include_blank:
         keep |= dims == 0
     labels, dims = labels[keep], dims[keep]

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import plot
+from .claims import Experiment, by_run, final, first_reached, onset, pearson, spearman  # noqa: F401
 from .config import ConfigError
 from .errors import FactordiffError
 from .io import atomic_write_json, atomic_write_text, save_figure
@@ -24,70 +23,6 @@ from .sweep import aggregate, launch, parse_spec
 
 CPU_NOTE = "cpu scale: the cpu preset (P1 data at half scale: N = 16, σ, d halved), few grid points, one seed"
 PAPER_STEPS = 320_000
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    figure: str
-    claim: str
-    specs: dict[str, dict]  # scale → sweep spec (without its name)
-    row_key: str | None  # the grid key that labels the rows of the figure (None: one run)
-    draw: Callable
-    judge: Callable
-
-
-# ---- verdict helpers (pure: table rows in, numbers and sentences out) ----------------------------------------
-
-def by_run(rows: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for r in rows:
-        out.setdefault(r["run"], []).append(r)
-    return {k: sorted(v, key=lambda r: r["step"]) for k, v in out.items()}
-
-
-def onset(run_rows: list[dict], phase: str = "C") -> float:
-    """The first step from which the run stays in `phase` (or later); inf when it never gets there."""
-    order = {"A": 0, "B": 1, "C": 2}
-    ranks = [order.get(r.get("phase") or "A", 0) for r in run_rows]
-    for i in range(len(ranks)):
-        if all(x >= order[phase] for x in ranks[i:]):
-            return float(run_rows[i]["step"])
-    return float("inf")
-
-
-def first_reached(run_rows: list[dict], key: str = "acc", level: float = 0.5) -> float:
-    """The first step at which `key` reaches `level` (inf if never): the learning speed of a run."""
-    for r in run_rows:
-        if r.get(key) is not None and r[key] >= level:
-            return float(r["step"])
-    return float("inf")
-
-
-def spearman(a, b) -> float:
-    from scipy.stats import spearmanr
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    finite_max = np.nanmax(np.where(np.isfinite(b), b, np.nan)) if np.isfinite(b).any() else 0.0
-    b = np.where(np.isinf(b), finite_max + 1, b)  # "never" ranks after every finite onset
-    if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
-        return float("nan")
-    return float(spearmanr(a, b).statistic)
-
-
-def pearson(a, b) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or a[ok].std() == 0 or b[ok].std() == 0:
-        return float("nan")
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
-
-
-def _final(rows: list[dict], key: str, share: float = 1 / 3) -> float:
-    """Mean of `key` over the last third of a run's snapshots (one run's rows, sorted by step)."""
-    tail = rows[-max(1, int(round(len(rows) * share))):]
-    vals = [r[key] for r in tail if r.get(key) is not None]
-    return float(np.mean(vals)) if vals else float("nan")
 
 
 def judge_onset_vs(key: str, claim_sign: int, what: str, strong: float = 0.8):
@@ -125,7 +60,7 @@ def judge_phases(rows: list[dict]) -> list[dict]:
 def judge_imbalance(rows: list[dict]) -> list[dict]:
     out = []
     for name, rs in by_run(rows).items():
-        ax, ay = _final(rs, "acc_x"), _final(rs, "acc_y")
+        ax, ay = final(rs, "acc_x"), final(rs, "acc_y")
         out.append({"claim": f"{name}: y-accuracy ≥ x-accuracy although x has the finer data (P1 Fig 5)",
                     "statistic": "final acc_y − acc_x", "value": ay - ax, "supported": bool(ay >= ax),
                     "detail": f"acc_x {ax:.2f}, acc_y {ay:.2f}"})
@@ -139,7 +74,7 @@ def judge_imbalance(rows: list[dict]) -> list[dict]:
 def judge_holes(rows: list[dict]) -> list[dict]:
     out = []
     for name, rs in by_run(rows).items():
-        i, o = _final(rs, "acc_id"), _final(rs, "acc_ood")
+        i, o = final(rs, "acc_id"), final(rs, "acc_ood")
         out.append({"claim": f"{name}: OOD accuracy in the hole only slightly below ID (P1 Fig 9)",
                     "statistic": "final acc_id − acc_ood", "value": i - o,
                     "supported": bool(np.isfinite(o) and i - o < 0.2), "detail": f"ID {i:.2f}, OOD {o:.2f}"})
@@ -248,6 +183,15 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 ]}
 
 
+def _register_p2() -> None:
+    from .experiments_p2 import P2_EXPERIMENTS  # P2's figures; imports this module's helpers lazily
+
+    EXPERIMENTS.update(P2_EXPERIMENTS)
+
+
+_register_p2()
+
+
 def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
               jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None, log=print) -> dict:
     """Run (or complete) the experiment's sweep, aggregate it, draw its figures, judge its claims, write
@@ -258,15 +202,18 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     if scale not in exp.specs:
         raise ConfigError("--scale", scale, "cpu or paper")
     base = exp.specs[scale]
-    spec = parse_spec({"name": f"{name}-{scale}", **base,
+    sweep_name = f"{exp.sweep_of or name}-{scale}"
+    spec = parse_spec({"name": sweep_name, **base,
                        "overrides": {**base.get("overrides", {}), **(overrides or {})}})
     out = Path(out) if out else Path("experiments") / f"{name}-{scale}"
-    summary = launch(spec, out, launcher=launcher, jobs=jobs, slurm=slurm, log=log)
-    rows = aggregate(out)["rows"]
+    runs_at = out.parent / sweep_name if exp.sweep_of else out  # shared runs: the sibling experiment's sweep
+    summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, log=log)
+    rows = aggregate(runs_at)["rows"]
     if summary["failed"]:
         raise FactordiffError(f"{summary['failed']} of {summary['runs']} runs failed; their reasons: `factordiff "
-                              f"sweep status` on {out} (or RUN/status.json); rerun to retry only those")
+                              f"sweep status` on {runs_at} (or RUN/status.json); rerun to retry only those")
     title = f"{exp.figure} ({CPU_NOTE})" if scale == "cpu" else f"{exp.figure} (paper scale)"
+    (out / "figures").mkdir(parents=True, exist_ok=True)
     figures = exp.draw(rows, exp.row_key, out / "figures", title)
     verdicts = exp.judge(rows)
     atomic_write_json(out / "verdicts.json", verdicts)

@@ -20,6 +20,11 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] | No
     return plt.subplots(nrows, ncols, figsize=size, squeeze=False, **kw)
 
 
+def color(i: int) -> str:
+    """The i-th colour of matplotlib's default cycle (tab10)."""
+    return f"C{i % 10}"
+
+
 def close(fig) -> None:
     _mpl().close(fig)
 

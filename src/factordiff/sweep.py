@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import PRESETS, ConfigError, RunConfig, from_dict, load_config, parse_yaml, preset, replace_path, to_dict
+from .data import make_dataset
 from .errors import FactordiffError, RunLocked
 from .io import atomic_write_json, atomic_write_text, lock_free, read_jsonl, run_lock
 
@@ -306,7 +307,11 @@ def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
 
 
 TABLE_KEYS = ("acc", "acc_x", "acc_y", "acc_ceiling", "r2_umap", "r2_x_umap", "r2_y_umap", "r2_pca", "r2_x_pca",
-              "r2_y_pca", "participation_ratio", "pcs_95", "evr_top4", "phase")
+              "r2_y_pca", "participation_ratio", "pcs_95", "evr_top4", "phase", "betti")
+CONFIG_COLUMNS = ("data.kind", "data.image_size", "data.sigma", "data.increment", "data.fraction", "data.holdout",
+                  "data.holdout_x", "data.holdout_y", "data.rim_width", "train.steps")
+GEOMETRY_KEYS = ("x_on_y_orth_mean", "x_on_x_orth_mean", "y_on_y_orth_mean", "x_on_x_par_mean", "y_on_y_par_mean",
+                 "interaction_share")
 
 
 REGIONS = ("id", "ood", "vertical", "horizontal", "intersection")
@@ -325,19 +330,26 @@ def aggregate(sweep_dir: str | Path) -> dict:
     for run_dir in sorted((sweep_dir / "runs").glob("*")):
         if not (run_dir / "config.yaml").exists():
             continue
-        cfg = to_dict(load_config(run_dir / "config.yaml"))
-        assign = {k: _lookup(cfg, k) for k in keys}
-        evals = {r["step"]: r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("kind") == "eval"} \
-            if (run_dir / "metrics.jsonl").exists() else {}
-        analysis = {r["step"]: r for r in read_jsonl(run_dir / "analysis.jsonl") if r.get("kind") == "analysis"} \
-            if (run_dir / "analysis.jsonl").exists() else {}
+        run_cfg = load_config(run_dir / "config.yaml")
+        cfg = to_dict(run_cfg)
+        assign = {k: _lookup(cfg, k) for k in (*CONFIG_COLUMNS, *keys)}
+        counts = make_dataset(run_cfg.data).counts()
+        metrics = read_jsonl(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
+        evals = {r["step"]: r for r in metrics if r.get("kind") == "eval"}
+        losses = {r["step"]: r["loss"] for r in metrics if r.get("kind") == "train"}
+        arows = read_jsonl(run_dir / "analysis.jsonl") if (run_dir / "analysis.jsonl").exists() else []
+        analysis = {r["step"]: r for r in arows if r.get("kind") == "analysis"}
+        geometry = _geometry_columns(next((r for r in arows if r.get("kind") == "summary"), {}))
         for step in sorted(set(evals) | set(analysis)):
             src = {**evals.get(step, {}), **analysis.get(step, {})}
-            row = {"run": run_dir.name, **assign, "seed": cfg["seed"], "step": step}
-            row |= {k: src.get(k) for k in TABLE_KEYS}
+            row = {"run": run_dir.name, "run_dir": str(run_dir.resolve()), **assign, "seed": cfg["seed"],
+                   "step": step, "n_train": counts["train"], "n_train_2d": counts["train_2d"]}
+            row |= {k: src.get(k) for k in TABLE_KEYS} | {"loss": losses.get(step)}
             row |= {f"acc_{r}": src[r]["acc"] for r in REGIONS if isinstance(src.get(r), dict)}
             row |= {f"{a}_{r}": src[r][a] for r in REGIONS if isinstance(src.get(r), dict) for a in ("acc_x", "acc_y")}
-            rows.append(row)
+            if isinstance(row.get("betti"), list):
+                row["betti"] = ",".join(map(str, row["betti"]))
+            rows.append(row | (geometry if step == max(set(evals) | set(analysis)) else {}))
     header = list(dict.fromkeys(k for r in rows for k in r))
     buf = _io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=header)
@@ -345,6 +357,17 @@ def aggregate(sweep_dir: str | Path) -> dict:
     writer.writerows(rows)
     path = atomic_write_text(sweep_dir / "results.csv", buf.getvalue())
     return {"path": str(path), "rows": rows}
+
+
+def _geometry_columns(summary: dict) -> dict:
+    """The grid probe's factorization numbers (model and reference tori) and Betti numbers, as flat columns
+    (`model_x_on_y_orth_mean`, `clifford_betti`, …) on a run's last row."""
+    out = {}
+    for cloud, geo in (summary.get("geometry") or {}).items():
+        out |= {f"{cloud}_{k}": geo.get(k) for k in GEOMETRY_KEYS if k in geo}
+        if "betti" in geo:
+            out[f"{cloud}_betti"] = ",".join(map(str, geo["betti"]))
+    return out
 
 
 def _lookup(d: dict, dotted: str):

@@ -1,0 +1,134 @@
+"""P2 experiments: every verdict reaches both outcomes on synthetic tables, and every experiment runs end to
+end (tiny runs) producing its figures, table and verdicts."""
+
+import json
+import math
+
+import pytest
+
+from conftest import TINY
+from factordiff import experiments_p2 as P
+from factordiff.config import parse_overrides
+from factordiff.experiments import EXPERIMENTS, reproduce
+
+
+def run(name, steps=3, **cols):
+    """A synthetic run: `steps` rows with constant columns (the last row also carries any geometry columns)."""
+    return [{"run": name, "step": 100 * i, **cols} for i in range(steps)]
+
+
+def test_torus_verdicts_both_ways():
+    good = run("a", model_betti="1,2,1", participation_ratio=7.2)
+    bad = run("a", model_betti="1,0,0", participation_ratio=3.0)
+    assert all(v["supported"] for v in P.judge_torus(good))
+    assert not any(v["supported"] for v in P.judge_torus(bad))
+
+
+def test_orthogonality_verdicts_both_ways():
+    base = {"clifford_x_on_y_orth_mean": 0.0, "torus3d_x_on_y_orth_mean": 0.44, "clifford_x_on_x_orth_mean": 0.64,
+            "clifford_y_on_y_orth_mean": 0.64}
+    good = run("a", **base, model_x_on_y_orth_mean=0.1, model_x_on_x_orth_mean=0.3, model_y_on_y_orth_mean=0.3)
+    bad = run("a", **base, model_x_on_y_orth_mean=0.4, model_x_on_x_orth_mean=0.7, model_y_on_y_orth_mean=0.3)
+    assert [v["supported"] for v in P.judge_orthogonality(good)] == [True, True]
+    assert [v["supported"] for v in P.judge_orthogonality(bad)] == [False, False]
+
+
+def _arms(sos_v, sos_h, stripes):
+    """sos_v/sos_h: (acc_x, acc_y) in the vertical / horizontal arm of the SOS-only run; stripes: worst acc."""
+    cols = lambda v, h: {"acc_x_vertical": v[0], "acc_y_vertical": v[1], "acc_x_horizontal": h[0],  # noqa: E731
+                         "acc_y_horizontal": h[1]}
+    return (run("sos", **{"data.kind": "sos", "data.fraction": 1.0}, **cols(sos_v, sos_h)) +
+            run("mix", **{"data.kind": "sos+stripes", "data.fraction": 1.0},
+                **cols((stripes, stripes), (stripes, stripes))))
+
+
+def test_composition_verdicts_both_ways():
+    good = P.judge_composition(_arms((0.1, 0.9), (0.9, 0.1), 0.8))
+    assert [v["supported"] for v in good] == [True, True]
+    bad = P.judge_composition(_arms((0.5, 0.5), (0.5, 0.5), 0.3))
+    assert [v["supported"] for v in bad] == [False, False]
+
+
+def test_size_needed_interpolates_in_log_size():
+    assert P.size_needed([(10, 0.2), (1000, 1.0)], 0.6) == pytest.approx(100.0)
+    assert P.size_needed([(10, 0.7), (100, 0.9)]) == 10
+    assert math.isinf(P.size_needed([(10, 0.1), (100, 0.5)]))
+
+
+def _scaling(power_bump, power_mix):
+    rows = []
+    for kind, p in (("bump", power_bump), ("bump+stripes", power_mix)):
+        for n in (8, 16, 32):
+            need = 2.0 * n ** p  # accuracy 0.6 exactly at the needed size; 0.2 at half, 1.0 at double
+            for size, acc in ((need / 2, 0.4), (need * 2, 0.8)):
+                rows += run(f"{kind}{n}{size}", **{"data.kind": kind, "data.image_size": n, "n_train_2d": size,
+                                                   "acc": acc})
+    return rows
+
+
+def test_scaling_verdict_recovers_slopes_both_ways():
+    s = P.scaling_slopes(_scaling(2, 1))
+    assert s["bump"]["slope"] == pytest.approx(2, abs=1e-6) and s["bump+stripes"]["slope"] == pytest.approx(1)
+    assert P.judge_scaling(_scaling(2, 1))[0]["supported"]
+    assert not P.judge_scaling(_scaling(1, 1))[0]["supported"]
+
+
+def _perc(onset_small_sigma, onset_big_sigma):
+    rows = []
+    for sigma, on in ((0.25, onset_small_sigma), (0.5, onset_big_sigma)):
+        for lam in (0.1, 0.3, 0.6, 1.0):
+            rows += run(f"s{sigma}l{lam}", **{"data.sigma": sigma, "data.fraction": lam,
+                                              "acc": 0.9 if lam >= on else 0.05})
+    return rows
+
+
+def test_percolation_verdict_both_ways():
+    lam_c = {0.25: 0.25, 0.5: 0.08}  # a smaller σ percolates later
+    assert P.judge_percolation(_perc(0.3, 0.1), lambda_c=lam_c)[0]["supported"]
+    assert not P.judge_percolation(_perc(0.1, 0.6), lambda_c=lam_c)[0]["supported"]  # reversed order
+    assert not P.judge_percolation(_perc(2.0, 2.0), lambda_c=lam_c)[0]["supported"]  # never learns
+
+
+def test_percolation_thresholds_follow_sigma():
+    rows = run("a", **{"data.sigma": 0.25, "data.image_size": 16, "data.increment": 1.0}) + \
+        run("b", **{"data.sigma": 0.5, "data.image_size": 16, "data.increment": 1.0})
+    lam = P.percolation_thresholds(rows)
+    assert lam[0.5] < lam[0.25] < 1.0  # wider bumps overlap more neighbours: they percolate at smaller λ
+
+
+def test_rim_lesion_regions_verdicts_both_ways():
+    rim = lambda a, b: run("r", **{"data.rim_width": 1.0, "acc_ood": a}) + run("n", **{"data.rim_width": 0.0,  # noqa
+                                                                                     "acc_ood": b})
+    assert P.judge_rim(rim(0.8, 0.2))[0]["supported"] and not P.judge_rim(rim(0.5, 0.45))[0]["supported"]
+    lesion = lambda accs: sum((run(f"w{w}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a})  # noqa
+                               for w, a in zip((0.5, 1.75, 4.0), accs)), [])
+    assert P.judge_lesion(lesion((0.9, 0.6, 0.1)))[0]["supported"]
+    assert not P.judge_lesion(lesion((0.1, 0.6, 0.9)))[0]["supported"]
+
+    def regions(interior, exterior, sos_bonus):
+        rows = []
+        for kind in ("bump", "sos"):
+            for w, drop in ((2, 0.0), (4, 0.3)):
+                add = sos_bonus if kind == "sos" else 0.0
+                rows += run(f"{kind}i{w}", **{"data.kind": kind, "data.holdout_x": [8 - w / 2, 8 + w / 2],
+                                              "acc_ood": interior - drop + add})
+                rows += run(f"{kind}e{w}", **{"data.kind": kind, "data.holdout_x": [0.0, float(w)],
+                                              "acc_ood": exterior - drop + add})
+        return rows
+
+    assert [v["supported"] for v in P.judge_regions(regions(0.9, 0.5, 0.05))] == [True, True, True]
+    assert [v["supported"] for v in P.judge_regions(regions(0.5, 0.9, -0.1))][1:] == [False, False]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in EXPERIMENTS if n.startswith("p2-")])
+def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
+                            "train.eval_ood_samples=12", "model.attention=[]"])
+    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, log=lambda m: None)
+    assert res["figures"] and all(p.endswith(".png") for p in res["figures"])
+    verdicts = json.loads((tmp_path / name / "verdicts.json").read_text())
+    assert verdicts and all(isinstance(v["supported"], bool) for v in verdicts)
+    assert (tmp_path / name / "report.html").stat().st_size > 1000
+    runs_at = tmp_path / ("p2-torus-cpu" if name == "p2-orthogonality" else name)
+    assert (runs_at / "results.csv").exists()
