@@ -125,7 +125,8 @@ def test_rim_lesion_regions_verdicts_both_ways():
 def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
                             "train.eval_ood_samples=12", "model.attention=[]"])
-    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, log=lambda m: None)
+    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, analyze={"methods": ["pca"]},
+                    log=lambda m: None)
     assert res["figures"] and all(p.endswith(".png") for p in res["figures"])
     verdicts = json.loads((tmp_path / name / "verdicts.json").read_text())
     assert verdicts and all(isinstance(v["supported"], bool) for v in verdicts)

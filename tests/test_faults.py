@@ -110,10 +110,11 @@ def script(body: str, run: Path) -> list[str]:
     return [sys.executable, "-c", PRELUDE.format(cfg=CFG) + textwrap.dedent(body) + f"\ngo({str(run)!r})\n"]
 
 
-def record(kind: str, n: int) -> None:
+def record(kind: str, n: int, **extra) -> None:
+    """Tally for the README's numbers (FACTORDIFF_FAULT_LOG=path python -m pytest -m faults)."""
     if str(KILL_LOG) != "/dev/null":
         with open(KILL_LOG, "a") as f:
-            f.write(json.dumps({"kind": kind, "n": n}) + "\n")
+            f.write(json.dumps({"kind": kind, "n": n, **extra}) + "\n")
 
 
 # ---- kill -9 ---------------------------------------------------------------------------------------------
@@ -382,7 +383,7 @@ def test_fuzz_tally():
     """Runs after the fuzz test (file order): every example was either refused by name or round-tripped."""
     if FUZZ["tried"]:
         assert FUZZ["refused"] + FUZZ["accepted"] == FUZZ["tried"]
-        record("config-fuzz", FUZZ["tried"])
+        record("config-fuzz", FUZZ["tried"], refused=FUZZ["refused"], accepted=FUZZ["accepted"])
 
 
 def test_invalid_config_on_the_cli_fails_before_anything_is_written(tmp_path):

@@ -55,9 +55,11 @@ spec.yaml:
   factordiff reproduce p1-increment                 # cpu scale, local pool: heat maps, table, verdicts
   factordiff reproduce p1-phases --scale cpu --out experiments/phases
   factordiff reproduce p1-increment --scale paper --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1
+  factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # the second reuses the first's run
 
 experiments: p1-phases (Fig 3), p1-increment (Fig 4), p1-imbalance (Fig 5), p1-sigma (Fig 8), p1-holes (Fig 9);
-P1 Fig 7b is `factordiff data overlap`.""",
+P1 Fig 7b is `factordiff data overlap`. P2: p2-torus (Fig 2), p2-orthogonality (Fig 3), p2-composition (Fig 4),
+p2-scaling (Fig 5), p2-percolation (Figs 6, 13-15), p2-rim (Fig 10), p2-lesion (Fig 11), p2-regions (Fig 12).""",
     "bench": """examples:
   factordiff bench train --preset paper --batch 64 --device cpu   # tuned vs plain eager, one JSON line
   factordiff bench train --preset paper --batch 256 --device cuda

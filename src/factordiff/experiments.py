@@ -193,9 +193,11 @@ _register_p2()
 
 
 def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
-              jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None, log=print) -> dict:
+              jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None,
+              analyze: dict | None = None, log=print) -> dict:
     """Run (or complete) the experiment's sweep, aggregate it, draw its figures, judge its claims, write
-    OUT/report.html. Rerunning skips finished runs. `overrides` ({dotted.key: value}) apply to every run."""
+    OUT/report.html. Rerunning skips finished runs. `overrides` ({dotted.key: value}) apply to every run;
+    `analyze` (e.g. {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse."""
     if name not in EXPERIMENTS:
         raise ConfigError("EXPERIMENT", name, "one of " + ", ".join(sorted(EXPERIMENTS)))
     exp = EXPERIMENTS[name]
@@ -203,8 +205,10 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
         raise ConfigError("--scale", scale, "cpu or paper")
     base = exp.specs[scale]
     sweep_name = f"{exp.sweep_of or name}-{scale}"
-    spec = parse_spec({"name": sweep_name, **base,
-                       "overrides": {**base.get("overrides", {}), **(overrides or {})}})
+    body = {**base, "overrides": {**base.get("overrides", {}), **(overrides or {})}}
+    if analyze and body.get("analyze") is not False:
+        body["analyze"] = {**(body.get("analyze") or {}), **analyze}
+    spec = parse_spec({"name": sweep_name, **body})
     out = Path(out) if out else Path("experiments") / f"{name}-{scale}"
     runs_at = out.parent / sweep_name if exp.sweep_of else out  # shared runs: the sibling experiment's sweep
     summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, log=log)

@@ -295,7 +295,8 @@ def draw_scaling(rows, key, out_dir: Path, title: str) -> list[Path]:
     ax[0, 2].set_yscale("log")
     ax[0, 2].set_xlabel("image size N")
     ax[0, 2].set_ylabel("2D images needed for 60 %")
-    ax[0, 2].legend(fontsize=7)
+    if ax[0, 2].get_legend_handles_labels()[0]:
+        ax[0, 2].legend(fontsize=7)
     ax[0, 2].set_title("data needed vs N (Fig 5c)", fontsize=8)
     return [_fig_out(fig, out_dir, "scaling", title)]
 
@@ -481,18 +482,25 @@ def draw_regions(rows, key, out_dir: Path, title: str) -> list[Path]:
 
 def draw_rim(rows, key, out_dir: Path, title: str) -> list[Path]:
     from .analyze import list_snapshots
+    from .config import load_config
+    from .data import in_holdout
     from .experiments import draw_curves
 
     paths = draw_curves(rows, key, out_dir, title)
     runs = by_run(rows)
     fig, ax = plot.new_figure(5, 5 * len(runs), size=(5 * len(runs) * 1.1, 5.8))
     for j, name in enumerate(runs):
-        snaps = list_snapshots(_run_dir(rows, name))
+        run = _run_dir(rows, name)
+        snaps = list_snapshots(run)
         with np.load(snaps[-1][1], allow_pickle=False) as z:
-            n_ood = 25
-            imgs, labels, pred = z["images"][-n_ood:], z["labels"][-n_ood:], z["pred"][-n_ood:]
+            imgs, labels, pred = z["images"], z["labels"], z["pred"]
+        ood = np.flatnonzero(in_holdout(labels.astype(np.float64), load_config(run / "config.yaml").data))[:25]
         for i in range(25):
-            plot.plot_image(ax[i // 5, 5 * j + i % 5], imgs[i], labels[i], pred[i])
+            a = ax[i // 5, 5 * j + i % 5]
+            if i < len(ood):
+                plot.plot_image(a, imgs[ood[i]], labels[ood[i]], pred[ood[i]])
+            else:
+                a.axis("off")
         ax[0, 5 * j].set_title(name.replace("_seed=0", "") + ": OOD samples", fontsize=7, loc="left")
     paths.append(_fig_out(fig, out_dir, "samples", f"{title}: generated interior 2D SOS (OOD), dot = truth"))
     return paths
