@@ -94,6 +94,8 @@ def straight(tmp_path_factory):
 
 PRELUDE = """
 import os, signal, sys, time
+import torch
+torch.set_num_threads({threads})  # the parent's: bit-exact comparisons need the same reduction order
 from factordiff.config import RunConfig, apply_overrides
 from factordiff import train as T
 def die():
@@ -107,7 +109,8 @@ def go(run):
 
 
 def script(body: str, run: Path) -> list[str]:
-    return [sys.executable, "-c", PRELUDE.format(cfg=CFG) + textwrap.dedent(body) + f"\ngo({str(run)!r})\n"]
+    prelude = PRELUDE.format(cfg=CFG, threads=torch.get_num_threads())
+    return [sys.executable, "-c", prelude + textwrap.dedent(body) + f"\ngo({str(run)!r})\n"]
 
 
 def record(kind: str, n: int, **extra) -> None:

@@ -88,6 +88,8 @@ def test_sigterm_checkpoints_then_resume_is_exact(straight, tmp_path):
     run = tmp_path / "r"
     script = textwrap.dedent(f"""
         import os, signal, sys
+        import torch
+        torch.set_num_threads({torch.get_num_threads()})  # the parent's, for a bit-exact comparison
         from factordiff.config import RunConfig, apply_overrides
         from factordiff import train as T
         orig = T.EMA.update
