@@ -96,3 +96,22 @@ def test_demo_runs_end_to_end_on_a_tiny_override(tmp_path, capsys):
     rows = read_jsonl(out_dir / "analysis.jsonl")
     assert [r["step"] for r in rows if r["kind"] == "analysis"] == [0, 5, 10]
     assert (out_dir / "report.html").exists() and (out_dir / "figures" / "geometry.png").exists()
+
+
+def test_denoising_losses_split_kept_and_dropped_images(tmp_path):
+    import dataclasses
+
+    from factordiff.analyze import denoising_losses, dropped_by_subsampling
+    from factordiff.data import make_dataset
+
+    cfg = tiny(2, "data.fraction=0.5", "data.subsample_scope=all")
+    run = tmp_path / "half"
+    train(cfg, run, log=lambda *_: None)
+    ds, val, _ = dropped_by_subsampling(cfg)
+    full = make_dataset(dataclasses.replace(cfg.data, fraction=1.0)).labels
+    assert len(ds) + len(val) == len(full) and not {tuple(v) for v in val} & {tuple(v) for v in ds.labels}
+    out = denoising_losses(run, n=16, repeats=2)
+    assert out["step"] == 2 and out["n_train"] == len(ds) and out["n_val"] == len(val)
+    assert 0 < out["train_loss"] < 10 and 0 < out["val_loss"] < 10
+    assert denoising_losses(run, n=16, repeats=2) == out  # fixed draws: the same numbers again
+    assert dropped_by_subsampling(tiny(2))[1].shape == (0, 2)  # λ = 1 drops nothing → val_loss None

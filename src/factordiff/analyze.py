@@ -170,6 +170,52 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
     return {"rows": rows, "summary": summary, "path": str(out)}
 
 
+def dropped_by_subsampling(cfg: RunConfig):
+    """The training-region images that subsampling (λ = data.fraction) left out: P2's validation set (Fig 14c)."""
+    from .data import make_dataset
+
+    ds = make_dataset(cfg.data)
+    full = make_dataset(dataclasses.replace(cfg.data, fraction=1.0))
+    kept = {(float(x), float(y), int(k)) for (x, y), k in zip(ds.labels, ds.kinds)}
+    mask = np.array([(float(x), float(y), int(k)) not in kept for (x, y), k in zip(full.labels, full.kinds)], bool)
+    return ds, full.labels[mask], full.kinds[mask]
+
+
+@torch.no_grad()
+def denoising_losses(run_dir: str | Path, *, n: int = 512, repeats: int = 4, seed: int = 0,
+                     device: str = "auto") -> dict:
+    """P2 Fig 14c: the ε-MSE (P1 eq. 2) of the last checkpoint (EMA weights) on the training images and on the
+    images subsampling dropped (validation), up to n of each, with the same draws of t and ε for both sets.
+    val_loss is None when λ = 1 (nothing was dropped)."""
+    from .data import render_labels_torch
+    from .train import resolve_device
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    ckpt = latest_valid(run_dir / "checkpoints")
+    if ckpt is None:
+        raise FactordiffError(f"{run_dir} has no valid checkpoint to measure losses on (train it first)")
+    dev = resolve_device(device)
+    net = UNet(cfg.model, cfg.data.image_size).to(dev)
+    net.load_state_dict(ckpt["ema"] if cfg.train.ema_decay > 0 else ckpt["model"])
+    net.eval()
+    sched = diffusion.make_schedule(cfg.diffusion)
+    ds, val_labels, val_kinds = dropped_by_subsampling(cfg)
+    rng = np.random.default_rng(seed)
+
+    def mean_loss(labels: np.ndarray, kinds: np.ndarray) -> float | None:
+        if not len(labels):
+            return None
+        idx = rng.choice(len(labels), size=min(n, len(labels)), replace=False)
+        lab = torch.as_tensor(labels[idx], dtype=torch.float32, device=dev)
+        x0 = (render_labels_torch(lab, torch.as_tensor(kinds[idx], device=dev), cfg.data) / 127.5 - 1.0).unsqueeze(1)
+        gen = torch.Generator().manual_seed(seed)  # the same t and ε sequence for both sets
+        return float(np.mean([diffusion.loss(net, x0, lab, sched, gen).item() for _ in range(repeats)]))
+
+    return {"step": int(ckpt["manifest"]["step"]), "train_loss": mean_loss(ds.labels, ds.kinds),
+            "val_loss": mean_loss(val_labels, val_kinds), "n_train": len(ds), "n_val": len(val_labels)}
+
+
 @torch.no_grad()
 def sample_run(run_dir: str | Path, *, step: int | None = None, n: int = 25, sampler: str | None = None,
                steps: int | None = None, eta: float | None = None, seed: int = 0, out: str | Path | None = None,

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import plot
 from .claims import Experiment, by_run, final, spearman
-from .io import save_figure
+from .io import atomic_write_json, save_figure
 
 P2_CPU = {"data.canvas_margin": 3, "data.rim_width": 1.0, "train.eval_ood_samples": 100}
 SHORT = {"train.steps": 1500}  # many-run cpu sweeps: 1,500 steps each keeps them near 30 minutes
@@ -356,6 +356,7 @@ def judge_percolation(rows: list[dict], lambda_c: dict[float, float] | None = No
 
 def draw_percolation(rows, key, out_dir: Path, title: str) -> list[Path]:
     from .analysis.percolation import simulate
+    from .analyze import denoising_losses
     from .config import PercolationConfig
 
     runs = by_run(rows)
@@ -370,21 +371,27 @@ def draw_percolation(rows, key, out_dir: Path, title: str) -> list[Path]:
         res = simulate(cfg)
         plot.plot_percolation(ax[0, j], cfg.fractions, res.mean[:, 0], res.std[:, 0], sigmas, thr)
     lam_c = percolation_thresholds(rows)
+    losses = {name: denoising_losses(_run_dir(rows, name)) for name in runs}
+    atomic_write_json(out_dir / "losses.json", losses)
     for i, s in enumerate(sigmas):
-        pts = sorted((float(_key(rs, "data.fraction")), final(rs, "acc"), final(rs, "loss"))
-                     for rs in runs.values() if float(_key(rs, "data.sigma")) == s)
+        pts = sorted((float(_key(rs, "data.fraction")), final(rs, "acc"), losses[name]["train_loss"],
+                      losses[name]["val_loss"]) for name, rs in runs.items() if float(_key(rs, "data.sigma")) == s)
         ax[0, 2].plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=plot.color(i), label=f"σ = {s:g}")
         if math.isfinite(lam_c[s]):
             ax[0, 2].axvline(lam_c[s], color=plot.color(i), ls="--", lw=0.8)
-        ax[0, 3].plot([p[0] for p in pts], [p[2] for p in pts], "o-", color=plot.color(i), label=f"σ = {s:g}")
+        ax[0, 3].plot([p[0] for p in pts], [p[2] for p in pts], "o-", color=plot.color(i), label=f"σ = {s:g} train")
+        val = [(p[0], p[3]) for p in pts if p[3] is not None]
+        ax[0, 3].plot([v[0] for v in val], [v[1] for v in val], "s--", color=plot.color(i), mfc="none",
+                      label=f"σ = {s:g} validation")
     ax[0, 2].set_xlabel("λ (share of the data kept)")
     ax[0, 2].set_ylabel("terminal accuracy")
     ax[0, 2].set_title("accuracy vs λ; dashed: simulated λ_c (Fig 6e)", fontsize=8)
     ax[0, 2].legend(fontsize=7)
     ax[0, 3].set_xlabel("λ")
-    ax[0, 3].set_ylabel("final training loss")
+    ax[0, 3].set_ylabel("ε-MSE of the final EMA model")
     ax[0, 3].set_yscale("log")
-    ax[0, 3].set_title("final training loss vs λ (Fig 14c)", fontsize=8)
+    ax[0, 3].legend(fontsize=6)
+    ax[0, 3].set_title("train vs validation loss (images λ dropped) vs λ (Fig 14c)", fontsize=8)
     paths = [_fig_out(fig, out_dir, "percolation", title)]
     lams = sorted({float(_key(rs, "data.fraction")) for rs in runs.values()})
     fig, ax = plot.new_figure(len(sigmas), len(lams), size=(2.6 * len(lams), 2.6 * len(sigmas)))
