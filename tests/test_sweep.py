@@ -92,3 +92,21 @@ def test_cli_sweep_status_and_slurm_code_path_via_submitit_local(tmp_path, capsy
     assert "2 done" in capsys.readouterr().out
     assert main(["sweep", "aggregate", str(spec_file), "--out", str(out)]) == 0
     assert (out / "results.csv").exists()
+
+
+def test_preempted_worker_marks_its_run_interrupted_not_failed(tmp_path, monkeypatch):
+    import factordiff.train
+    from factordiff.config import to_dict
+    from factordiff.errors import Preempted
+    from factordiff.sweep import run_one
+
+    def preempted(*_a, **_k):
+        raise Preempted("SIGTERM at step 3; checkpoint written")
+
+    monkeypatch.setattr(factordiff.train, "train", preempted)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with pytest.raises(Preempted):
+        run_one(to_dict(expand(spec())[0][1]), str(run_dir))
+    st = run_status(run_dir)
+    assert st["state"] == "interrupted" and "SIGTERM at step 3" in st["reason"]

@@ -33,7 +33,7 @@ from typing import Any
 
 from .config import PRESETS, ConfigError, RunConfig, from_dict, load_config, parse_yaml, preset, replace_path, to_dict
 from .data import make_dataset
-from .errors import FactordiffError, RunLocked
+from .errors import FactordiffError, Preempted, RunLocked
 from .io import atomic_write_json, atomic_write_text, lock_free, read_jsonl, run_lock
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -172,6 +172,9 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
                 summary = train(cfg, run_dir, progress=False, log=lambda m: None)
                 if analyze is not None:
                     analyze_run(run_dir, **analyze)
+            except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
+                _write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
+                raise
             except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
                 _write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
                               traceback=traceback.format_exc()[-2000:])
@@ -251,6 +254,9 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
                 out = fut.result()
                 log(f"{name}: running in another process; left to it" if out.get("busy")
                     else f"{name}: done at step {out['step']}")
+            except Preempted as e:
+                failed += 1
+                log(f"{name}: interrupted ({e}); the next launch resumes it from its checkpoint")
             except Exception as e:  # noqa: BLE001 - reported per run; the sweep goes on
                 failed += 1
                 log(f"{name}: FAILED: {type(e).__name__}: {e}")
