@@ -73,6 +73,15 @@ def test_scaling_verdict_recovers_slopes_both_ways():
     assert not P.judge_scaling(_scaling(1, 1))[0]["supported"]
 
 
+def test_scaling_verdict_refuses_sizes_the_runs_do_not_bracket():
+    assert P.censored([(10, 0.7), (100, 0.9)]) == "≤" and P.censored([(10, 0.1), (100, 0.5)]) == ">"
+    assert P.censored([(10, 0.1), (100, 0.9)]) is None
+    rows = [r for r in _scaling(2, 1) if not (r["data.kind"] == "bump" and r["data.image_size"] == 8
+                                              and r["acc"] < 0.6)]  # bump N = 8: only the run above 60 % left
+    v = P.judge_scaling(rows)[0]
+    assert not v["supported"] and "N 8: ≤" in v["detail"]
+
+
 def _perc(onset_small_sigma, onset_big_sigma):
     rows = []
     for sigma, on in ((0.25, onset_small_sigma), (0.5, onset_big_sigma)):
