@@ -296,6 +296,10 @@ def draw_scaling(rows, key, out_dir: Path, title: str) -> list[Path]:
         if ok:
             ax[0, 2].plot([n for n, _ in ok], [v for _, v in ok], "o-", color=plot.color(i),
                           label=f"{kind} (slope {d['slope']:.2f})")
+        for n, v, c in zip(d["N"], d["size"], d["censored"]):  # bounds, not measurements: ▼ at most, ▲ more than
+            if c:
+                at = v if c == "≤" else max(p for p, _ in d["curves"][n])
+                ax[0, 2].plot([n], [at], "v" if c == "≤" else "^", color=plot.color(i), ms=10, mfc="none")
     if any(math.isfinite(v) for d in s.values() for v in d["size"]):
         n0 = min(n for d in s.values() for n in d["N"])
         v0 = min(v for d in s.values() for v in d["size"] if math.isfinite(v))
@@ -308,7 +312,7 @@ def draw_scaling(rows, key, out_dir: Path, title: str) -> list[Path]:
     ax[0, 2].set_ylabel("2D images needed for 60 %")
     if ax[0, 2].get_legend_handles_labels()[0]:
         ax[0, 2].legend(fontsize=7)
-    ax[0, 2].set_title("data needed vs N (Fig 5c)", fontsize=8)
+    ax[0, 2].set_title("data needed vs N (Fig 5c); ▼ / ▲: only a bound (not bracketed by two runs)", fontsize=8)
     return [_fig_out(fig, out_dir, "scaling", title)]
 
 
