@@ -7,6 +7,7 @@ import pytest
 from conftest import TINY
 from factordiff.cli import main
 from factordiff.config import ConfigError, parse_overrides
+from factordiff.errors import FactordiffError
 from factordiff.sweep import aggregate, expand, launch, parse_spec, read_results, run_status, sweep_status
 
 BASE = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=8"])
@@ -110,3 +111,24 @@ def test_preempted_worker_marks_its_run_interrupted_not_failed(tmp_path, monkeyp
         run_one(to_dict(expand(spec())[0][1]), str(run_dir))
     st = run_status(run_dir)
     assert st["state"] == "interrupted" and "SIGTERM at step 3" in st["reason"]
+
+
+def test_raising_train_steps_extends_finished_runs_bit_exactly(tmp_path):
+    from factordiff.checkpoint import latest_valid
+
+    short, long = (spec(grid={"data.sigma": [1.0]}, seeds=[0], overrides={**BASE, "train.steps": n})
+                   for n in (4, 6))
+    assert launch(short, tmp_path / "ext", log=quiet)["ran"] == 1
+    assert launch(long, tmp_path / "ext", log=quiet) == {"runs": 1, "ran": 1, "failed": 0, "skipped": 0}
+    assert launch(long, tmp_path / "fresh", log=quiet)["ran"] == 1
+    run = "runs/sigma=1_seed=0"
+    assert run_status(tmp_path / "ext" / run)["step"] == 6
+    a, b = (latest_valid(tmp_path / d / run / "checkpoints")["model"] for d in ("ext", "fresh"))
+    assert all((a[k] == b[k]).all() for k in a)  # 4 + 2 steps == 6 steps
+    assert launch(long, tmp_path / "ext", log=quiet)["ran"] == 0
+    with pytest.raises(ConfigError, match="train.steps.*never shortens"):
+        launch(short, tmp_path / "ext", log=quiet)
+    with pytest.raises(FactordiffError, match=r"different config \(data.increment\)"):
+        launch(spec(grid={"data.sigma": [1.0]}, seeds=[0], overrides={**BASE, "train.steps": 6,
+                                                                       "data.increment": 1.0}), tmp_path / "ext",
+               log=quiet)

@@ -5,6 +5,8 @@ and verdicts computed from the numbers. Registered in `experiments.EXPERIMENTS`.
 P2's full text was not available (PAPERS.md §2): where a definition is [INFERRED] its default is a named
 config option, and the captions say so. At cpu scale images are N = 16 (P2: 32), so P2's pixel ranges are
 halved: cross 13–19 → 6.5–9.5, canvas margin 6 → 3, rim band 2 → 1, lesion widths 1 / 3.5 / 8 → 0.5 / 1.75 / 4.
+Every cpu run trains the `cpu` preset's 2,500 steps: at 1,500 an N = 16 run is still climbing (0.5 accuracy,
+rising fast), which would make the data-efficiency verdicts measure the step budget instead of the data.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from .claims import Experiment, by_run, final, spearman
 from .io import atomic_write_json, save_figure
 
 P2_CPU = {"data.canvas_margin": 3, "data.rim_width": 1.0, "train.eval_ood_samples": 100}
-SHORT = {"train.steps": 1500}  # many-run cpu sweeps: 1,500 steps each keeps them near 30 minutes
 FAST = {"grid": 0, "topology": "none"}
 INFERRED = "[INFERRED] definitions: PAPERS.md §2"
 
@@ -558,14 +559,14 @@ P2_EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("p2-scaling", "P2 Fig 5", "independent factors make learning data-efficient: the data needed grows "
                "≈ N² for bumps only and ≈ N with 1D stripes added",
                _spec({"grid": {"data.image_size": [8, 16], "data.kind": ["bump", "bump+stripes"],
-                               "data.fraction": [0.02, 0.05, 0.1, 0.3, 1.0]}, "overrides": SHORT, "analyze": False},
+                               "data.fraction": [0.02, 0.05, 0.1, 0.3, 1.0]}, "analyze": False},
                      {"grid": {"data.image_size": [16, 24, 32, 40, 48], "data.kind": ["bump", "bump+stripes"],
                                "data.fraction": [0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0]}, "analyze": False}),
                "data.image_size", draw_scaling, judge_scaling),
     Experiment("p2-percolation", "P2 Fig 6, 13–15", "accuracy switches on when the kept bumps percolate: the onset "
                "in λ tracks the simulated threshold λ_c(σ)",
                _spec({"grid": {"data.sigma": [0.25, 0.5], "data.fraction": [0.1, 0.3, 0.6, 1.0]},
-                      "overrides": {"data.increment": 1.0, "data.subsample_scope": "all", **SHORT}, "analyze": False},
+                      "overrides": {"data.increment": 1.0, "data.subsample_scope": "all"}, "analyze": False},
                      {"grid": {"data.sigma": [0.1, 0.25, 0.5, 1.0],
                                "data.fraction": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]},
                       "overrides": {"data.increment": 1.0, "data.subsample_scope": "all"}, "analyze": False}),
@@ -586,8 +587,8 @@ P2_EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("p2-regions", "P2 Fig 12", "held-out W × W squares: accuracy falls with W; exterior squares are "
                "harder than interior ones",
                _spec({"grid": {"data.kind,data.holdout_x,data.holdout_y": _holdout_grid(16, (2, 4), ("bump", "sos"))},
-                      "overrides": {"data.holdout": "box", "data.holdout_x": [6.0, 10.0], "data.holdout_y": [6.0, 10.0],
-                                    **SHORT}, "analyze": False},
+                      "overrides": {"data.holdout": "box", "data.holdout_x": [6.0, 10.0],
+                                    "data.holdout_y": [6.0, 10.0]}, "analyze": False},
                      {"grid": {"data.kind,data.holdout_x,data.holdout_y": _holdout_grid(32, (2, 4, 8, 12),
                                                                                     ("bump", "sos"))},
                       "overrides": {"data.holdout": "box", "data.increment": 0.5}, "analyze": False}),

@@ -205,10 +205,24 @@ def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dic
 
 
 def _check_saved_config(run_dir: Path, cfg: RunConfig) -> None:
+    """The spec may raise train.steps (finished runs then continue from their last checkpoint); any other
+    change to a run that exists is refused."""
     saved = run_dir / "config.yaml"
-    if saved.exists() and to_dict(load_config(saved)) != to_dict(cfg):
-        raise FactordiffError(f"{run_dir} holds a run with a different config; the spec changed? "
-                              "use a new sweep directory")
+    if not saved.exists():
+        return
+    def flat(d: dict, pre: str = "") -> dict:
+        return {k2: v2 for k, v in d.items() for k2, v2 in
+                (flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
+
+    old, new = flat(to_dict(load_config(saved))), flat(to_dict(cfg))
+    old_steps, new_steps = old.pop("train.steps"), new.pop("train.steps")
+    if old != new:
+        diff = ", ".join(k for k in new if old.get(k) != new[k])
+        raise FactordiffError(f"{run_dir} holds a run with a different config ({diff}); the spec changed? "
+                              "only train.steps may grow; use a new sweep directory")
+    if new_steps < old_steps:
+        raise ConfigError("train.steps", new_steps, f"at least the {old_steps} steps {run_dir} was set up for "
+                          "(a sweep extends runs, never shortens them)")
 
 
 def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", jobs: int | None = None,
@@ -222,7 +236,7 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     for name, cfg, _assign, run_dir in runs:
         _check_saved_config(run_dir, cfg)
         st = run_status(run_dir)
-        if st["state"] == "done":
+        if st["state"] == "done" and st.get("step", cfg.train.steps) >= cfg.train.steps:
             continue
         if st["state"] == "running":
             log(f"{name}: running elsewhere ({st.get('host')}, pid {st.get('pid')}); skipped")
