@@ -345,6 +345,51 @@ def test_one_sweep_launched_twice_at_once(tmp_path):
         assert load_checkpoint(list_checkpoints(d / "checkpoints")[-1])["manifest"]["step"] == STEPS
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+@pytest.mark.parametrize("whom", ["sweep process", "process group"])
+def test_sigterm_to_a_sweep_stops_its_workers_and_starts_nothing_new(tmp_path, whom):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"name": "stop", "overrides": {**OVERRIDES, "train.steps": 100},
+                                    "grid": {"data.sigma": [1.0, 1.5, 2.0]}, "analyze": False}))
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "factordiff", "sweep", str(spec), "--out", str(out), "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    first = out / "runs" / "sigma=1_seed=0"
+    deadline = time.time() + 120
+    while not list_checkpoints(first / "checkpoints") and time.time() < deadline:
+        time.sleep(0.1)
+    assert list_checkpoints(first / "checkpoints"), "the first run never wrote a checkpoint"
+    worker = json.loads((first / "status.json").read_text())["pid"]
+    os.kill(proc.pid, signal.SIGTERM) if whom == "sweep process" else os.killpg(proc.pid, signal.SIGTERM)
+    code, text = proc.wait(timeout=120), proc.communicate()[0]
+    assert code == 143, text
+    time.sleep(0.5)
+    assert not _alive(worker), "a worker outlived its sweep"
+    st = json.loads((first / "status.json").read_text())
+    assert st["state"] == "interrupted" and "signal 15" in st["reason"], st
+    for name in ("sigma=1.5_seed=0", "sigma=2_seed=0"):  # queued runs never started
+        assert not (out / "runs" / name / "metrics.jsonl").exists()
+    at_stop = load_checkpoint(list_checkpoints(first / "checkpoints")[-1])["manifest"]["step"]
+    assert 0 < at_stop < 100
+    assert_intact(first)
+    record("sweep_sigterm", 1, whom=whom, step=at_stop)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for name in ("sigma=1_seed=0", "sigma=1.5_seed=0", "sigma=2_seed=0"):
+        d = out / "runs" / name
+        assert json.loads((d / "status.json").read_text())["state"] == "done"
+        steps = [(r["kind"], r["step"]) for r in read_jsonl(d / "metrics.jsonl")]
+        assert len(steps) == len(set(steps)) and max(s for _, s in steps) == 100
+
+
 # ---- inputs: fuzzed, malicious, escaping, absurd ------------------------------------------------------------
 
 def _fields(obj, prefix=""):

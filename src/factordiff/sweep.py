@@ -18,12 +18,14 @@ atomically by the worker; a "running" run whose lock is free was interrupted and
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io as _io
 import itertools
 import json
 import os
 import re
+import signal
 import socket
 import time
 import traceback
@@ -153,17 +155,23 @@ def run_status(run_dir: Path) -> dict:
     return st
 
 
+_STOPPED: list[str] = []  # in a worker process: why a stop signal ended one of its runs
+
+
 def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None) -> dict:
     """The worker: under the run's lock, train (resuming), analyse, mark done; an error marks the run failed
-    with its reason. A run locked by another process (a second sweep on the same directory) is left alone."""
+    with its reason, a stop signal marks it interrupted. A worker that was stopped starts no further run (the
+    pool may have queued more). A run locked by another process (a second sweep on it) is left alone."""
     import torch
 
     from .analyze import analyze_run
     from .train import train
 
+    run_dir = Path(run_dir)
+    if _STOPPED:
+        raise Preempted(f"not starting {run_dir.name}: this worker was stopped ({_STOPPED[0]})")
     if threads:
         torch.set_num_threads(threads)
-    run_dir = Path(run_dir)
     try:
         with run_lock(run_dir):
             _write_status(run_dir, "running")
@@ -174,6 +182,7 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
                     analyze_run(run_dir, **analyze)
             except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
                 _write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
+                _STOPPED.append(f"{type(e).__name__}: {e}")
                 raise
             except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
                 _write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
@@ -251,6 +260,34 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     return {"runs": len(runs), "ran": len(todo), "failed": failed, "skipped": skipped}
 
 
+@contextlib.contextmanager
+def _stop_workers_on_signal(pool):
+    """SIGTERM / SIGINT to the sweep: cancel the runs not started, pass SIGTERM on to the workers (each
+    checkpoints its run, marks it interrupted and starts nothing else), then raise Preempted. Without this a
+    SIGTERM to the sweep process alone would leave its workers training orphaned."""
+    import multiprocessing as mp
+    import threading
+
+    def stop(signum, _frame):
+        raise Preempted(f"sweep stopped by signal {signum}; rerun it to resume")
+
+    main = threading.current_thread() is threading.main_thread()
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
+    try:
+        yield
+    except (Preempted, KeyboardInterrupt):
+        for s in old:
+            signal.signal(s, signal.SIG_IGN)  # the workers' own signals must not interrupt the cleanup
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in mp.active_children():
+            p.terminate()
+        pool.shutdown(wait=True)
+        raise
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -259,7 +296,8 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
     jobs = max(1, min(jobs or cores, len(todo)))
     threads = max(1, cores // jobs)
     failed = 0
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool, \
+            _stop_workers_on_signal(pool):
         futures = {pool.submit(run_one, to_dict(cfg), str(run_dir), spec.analyze, threads): name
                    for name, cfg, run_dir in todo}
         for fut in as_completed(futures):
