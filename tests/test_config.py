@@ -127,3 +127,10 @@ def test_fuzzed_data_configs_either_validate_or_raise_config_error(sigma, increm
     # a valid config round-trips through YAML unchanged
     assert from_dict(RunConfig, parse_yaml(to_yaml(RunConfig(data=cfg)))) == RunConfig(data=cfg)
     assert to_dict(cfg)["sigma"] == cfg.sigma
+
+
+def test_config_error_survives_pickling_as_a_sweep_worker_sends_it():
+    import pickle
+
+    e = pickle.loads(pickle.dumps(ConfigError("data.fraction", 0.02, "a setting that keeps an image")))
+    assert isinstance(e, ConfigError) and e.field == "data.fraction" and "got 0.02" in str(e)

@@ -21,8 +21,11 @@ class ConfigError(FactordiffError, ValueError):
     exit_code = EXIT_CONFIG
 
     def __init__(self, field: str, value: object, allowed: str, message: str | None = None):
-        self.field, self.value, self.allowed = field, value, allowed
+        self.field, self.value, self.allowed, self.message = field, value, allowed, message
         super().__init__(message or f"{field}: must be {allowed} (got {value!r})")
+
+    def __reduce__(self):  # picklable, so a sweep worker's error reaches the parent intact
+        return type(self), (self.field, self.value, self.allowed, self.message)
 
 
 class StorageError(FactordiffError, OSError):
