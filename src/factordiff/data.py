@@ -222,7 +222,7 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         pool = np.flatnonzero(visible_dims(train_labels, cfg) == 2) if cfg.subsample_scope == "2d" \
             else np.arange(len(train_labels))
         rng = np.random.default_rng(cfg.subsample_seed)
-        n_keep = max(1, int(round(cfg.fraction * len(pool)))) if len(pool) else 0  # λ > 0 keeps at least one
+        n_keep = int(round(cfg.fraction * len(pool)))
         drop = np.setdiff1d(pool, rng.choice(pool, size=n_keep, replace=False))
         mask = np.ones(len(train_labels), dtype=bool)
         mask[drop] = False
