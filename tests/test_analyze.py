@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import TINY, tiny
 from factordiff.analyze import analyze_run, sample_run
@@ -115,3 +116,37 @@ def test_denoising_losses_split_kept_and_dropped_images(tmp_path):
     assert 0 < out["train_loss"] < 10 and 0 < out["val_loss"] < 10
     assert denoising_losses(run, n=16, repeats=2) == out  # fixed draws: the same numbers again
     assert dropped_by_subsampling(tiny(2))[1].shape == (0, 2)  # λ = 1 drops nothing → val_loss None
+
+
+def test_grid_accuracy_scores_kept_and_dropped_labels(tmp_path, monkeypatch):
+    from factordiff import diffusion
+    from factordiff.analyze import dropped_by_subsampling, grid_accuracy
+    from factordiff.data import BUMP, render_labels, to_uint8, visible_dims
+    from factordiff.score import score_images
+
+    cfg = tiny(2, "data.fraction=0.5", "data.kind=bump+stripes")
+    run = tmp_path / "half"
+    train(cfg, run, log=lambda *_: None)
+    ds, val, _ = dropped_by_subsampling(cfg)
+    dropped = {tuple(v) for v in val}
+
+    def oracle(net, labels, dcfg, **kw):
+        """A model that draws every kept label right and every dropped one 8 px off in x."""
+        lab = labels.numpy().copy()
+        moved = [tuple(v) in dropped for v in labels.numpy()]
+        lab[moved, 0] = (lab[moved, 0] + 8) % 16
+        return torch.as_tensor(to_uint8(render_labels(lab, np.full(len(lab), BUMP, np.uint8), cfg.data)))
+
+    monkeypatch.setattr(diffusion, "sample", oracle)
+    out = grid_accuracy(run, n=10_000)
+    n2d = int((visible_dims(ds.labels, cfg.data) == 2).sum())  # the stripes are not scored
+    assert out["n_kept"] == n2d and out["n_dropped"] == len(val) and out["n"] == n2d + len(val) == out["grid_2d"]
+    two = ds.labels[visible_dims(ds.labels, cfg.data) == 2]
+    kinds = np.full(len(two), BUMP, np.uint8)
+    ceiling = score_images(to_uint8(render_labels(two, kinds, cfg.data)), two, kinds, cfg.data)["acc"]
+    assert 0.5 < ceiling and out["acc_kept"] == ceiling and out["acc_dropped"] == 0.0  # the detector's ceiling
+    assert out["acc"] == pytest.approx(ceiling * n2d / (n2d + len(val)))
+    assert out["step"] == 2 and grid_accuracy(run, n=10_000) == out
+    assert grid_accuracy(run, n=5)["n"] == 5
+    with pytest.raises(ConfigError, match="n"):
+        grid_accuracy(run, n=0)

@@ -62,7 +62,7 @@ def _scaling(power_bump, power_mix):
             need = 2.0 * n ** p  # accuracy 0.6 exactly at the needed size; 0.2 at half, 1.0 at double
             for size, acc in ((need / 2, 0.4), (need * 2, 0.8)):
                 rows += run(f"{kind}{n}{size}", **{"data.kind": kind, "data.image_size": n, "n_train_2d": size,
-                                                   "acc": acc})
+                                                   P.GRID_ACC: acc})
     return rows
 
 
@@ -77,7 +77,7 @@ def test_scaling_verdict_refuses_sizes_the_runs_do_not_bracket():
     assert P.censored([(10, 0.7), (100, 0.9)]) == "≤" and P.censored([(10, 0.1), (100, 0.5)]) == ">"
     assert P.censored([(10, 0.1), (100, 0.9)]) is None
     rows = [r for r in _scaling(2, 1) if not (r["data.kind"] == "bump" and r["data.image_size"] == 8
-                                              and r["acc"] < 0.6)]  # bump N = 8: only the run above 60 % left
+                                              and r[P.GRID_ACC] < 0.6)]  # bump N = 8: only the run above 60 % left
     v = P.judge_scaling(rows)[0]
     assert not v["supported"] and "N 8: ≤" in v["detail"]
 
@@ -87,7 +87,7 @@ def _perc(onset_small_sigma, onset_big_sigma):
     for sigma, on in ((0.25, onset_small_sigma), (0.5, onset_big_sigma)):
         for lam in (0.1, 0.3, 0.6, 1.0):
             rows += run(f"s{sigma}l{lam}", **{"data.sigma": sigma, "data.fraction": lam,
-                                              "acc": 0.9 if lam >= on else 0.05})
+                                              P.GRID_ACC: 0.9 if lam >= on else 0.05})
     return rows
 
 
@@ -143,3 +143,7 @@ def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
     assert (tmp_path / name / "report.html").stat().st_size > 1000
     runs_at = tmp_path / ("p2-torus-cpu" if name == "p2-orthogonality" else name)
     assert (runs_at / "results.csv").exists()
+    if EXPERIMENTS[name].measure is not None:  # scaling, percolation: scored over the whole 2D grid, cached
+        cached = [json.loads(p.read_text()) for p in sorted(runs_at.glob("runs/*/grid_accuracy.json"))]
+        assert len(cached) == len(list(runs_at.glob("runs/*/config.yaml"))) and all(c["step"] == 4 for c in cached)
+        assert all(0 <= c["acc"] <= 1 and c["n"] == min(256, c["grid_2d"]) for c in cached)

@@ -28,7 +28,7 @@ from .analysis import (
 )
 from .analysis.embed import UMAP_DEFAULTS
 from .checkpoint import latest_valid
-from .config import RunConfig, load_config
+from .config import RunConfig, check_number, load_config
 from .data import render_labels, to_uint8
 from .errors import ConfigError, FactordiffError
 from .io import atomic_write_text, read_jsonl, save_npz
@@ -181,6 +181,58 @@ def dropped_by_subsampling(cfg: RunConfig):
     return ds, full.labels[mask], full.kinds[mask]
 
 
+def _final_model(run_dir: str | Path, device: str = "auto"):
+    """(config, the last valid checkpoint's network (EMA weights when the run keeps an EMA) in eval mode, its
+    step, the device)."""
+    from .train import resolve_device
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    ckpt = latest_valid(run_dir / "checkpoints")
+    if ckpt is None:
+        raise FactordiffError(f"{run_dir} has no valid checkpoint to measure (train it first)")
+    dev = resolve_device(device)
+    net = UNet(cfg.model, cfg.data.image_size).to(dev)
+    net.load_state_dict(ckpt["ema"] if cfg.train.ema_decay > 0 else ckpt["model"])
+    net.eval()
+    return cfg, net, int(ckpt["manifest"]["step"]), dev
+
+
+@torch.no_grad()
+def grid_accuracy(run_dir: str | Path, *, n: int = 256, seed: int = 0, device: str = "auto") -> dict:
+    """P2 Fig 5 / 6e: the terminal accuracy of a subsampled run over the whole 2D label grid of its training
+    region, i.e. the labels λ kept *and* those it dropped, not only the labels it trained on (a model that
+    memorizes 22 images scores 0.96 on those 22). Draws n of the 2D labels uniformly without replacement
+    (all of them when fewer), samples one image each from the last checkpoint (EMA weights) with the run's
+    sampler, and scores them (P1 eq. 1). 2D only: for bump+stripes this is the 2D-bump accuracy of Fig 5b.
+    Returns acc (all drawn labels), acc_kept, acc_dropped (None when λ = 1) and their counts."""
+    from .data import visible_dims
+
+    check_number("n", n, 1, 100_000, integer=True)
+    cfg, net, step, dev = _final_model(run_dir, device)
+    ds, drop_labels, drop_kinds = dropped_by_subsampling(cfg)
+    two = visible_dims(ds.labels, cfg.data) == 2
+    two_drop = visible_dims(drop_labels, cfg.data) == 2
+    labels = np.concatenate([ds.labels[two], drop_labels[two_drop]])
+    kinds = np.concatenate([ds.kinds[two], drop_kinds[two_drop]])
+    kept = np.arange(len(labels)) < int(two.sum())
+    if not len(labels):
+        raise FactordiffError(f"{run_dir}: its training region holds no 2D label to measure grid accuracy on")
+    idx = np.sort(np.random.default_rng(seed).choice(len(labels), size=min(n, len(labels)), replace=False))
+    labels, kinds, kept = labels[idx], kinds[idx], kept[idx]
+    lab = torch.as_tensor(labels, dtype=torch.float32, device=dev)
+    images = diffusion.sample(net, lab, cfg.diffusion, seed=cfg.seed + 12345, image_size=cfg.data.image_size,
+                              pixels=True).cpu().numpy()
+    pred, counts = predict_labels(images, kinds)
+
+    def acc(mask: np.ndarray) -> float | None:
+        return score_predictions(pred[mask], counts[mask], labels[mask], cfg.data)["acc"] if mask.any() else None
+
+    return {"step": step, "n": int(len(idx)), "seed": seed, "acc": acc(np.ones(len(idx), bool)),
+            "acc_kept": acc(kept), "acc_dropped": acc(~kept), "n_kept": int(kept.sum()),
+            "n_dropped": int((~kept).sum()), "grid_2d": int(two.sum() + two_drop.sum())}
+
+
 @torch.no_grad()
 def denoising_losses(run_dir: str | Path, *, n: int = 512, repeats: int = 4, seed: int = 0,
                      device: str = "auto") -> dict:
@@ -188,17 +240,8 @@ def denoising_losses(run_dir: str | Path, *, n: int = 512, repeats: int = 4, see
     images subsampling dropped (validation), up to n of each, with the same draws of t and ε for both sets.
     val_loss is None when λ = 1 (nothing was dropped)."""
     from .data import render_labels_torch
-    from .train import resolve_device
 
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir)
-    ckpt = latest_valid(run_dir / "checkpoints")
-    if ckpt is None:
-        raise FactordiffError(f"{run_dir} has no valid checkpoint to measure losses on (train it first)")
-    dev = resolve_device(device)
-    net = UNet(cfg.model, cfg.data.image_size).to(dev)
-    net.load_state_dict(ckpt["ema"] if cfg.train.ema_decay > 0 else ckpt["model"])
-    net.eval()
+    cfg, net, step, dev = _final_model(run_dir, device)
     sched = diffusion.make_schedule(cfg.diffusion)
     ds, val_labels, val_kinds = dropped_by_subsampling(cfg)
     rng = np.random.default_rng(seed)
@@ -212,7 +255,7 @@ def denoising_losses(run_dir: str | Path, *, n: int = 512, repeats: int = 4, see
         gen = torch.Generator().manual_seed(seed)  # the same t and ε sequence for both sets
         return float(np.mean([diffusion.loss(net, x0, lab, sched, gen).item() for _ in range(repeats)]))
 
-    return {"step": int(ckpt["manifest"]["step"]), "train_loss": mean_loss(ds.labels, ds.kinds),
+    return {"step": step, "train_loss": mean_loss(ds.labels, ds.kinds),
             "val_loss": mean_loss(val_labels, val_kinds), "n_train": len(ds), "n_val": len(val_labels)}
 
 

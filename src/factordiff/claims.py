@@ -19,6 +19,7 @@ class Experiment:
     draw: Callable
     judge: Callable
     sweep_of: str | None = None  # reuse that experiment's runs (same spec) instead of training new ones
+    measure: Callable | None = None  # (rows, log) → rows with measured columns added, before draw and judge
 
 
 def by_run(rows: list[dict]) -> dict[str, list[dict]]:

@@ -216,6 +216,8 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     if summary["failed"]:
         raise FactordiffError(f"{summary['failed']} of {summary['runs']} runs failed; their reasons: `factordiff "
                               f"sweep status` on {runs_at} (or RUN/status.json); rerun to retry only those")
+    if exp.measure is not None:
+        rows = exp.measure(rows, log=log)
     title = f"{exp.figure} ({CPU_NOTE})" if scale == "cpu" else f"{exp.figure} (paper scale)"
     (out / "figures").mkdir(parents=True, exist_ok=True)
     figures = exp.draw(rows, exp.row_key, out / "figures", title)
