@@ -310,6 +310,8 @@ def judge_scaling(rows: list[dict]) -> list[dict]:
 
 
 def draw_scaling(rows, key, out_dir: Path, title: str) -> list[Path]:
+    from matplotlib.ticker import NullLocator
+
     s = scaling_slopes(rows)
     fig, ax = plot.new_figure(1, 3, size=(15, 4))
     for j, kind in enumerate(("bump", "bump+stripes")):
@@ -323,7 +325,7 @@ def draw_scaling(rows, key, out_dir: Path, title: str) -> list[Path]:
         ax[0, j].set_ylabel("terminal 2D-bump accuracy, whole grid")
         ax[0, j].set_title(f"trained on {kind} (Fig 5{'ab'[j]})", fontsize=8)
         ax[0, j].legend(fontsize=7)
-    for i, (kind, d) in enumerate(s.items()):
+    for i, (kind, d) in enumerate(sorted(s.items())):  # bump, then bump+stripes: the same colours every time
         ok = [(n, v) for n, v in zip(d["N"], d["size"]) if math.isfinite(v)]
         if ok:
             ax[0, 2].plot([n for n, _ in ok], [v for _, v in ok], "o-", color=plot.color(i),
@@ -340,6 +342,9 @@ def draw_scaling(rows, key, out_dir: Path, title: str) -> list[Path]:
         ax[0, 2].plot(ns, v0 * (ns / n0) ** 2, "--", color="k", lw=0.8, label="∝ N²")
     ax[0, 2].set_xscale("log")
     ax[0, 2].set_yscale("log")
+    all_n = sorted({n for d in s.values() for n in d["N"]})
+    ax[0, 2].set_xticks(all_n, [str(n) for n in all_n])
+    ax[0, 2].xaxis.set_minor_locator(NullLocator())
     ax[0, 2].set_xlabel("image size N")
     ax[0, 2].set_ylabel("2D images needed for 60 %")
     if ax[0, 2].get_legend_handles_labels()[0]:
