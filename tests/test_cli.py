@@ -22,6 +22,11 @@ def test_preview_from_yaml_and_overrides(tmp_path, capsys):
     cfg.write_text("data:\n  kind: stripes\n  rim_width: 0\n")
     assert main(["data", "preview", str(cfg), "data.sigma=0.8", "--out", str(tmp_path / "o"), "--n", "4"]) == 0
     assert "train (ID) images: 792" in capsys.readouterr().out
+    run = tmp_path / "runs" / "data.kind=stripes_seed=0"  # a sweep's run directory: '=' in the path
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(cfg.read_text())
+    assert main(["data", "preview", str(run / "config.yaml"), "--out", str(tmp_path / "o2"), "--n", "4"]) == 0
+    assert "train (ID) images: 792" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, needle", [

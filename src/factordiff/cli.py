@@ -72,9 +72,10 @@ p2-scaling (Fig 5), p2-percolation (Figs 6, 13-15), p2-rim (Fig 10), p2-lesion (
 
 
 def _resolve_run_config(items: list[str], preset_name: str | None) -> RunConfig:
-    """A YAML path (at most one, without '=') and key=value overrides, on top of a preset or the defaults."""
-    paths = [i for i in items if "=" not in i]
-    overrides = [i for i in items if "=" in i]
+    """A YAML path (at most one) and key=value overrides, on top of a preset or the defaults. An existing file is
+    a path even with '=' in it: sweep run directories are named like `sigma=0.5_seed=0`."""
+    paths = [i for i in items if "=" not in i or Path(i).is_file()]
+    overrides = [i for i in items if i not in paths]
     for item in paths:
         if not Path(item).is_file():
             raise ConfigError(item, item, "an existing CONFIG.yaml file or a key=value override (e.g. data.sigma=0.5)",
