@@ -106,6 +106,21 @@ def test_mixtures():
     assert (ds.kinds == SOS).all() and len(ds) == 26 * 26 + 2 * 33 * 12  # stripes keep the full range
 
 
+def test_one_image_per_stripe_position():
+    cfg = DataConfig(kind="bump+stripes", stripe_offsets="one")  # PAPERS §6 #19: 2·(N/d + 1) stripes
+    ds = make_dataset(cfg)
+    stripes = ds.labels[ds.kinds == SOS]
+    assert (ds.kinds == BUMP).sum() == 33**2 and len(stripes) == 2 * 33
+    seen = stripes[:, 0] >= 0
+    assert sorted(stripes[seen, 0]) == list(range(33)) and (stripes[seen, 1] == -6).all()  # hidden at the edge
+    assert sorted(stripes[~seen, 1]) == list(range(33)) and (stripes[~seen, 0] == -6).all()
+    img = render_labels(stripes[:1], np.array([SOS], np.uint8), cfg)[0]  # a clean stripe: no tail of the other
+    assert np.ptp(img, axis=0).max() < 1e-3 * 255 or np.ptp(img, axis=1).max() < 1e-3 * 255
+    assert preset("p2-bump-stripes").data.stripe_offsets == "one"
+    with pytest.raises(ConfigError, match="data.stripe_offsets"):
+        DataConfig(stripe_offsets="some")
+
+
 def test_lesion_and_regions():
     ds = make_dataset(preset("p2-lesion").data)  # x in [14.25, 17.75] removed: x = 15, 16, 17
     assert set(np.unique(ds.heldout_labels[:, 0])) == {15.0, 16.0, 17.0}

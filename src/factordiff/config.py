@@ -108,6 +108,8 @@ class DataConfig:
     sos_norm: str = "mean"  # [INFERRED] SOS = 255(1 − (gx + gy)/2); "clip" = 255(1 − min(gx + gy, 1))
     rim_width: float = 2.0  # [INFERRED] kind=stripes: add 2D SOS whose crossing is within this of the edge (P2 Fig 10)
     include_blank: bool = False  # kind with stripes: also keep 0D (both stripes hidden) images
+    stripe_offsets: str = "all"  # 1D stripe images: "all" = every hidden-coordinate value of the canvas (P2 Fig 9);
+    # "one" = one image per stripe position, the hidden coordinate at the canvas edge ([INFERRED] PAPERS §6 #19, Fig 5b)
     holdout: str = "none"  # held-out (OOD) region: box (P1 Fig 9 holes), cross (P2 Fig 4), band_x (P2 Fig 11)
     holdout_x: tuple[float, float] = (13.0, 19.0)  # P2 Fig 4: held-out range 13–19; P1 3.5 % hole
     holdout_y: tuple[float, float] = (13.0, 19.0)
@@ -137,6 +139,7 @@ class DataConfig:
         check_number(p + "canvas_margin", self.canvas_margin, 0, n, integer=True)
         check_choice(p + "sos_norm", self.sos_norm, ("mean", "clip"))
         check_number(p + "rim_width", self.rim_width, 0, n / 2)
+        check_choice(p + "stripe_offsets", self.stripe_offsets, ("all", "one"))
         check_choice(p + "holdout", self.holdout, HOLDOUTS)
         lo, hi = self.label_range
         if self.holdout in ("box", "cross", "band_x"):
@@ -365,7 +368,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "p2-stripes": {"data.kind": "stripes"},  # P2 Fig 4b / 10 (with rim SOS)
     "p2-stripes-norim": {"data.kind": "stripes", "data.rim_width": 0.0},  # P2 Fig 10 ablation
     "p2-sos-stripes-cross": {"data.kind": "sos+stripes", "data.holdout": "cross"},  # P2 Fig 4 (c)
-    "p2-bump-stripes": {"data.kind": "bump+stripes"},  # P2 Fig 5b
+    "p2-bump-stripes": {"data.kind": "bump+stripes", "data.stripe_offsets": "one"},  # P2 Fig 5b (PAPERS §6 #19)
     "p2-lesion": {"data.holdout": "band_x", "data.holdout_x": (14.25, 17.75)},  # P2 Fig 11, width 3.5
 }
 

@@ -203,7 +203,11 @@ def _candidates(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     labels = np.stack([xx.ravel(), yy.ravel()], axis=1)
     dims = visible_dims(labels, cfg)
     keep_2d = dims == 2
-    keep = keep_2d | (dims == 1) if canvas else keep_2d  # kind=stripes: interior 2D SOS are held out (OOD)
+    one_d = dims == 1
+    if canvas and cfg.stripe_offsets == "one":  # one image per stripe: the hidden coordinate at the canvas edge
+        x_seen = visible_coords(labels, cfg)[:, 0]
+        one_d &= np.where(x_seen, labels[:, 1] == gy.min(), labels[:, 0] == gx.min())
+    keep = keep_2d | one_d if canvas else keep_2d  # kind=stripes: interior 2D SOS are held out (OOD)
     if canvas and cfg.include_blank:
         keep |= dims == 0
     labels, dims = labels[keep], dims[keep]
