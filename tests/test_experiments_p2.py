@@ -96,6 +96,9 @@ def test_percolation_verdict_both_ways():
     assert P.judge_percolation(_perc(0.3, 0.1), lambda_c=lam_c)[0]["supported"]
     assert not P.judge_percolation(_perc(0.1, 0.6), lambda_c=lam_c)[0]["supported"]  # reversed order
     assert not P.judge_percolation(_perc(2.0, 2.0), lambda_c=lam_c)[0]["supported"]  # never learns
+    v = P.judge_percolation(_perc(2.0, 0.1), lambda_c=lam_c)[0]  # σ 0.25 percolates at λ ≥ 0.25, never learns
+    assert not v["supported"] and "σ 0.25 never does" in v["detail"]
+    assert P.judge_percolation(_perc(2.0, 0.1), lambda_c={0.25: float("inf"), 0.5: 0.08})[0]["supported"]
 
 
 def test_percolation_thresholds_follow_sigma():
