@@ -137,7 +137,7 @@ def test_rim_lesion_regions_verdicts_both_ways():
 def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
                             "train.eval_ood_samples=12", "model.attention=[]",
-                         *(["data.increment=1"] if name == "p2-scaling" else [])])  # λ = 0.02 must keep an image
+                         *(["data.increment=0.5"] if name == "p2-scaling" else [])])  # λ = 0.005 keeps an image
     res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, analyze={"methods": ["pca"]},
                     log=lambda m: None)
     assert res["figures"] and all(p.endswith(".png") for p in res["figures"])

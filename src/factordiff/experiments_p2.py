@@ -609,7 +609,7 @@ P2_EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("p2-scaling", "P2 Fig 5", "independent factors make learning data-efficient: the data needed grows "
                "≈ N² for bumps only and ≈ N with 1D stripes added",
                _spec({"grid": {"data.image_size": [8, 16], "data.kind,data.stripe_offsets": MIXES,
-                               "data.fraction": [0.02, 0.05, 0.1, 0.3, 1.0]}, "analyze": False},
+                               "data.fraction": [0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0]}, "analyze": False},
                      {"grid": {"data.image_size": [16, 24, 32, 40, 48], "data.kind,data.stripe_offsets": MIXES,
                                "data.fraction": [0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0]}, "analyze": False}),
                "data.image_size", draw_scaling, judge_scaling, measure=measure_grid_accuracy),
