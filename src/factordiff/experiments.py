@@ -21,7 +21,8 @@ from .errors import FactordiffError
 from .io import atomic_write_json, atomic_write_text, save_figure
 from .sweep import aggregate, launch, parse_spec
 
-CPU_NOTE = "cpu scale: the cpu preset (P1 data at half scale: N = 16, σ, d halved), few grid points, one seed"
+CPU_NOTE = ("cpu scale: the cpu preset (P1 data at half scale: N = 16, σ, d halved, where the grid does not set them), "
+            "few grid points, one seed")
 PAPER_STEPS = 320_000
 
 
