@@ -132,6 +132,41 @@ def test_rim_lesion_regions_verdicts_both_ways():
     assert [v["supported"] for v in P.judge_regions(regions(0.5, 0.9, -0.1))][1:] == [False, False]
 
 
+def test_seed_mean_averages_runs_that_share_a_key():
+    from factordiff.claims import seed_mean
+
+    rows = (run("a_seed=0", k=1, acc=0.2) + run("a_seed=1", k=1, acc=0.6) + run("b_seed=0", k=2, acc=0.9)
+            + run("c_seed=0", k=3, acc=None) + run("a_seed=2", k=1, acc=None))
+    got = seed_mean(rows, lambda rs: rs[0]["k"], "acc")
+    assert got[1] == pytest.approx(0.4) and got[2] == pytest.approx(0.9) and math.isnan(got[3])
+
+
+def test_p2_verdicts_average_over_seeds():
+    """At paper scale every grid point has three seeds: a verdict must use their mean, not the last seed."""
+    rim = (run("r_seed=0", **{"data.rim_width": 1.0, "acc_ood": 0.9}) +
+           run("r_seed=1", **{"data.rim_width": 1.0, "acc_ood": 0.3}) +
+           run("n_seed=0", **{"data.rim_width": 0.0, "acc_ood": 0.2}))
+    v = P.judge_rim(rim)[0]  # mean with rim 0.6: gap 0.4; the last seed alone would give 0.1
+    assert v["value"] == pytest.approx(0.4) and v["supported"]
+    rows = []
+    for kind in ("bump", "sos"):
+        for w in (2, 4):
+            for seed, acc in ((0, 1.0 - 0.1 * w), (1, 0.1 * w)):  # seed 0 falls with W, seed 1 rises; mean 0.5
+                rows += run(f"{kind}i{w}_seed={seed}", **{"data.kind": kind, "data.holdout_x": [8 - w / 2, 8 + w / 2],
+                                                          "acc_ood": acc})
+    assert "bump interior W 2: 0.50; bump interior W 4: 0.50" in P.judge_regions(rows)[0]["detail"]
+    # scaling: two seeds at each subsampled size are averaged before the 60 % size is interpolated
+    rows = []
+    for n, sizes in ((8, (5, 20)), (16, (10, 40))):
+        for size, accs in zip(sizes, ((0.2, 0.6), (0.8, 0.8))):
+            for seed, a in enumerate(accs):
+                rows += run(f"N{n}_{size}_seed={seed}", **{"data.kind": "bump", "data.image_size": n,
+                                                           "n_train_2d": size, P.GRID_ACC: a})
+    s = P.scaling_slopes(rows)["bump"]
+    assert s["curves"][8] == [(5.0, pytest.approx(0.4)), (20.0, pytest.approx(0.8))]
+    assert s["size"][0] == pytest.approx(math.exp(math.log(5) + 0.5 * math.log(4)))  # 0.6 halfway: 10
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in EXPERIMENTS if n.startswith("p2-")])
 def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,3 +71,12 @@ def final(rows: list[dict], key: str, share: float = 1 / 3) -> float:
     tail = rows[-max(1, int(round(len(rows) * share))):]
     vals = [r[key] for r in tail if r.get(key) is not None]
     return float(np.mean(vals)) if vals else float("nan")
+
+
+def seed_mean(rows: list[dict], key: Callable[[list[dict]], Hashable], col: str) -> dict:
+    """{key(run): `final(col)` averaged over the runs (seeds) that share that key}; runs whose value is
+    missing are left out of the mean (a key whose runs all lack it maps to nan)."""
+    per: dict = {}
+    for rs in by_run(rows).values():
+        per.setdefault(key(rs), []).append(final(rs, col))
+    return {k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in per.items()}

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plot
-from .claims import Experiment, by_run, final, spearman
+from .claims import Experiment, by_run, final, seed_mean, spearman
 from .io import atomic_write_json, save_figure
 
 P2_CPU = {"data.canvas_margin": 3, "data.rim_width": 1.0, "train.eval_ood_samples": 100}
@@ -278,9 +278,10 @@ def censored(points: list[tuple[float, float]], level: float = 0.6) -> str | Non
 def scaling_slopes(rows: list[dict], level: float = 0.6) -> dict[str, dict]:
     """{kind: {'N': [...], 'size': [...], 'censored': [...], 'slope': log-log slope of size-needed vs N}}."""
     curves: dict[str, dict[int, list]] = {}
-    for rs in by_run(rows).values():
-        kind, n = str(_key(rs, "data.kind")), int(_key(rs, "data.image_size"))
-        curves.setdefault(kind, {}).setdefault(n, []).append((float(_key(rs, "n_train_2d")), final(rs, GRID_ACC)))
+    acc = seed_mean(rows, lambda rs: (str(_key(rs, "data.kind")), int(_key(rs, "data.image_size")),
+                                      float(_key(rs, "n_train_2d"))), GRID_ACC)
+    for (kind, n, size), a in sorted(acc.items()):
+        curves.setdefault(kind, {}).setdefault(n, []).append((size, a))
     out = {}
     for kind, per_n in curves.items():
         ns = sorted(per_n)
@@ -373,9 +374,9 @@ def percolation_thresholds(rows: list[dict], threshold: float = 0.005, level: fl
 def accuracy_onsets(rows: list[dict], level: float = 0.5) -> dict[float, float]:
     """Per σ, the smallest λ whose run reaches final accuracy `level` (linear interpolation; inf if none)."""
     per: dict[float, list] = {}
-    for rs in by_run(rows).values():
-        lam = float(_key(rs, "data.fraction"))
-        per.setdefault(float(_key(rs, "data.sigma")), []).append((lam, final(rs, GRID_ACC)))
+    acc = seed_mean(rows, lambda rs: (float(_key(rs, "data.sigma")), float(_key(rs, "data.fraction"))), GRID_ACC)
+    for (sigma, lam), a in acc.items():
+        per.setdefault(sigma, []).append((lam, a))
     out = {}
     for s, pts in per.items():
         pts = sorted(pts)
@@ -466,7 +467,7 @@ def draw_percolation(rows, key, out_dir: Path, title: str) -> list[Path]:
 # ---- p2-rim (Fig 10), p2-lesion (Fig 11), p2-regions (Fig 12) -------------------------------------------------
 
 def judge_rim(rows: list[dict]) -> list[dict]:
-    per = {float(_key(rs, "data.rim_width")): final(rs, "acc_ood") for rs in by_run(rows).values()}
+    per = seed_mean(rows, lambda rs: float(_key(rs, "data.rim_width")), "acc_ood")
     with_rim = max((v for k, v in per.items() if k > 0), default=float("nan"))
     without = per.get(0.0, float("nan"))
     ok = math.isfinite(with_rim) and math.isfinite(without) and with_rim - without >= 0.2
@@ -510,7 +511,7 @@ def _region(rs: list[dict]) -> tuple[str, str, float]:
 
 
 def judge_regions(rows: list[dict]) -> list[dict]:
-    acc = {_region(rs): final(rs, "acc_ood") for rs in by_run(rows).values()}
+    acc = seed_mean(rows, _region, "acc_ood")
     widths = sorted({w for _, _, w in acc})
     falls = [(k, p) for k in ("bump", "sos") for p in ("interior", "exterior")
              if all((k, p, w) in acc for w in widths) and len(widths) >= 2]
@@ -534,11 +535,11 @@ def judge_regions(rows: list[dict]) -> list[dict]:
 
 
 def draw_regions(rows, key, out_dir: Path, title: str) -> list[Path]:
-    acc = {_region(rs): (final(rs, "acc_ood"), final(rs, "acc_id")) for rs in by_run(rows).values()}
+    acc = seed_mean(rows, _region, "acc_ood")
     fig, ax = plot.new_figure(1, 2, size=(10, 3.6))
     for j, kind in enumerate(("bump", "sos")):
         for i, pos in enumerate(("interior", "exterior")):
-            pts = sorted((w, a[0]) for (k, p, w), a in acc.items() if k == kind and p == pos)
+            pts = sorted((w, a) for (k, p, w), a in acc.items() if k == kind and p == pos)
             ax[0, j].plot([w for w, _ in pts], [a for _, a in pts], "o-", color=plot.color(i), label=f"{pos} OOD")
         ax[0, j].set_title(f"{kind}: W × W held-out square", fontsize=8)
         ax[0, j].set_xlabel("W (label units)")
