@@ -185,3 +185,20 @@ def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
         cached = [json.loads(p.read_text()) for p in sorted(runs_at.glob("runs/*/grid_accuracy.json"))]
         assert len(cached) == len(list(runs_at.glob("runs/*/config.yaml"))) and all(c["step"] == 4 for c in cached)
         assert all(0 <= c["acc"] <= 1 and c["n"] == min(256, c["grid_2d"]) for c in cached)
+
+
+@pytest.mark.slow
+def test_percolation_figures_with_several_seeds(tmp_path):
+    """Paper scale has three seeds per (σ, λ): the curves average them and each UMAP panel draws one run."""
+    from factordiff.sweep import aggregate
+
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
+                            "model.attention=[]"])
+    reproduce("p2-percolation", out=tmp_path / "p", jobs=2, overrides=over, log=lambda m: None)
+    rows = P.measure_grid_accuracy(aggregate(tmp_path / "p")["rows"], log=lambda m: None)
+    twin = [{**r, "run": r["run"].replace("seed=0", "seed=1"), P.GRID_ACC: 1.0} for r in rows]
+    paths = P.draw_percolation(rows + twin, "data.sigma", tmp_path / "figs", "two seeds")
+    assert [p.name for p in paths] == ["percolation.png", "embeddings.png"]
+    onsets = P.accuracy_onsets(rows + twin, level=0.5)
+    one = {s: a for s, a in P.seed_mean(rows, lambda rs: float(rs[0]["data.sigma"]), P.GRID_ACC).items()}
+    assert all(a < 0.5 for a in one.values()) and all(math.isfinite(v) for v in onsets.values())

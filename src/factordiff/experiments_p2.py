@@ -371,6 +371,10 @@ def percolation_thresholds(rows: list[dict], threshold: float = 0.005, level: fl
     return {s: float(v) for s, v in zip(sigmas, lam)}
 
 
+def _nan(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
 def accuracy_onsets(rows: list[dict], level: float = 0.5) -> dict[float, float]:
     """Per σ, the smallest λ whose run reaches final accuracy `level` (linear interpolation; inf if none)."""
     per: dict[float, list] = {}
@@ -433,9 +437,14 @@ def draw_percolation(rows, key, out_dir: Path, title: str) -> list[Path]:
     losses = {name: denoising_losses(_run_dir(rows, name)) for name in runs}
     atomic_write_json(out_dir / "losses.json", losses)
     for i, s in enumerate(sigmas):
-        pts = sorted((float(_key(rs, "data.fraction")), final(rs, GRID_ACC), losses[name]["train_loss"],
-                      losses[name]["val_loss"], final(rs, f"{GRID_ACC}_kept"))
-                     for name, rs in runs.items() if float(_key(rs, "data.sigma")) == s)
+        per_lam: dict[float, list] = {}  # λ → one tuple per seed, averaged below
+        for name, rs in runs.items():
+            if float(_key(rs, "data.sigma")) == s:
+                per_lam.setdefault(float(_key(rs, "data.fraction")), []).append(
+                    (final(rs, GRID_ACC), losses[name]["train_loss"], _nan(losses[name]["val_loss"]),
+                     final(rs, f"{GRID_ACC}_kept")))
+        pts = [(lam, *(float(np.nanmean(c)) if np.isfinite(c).any() else None for c in zip(*per_lam[lam])))
+               for lam in sorted(per_lam)]
         ax[0, 2].plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=plot.color(i), label=f"σ = {s:g}")
         ax[0, 2].plot([p[0] for p in pts], [p[4] for p in pts], ":", color=plot.color(i), alpha=0.6,
                       label=f"σ = {s:g}, kept labels only")
@@ -457,8 +466,12 @@ def draw_percolation(rows, key, out_dir: Path, title: str) -> list[Path]:
     paths = [_fig_out(fig, out_dir, "percolation", title)]
     lams = sorted({float(_key(rs, "data.fraction")) for rs in runs.values()})
     fig, ax = plot.new_figure(len(sigmas), len(lams), size=(2.6 * len(lams), 2.6 * len(sigmas)))
-    for name, rs in runs.items():
+    drawn = set()
+    for name, rs in runs.items():  # one panel per (σ, λ): the first seed's run
         i, j = sigmas.index(float(_key(rs, "data.sigma"))), lams.index(float(_key(rs, "data.fraction")))
+        if (i, j) in drawn:
+            continue
+        drawn.add((i, j))
         _scatter2d(ax[i, j], _run_dir(rows, name), f"σ {sigmas[i]:g}, λ {lams[j]:g}, acc {final(rs, GRID_ACC):.2f}")
     paths.append(_fig_out(fig, out_dir, "embeddings", f"{title}: 2-D UMAP of the final representation (Fig 15)"))
     return paths
