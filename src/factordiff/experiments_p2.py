@@ -504,8 +504,11 @@ def judge_lesion(rows: list[dict]) -> list[dict]:
 
 
 def draw_lesion(rows, key, out_dir: Path, title: str) -> list[Path]:
-    runs = by_run(rows)
-    pts = sorted((_width(rs), final(rs, "acc_ood"), final(rs, "acc_id"), name) for name, rs in runs.items())
+    ood, idd = seed_mean(rows, _width, "acc_ood"), seed_mean(rows, _width, "acc_id")  # seeds averaged
+    first = {}  # width → the first seed's run, for its UMAP panel
+    for name, rs in by_run(rows).items():
+        first.setdefault(_width(rs), name)
+    pts = [(w, ood[w], idd[w], first[w]) for w in sorted(first)]
     fig, ax = plot.new_figure(1, 1 + len(pts), size=(4 + 3.2 * len(pts), 3.4))
     ax[0, 0].plot([p[0] for p in pts], [p[1] for p in pts], "o-", label="OOD (in the lesion)")
     ax[0, 0].plot([p[0] for p in pts], [p[2] for p in pts], "s--", label="ID")
