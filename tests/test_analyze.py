@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from conftest import TINY, tiny
-from factordiff.analyze import analyze_run, sample_run
+from factordiff.analyze import analyze_run
 from factordiff.cli import main
 from factordiff.errors import ConfigError, FactordiffError
+from factordiff.evaluate import sample_run
 from factordiff.io import read_jsonl
 from factordiff.report import write_report
 from factordiff.train import train
@@ -102,8 +103,8 @@ def test_demo_runs_end_to_end_on_a_tiny_override(tmp_path, capsys):
 def test_denoising_losses_split_kept_and_dropped_images(tmp_path):
     import dataclasses
 
-    from factordiff.analyze import denoising_losses, dropped_by_subsampling
     from factordiff.data import make_dataset
+    from factordiff.evaluate import denoising_losses, dropped_by_subsampling
 
     cfg = tiny(2, "data.fraction=0.5", "data.subsample_scope=all")
     run = tmp_path / "half"
@@ -120,8 +121,8 @@ def test_denoising_losses_split_kept_and_dropped_images(tmp_path):
 
 def test_grid_accuracy_scores_kept_and_dropped_labels(tmp_path, monkeypatch):
     from factordiff import diffusion
-    from factordiff.analyze import dropped_by_subsampling, grid_accuracy
     from factordiff.data import BUMP, render_labels, to_uint8, visible_dims
+    from factordiff.evaluate import dropped_by_subsampling, grid_accuracy
     from factordiff.score import score_images
 
     cfg = tiny(2, "data.fraction=0.5", "data.kind=bump+stripes")

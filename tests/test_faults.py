@@ -98,12 +98,13 @@ import torch
 torch.set_num_threads({threads})  # the parent's: bit-exact comparisons need the same reduction order
 from factordiff.config import RunConfig, apply_overrides
 from factordiff import train as T
+from factordiff.errors import FactordiffError
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 def go(run):
     try:
         T.train(apply_overrides(RunConfig(), {cfg!r}), run, log=lambda m: None, progress=False)
-    except T.FactordiffError as e:
+    except FactordiffError as e:
         print(e); sys.exit(e.exit_code)
 """
 
@@ -515,11 +516,11 @@ def test_unknown_experiment_name_is_refused(tmp_path):
 
 
 def test_absurd_sample_request_is_refused_before_work(straight, monkeypatch):
-    from factordiff import analyze, config
+    from factordiff import config, evaluate
 
     monkeypatch.setattr(config, "available_memory", lambda: 2**30)
     with pytest.raises(ConfigError, match=r"--n.*GiB"):
-        analyze.sample_run(straight, n=5_000_000)
+        evaluate.sample_run(straight, n=5_000_000)
 
 
 def test_sampling_is_chunked_with_bounded_memory():

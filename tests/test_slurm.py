@@ -13,7 +13,8 @@ import pytest
 from conftest import TINY
 from factordiff.cli import main
 from factordiff.config import parse_overrides
-from factordiff.sweep import load_spec, read_results, sweep_status
+from factordiff.sweep import load_spec, sweep_status
+from factordiff.table import read_results
 
 
 def cluster_up() -> bool:

@@ -8,7 +8,8 @@ from conftest import TINY
 from factordiff.cli import main
 from factordiff.config import ConfigError, parse_overrides
 from factordiff.errors import FactordiffError
-from factordiff.sweep import aggregate, expand, launch, parse_spec, read_results, run_status, sweep_status
+from factordiff.sweep import expand, launch, parse_spec, run_status, sweep_status
+from factordiff.table import aggregate, read_results
 
 BASE = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=8"])
 

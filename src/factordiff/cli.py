@@ -57,9 +57,8 @@ spec.yaml:
   factordiff reproduce p1-increment --scale paper --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1
   factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # the second reuses the first's run
 
-experiments: p1-phases (Fig 3), p1-increment (Fig 4), p1-imbalance (Fig 5), p1-sigma (Fig 8), p1-holes (Fig 9);
-P1 Fig 7b is `factordiff data overlap`. P2: p2-torus (Fig 2), p2-orthogonality (Fig 3), p2-composition (Fig 4),
-p2-scaling (Fig 5), p2-percolation (Figs 6, 13-15), p2-rim (Fig 10), p2-lesion (Fig 11), p2-regions (Fig 12).""",
+P1 Fig 7b is `factordiff data overlap`. The experiments:
+""",
     "bench": """examples:
   factordiff bench train --preset paper --batch 64 --device cpu   # tuned vs plain eager, one JSON line
   factordiff bench train --preset paper --batch 256 --device cuda
@@ -182,7 +181,7 @@ def cmd_report(args) -> int:
 def cmd_sample(args) -> int:
     import json
 
-    from .analyze import sample_run
+    from .evaluate import sample_run
 
     out = sample_run(args.run, step=args.step, n=args.n, sampler=args.sampler, steps=args.steps, eta=args.eta,
                      seed=args.seed, out=args.out, device=args.device)
@@ -205,7 +204,8 @@ def cmd_demo(args) -> int:
 
 def cmd_sweep(args) -> int:
     from .config import parse_overrides
-    from .sweep import aggregate, launch, load_spec, sweep_status
+    from .sweep import launch, load_spec, sweep_status
+    from .table import aggregate
 
     action, rest = (args.args[0], args.args[1:]) if args.args[0] in ("status", "aggregate", "run") else \
         ("run", args.args)
@@ -262,6 +262,8 @@ def cmd_config_show(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .experiments import help_text
+
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog="factordiff", description="A laboratory for how diffusion models learn "
                                      "to represent, factorize and compose features (Liang et al. 2024).")
@@ -353,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("reproduce", help="regenerate a paper figure: sweep, table, figure, verdicts, report",
-                       epilog=EXAMPLES["reproduce"], formatter_class=fmt)
+                       epilog=EXAMPLES["reproduce"] + help_text(), formatter_class=fmt)
     p.add_argument("experiment", help="experiment name (see below)")
     p.add_argument("items", nargs="*", metavar="key=value", help="overrides for every run, e.g. train.steps=4000")
     p.add_argument("--scale", choices=("cpu", "paper"), default="cpu")

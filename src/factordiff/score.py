@@ -201,3 +201,13 @@ def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataC
     """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
     pred, counts = predict_labels(images_uint8, kinds)
     return score_predictions(pred, counts, labels, cfg, tol=tol)
+
+
+def table_columns(row: dict) -> dict:
+    """The results-table columns of a scored row (`score_predictions` output, possibly with `acc_ceiling`):
+    acc, acc_x, acc_y, acc_ceiling, and acc / acc_x / acc_y of each named region as `acc_ood`, `acc_x_ood`, …"""
+    out = {k: row.get(k) for k in ("acc", "acc_x", "acc_y", "acc_ceiling")}
+    for region, sub in row.items():
+        if isinstance(sub, dict) and "acc" in sub:
+            out |= {f"acc_{region}": sub["acc"], f"acc_x_{region}": sub["acc_x"], f"acc_y_{region}": sub["acc_y"]}
+    return out

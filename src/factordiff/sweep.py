@@ -19,8 +19,6 @@ atomically by the worker; a "running" run whose lock is free was interrupted and
 from __future__ import annotations
 
 import contextlib
-import csv
-import io as _io
 import itertools
 import json
 import os
@@ -33,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import PRESETS, ConfigError, RunConfig, from_dict, load_config, parse_yaml, preset, replace_path, to_dict
-from .data import make_dataset
+from .config import PRESETS, ConfigError, RunConfig, from_dict, parse_yaml, preset, replace_path, to_dict
 from .errors import FactordiffError, Preempted, RunLocked
-from .io import atomic_write_json, atomic_write_text, lock_free, read_jsonl, run_lock
+from .io import atomic_write_json, atomic_write_text, lock_free, run_lock
+from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 ANALYZE_KEYS = {"grid", "topology", "methods", "layer"}
@@ -137,13 +135,13 @@ def expand(spec: SweepSpec) -> list[tuple[str, RunConfig, dict]]:
 # ---- status ----------------------------------------------------------------------------------------------
 
 def _write_status(run_dir: Path, state: str, **extra) -> None:
-    atomic_write_json(run_dir / "status.json", {"state": state, "host": socket.gethostname(), "pid": os.getpid(),
+    atomic_write_json(RunDir(run_dir).status, {"state": state, "host": socket.gethostname(), "pid": os.getpid(),
                                                 "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
 
 
 def run_status(run_dir: Path) -> dict:
     """{'state': pending | running | interrupted | done | failed, …} of one run directory."""
-    path = Path(run_dir) / "status.json"
+    path = RunDir(run_dir).status
     if not path.exists():
         return {"state": "pending"}
     try:
@@ -201,37 +199,16 @@ def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dic
     root = sweep_dir.resolve()
     out = []
     for name, cfg, assign in runs:
-        run_dir = sweep_dir / "runs" / name
+        run_dir = SweepDir(sweep_dir).run(name).path
         if not run_dir.resolve().is_relative_to(root):  # e.g. runs/ is a symlink to elsewhere
             raise ConfigError("run directory", str(run_dir), f"a path inside the sweep directory {root}, "
                               f"not outside it (it resolves to {run_dir.resolve()})")
         out.append((name, cfg, assign, run_dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(sweep_dir / "sweep.json", json.dumps(
+    atomic_write_text(SweepDir(sweep_dir).spec, json.dumps(
         {"name": spec.name, "presets": spec.presets, "overrides": spec.overrides, "grid": spec.grid,
          "seeds": spec.seeds, "analyze": spec.analyze}, indent=1, default=list))
     return out
-
-
-def _check_saved_config(run_dir: Path, cfg: RunConfig) -> None:
-    """The spec may raise train.steps (finished runs then continue from their last checkpoint); any other
-    change to a run that exists is refused."""
-    saved = run_dir / "config.yaml"
-    if not saved.exists():
-        return
-    def flat(d: dict, pre: str = "") -> dict:
-        return {k2: v2 for k, v in d.items() for k2, v2 in
-                (flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
-
-    old, new = flat(to_dict(load_config(saved))), flat(to_dict(cfg))
-    old_steps, new_steps = old.pop("train.steps"), new.pop("train.steps")
-    if old != new:
-        diff = ", ".join(k for k in new if old.get(k) != new[k])
-        raise FactordiffError(f"{run_dir} holds a run with a different config ({diff}); the spec changed? "
-                              "only train.steps may grow; use a new sweep directory")
-    if new_steps < old_steps:
-        raise ConfigError("train.steps", new_steps, f"at least the {old_steps} steps {run_dir} was set up for "
-                          "(a sweep extends runs, never shortens them)")
 
 
 def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", jobs: int | None = None,
@@ -243,7 +220,7 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     runs = _prepare(spec, sweep_dir)
     todo = []
     for name, cfg, _assign, run_dir in runs:
-        _check_saved_config(run_dir, cfg)
+        check_resume(RunDir(run_dir), cfg, SWEEP_MAY_CHANGE)  # only train.steps may change, and only grow
         st = run_status(run_dir)
         if st["state"] == "done" and st.get("step", cfg.train.steps) >= cfg.train.steps:
             continue
@@ -336,7 +313,7 @@ def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
         import submitit
     except ImportError:
         raise FactordiffError("--launcher slurm needs submitit (pip install submitit)") from None
-    executor = submitit.AutoExecutor(folder=str(sweep_dir / "slurm" / "%j"), cluster=slurm.pop("cluster", None))
+    executor = submitit.AutoExecutor(folder=str(SweepDir(sweep_dir).slurm / "%j"), cluster=slurm.pop("cluster", None))
     params = {"timeout_min": 240, "cpus_per_task": 2, "slurm_array_parallelism": jobs or len(todo), **slurm}
     executor.update_parameters(name=f"factordiff-{spec.name}", **params)
     runs = [(to_dict(cfg), str(run_dir)) for _name, cfg, run_dir in todo]
@@ -358,98 +335,7 @@ def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
 def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
     out = []
     for name, _cfg, assign in expand(spec):
-        st = run_status(Path(sweep_dir) / "runs" / name)
+        st = run_status(SweepDir(sweep_dir).run(name).path)
         out.append({"run": name, **assign, "state": st["state"], "reason": st.get("reason", ""),
                     "step": st.get("step")})
     return out
-
-
-TABLE_KEYS = ("acc", "acc_x", "acc_y", "acc_ceiling", "r2_umap", "r2_x_umap", "r2_y_umap", "r2_pca", "r2_x_pca",
-              "r2_y_pca", "participation_ratio", "pcs_95", "evr_top4", "phase", "betti")
-CONFIG_COLUMNS = ("data.kind", "data.image_size", "data.sigma", "data.increment", "data.fraction", "data.holdout",
-                  "data.holdout_x", "data.holdout_y", "data.rim_width", "train.steps")
-GEOMETRY_KEYS = ("x_on_y_orth_mean", "x_on_x_orth_mean", "y_on_y_orth_mean", "x_on_x_par_mean", "y_on_y_par_mean",
-                 "interaction_share")
-
-
-REGIONS = ("id", "ood", "vertical", "horizontal", "intersection")
-
-
-def aggregate(sweep_dir: str | Path) -> dict:
-    """One row per (run, snapshot step): the grid values, seed, and the scores and analyses of that step.
-    Written atomically to SWEEP/results.csv; returns {'path', 'rows'}."""
-    sweep_dir = Path(sweep_dir)
-    spec_file = sweep_dir / "sweep.json"
-    if not spec_file.exists():
-        raise FactordiffError(f"{sweep_dir} is not a sweep directory (no sweep.json)")
-    meta = json.loads(spec_file.read_text())
-    keys = [k for g in meta["grid"] for k in g.split(",")]
-    rows = []
-    for run_dir in sorted((sweep_dir / "runs").glob("*")):
-        if not (run_dir / "config.yaml").exists():
-            continue
-        run_cfg = load_config(run_dir / "config.yaml")
-        cfg = to_dict(run_cfg)
-        assign = {k: _lookup(cfg, k) for k in (*CONFIG_COLUMNS, *keys)}
-        counts = make_dataset(run_cfg.data).counts()
-        metrics = read_jsonl(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
-        evals = {r["step"]: r for r in metrics if r.get("kind") == "eval"}
-        losses = {r["step"]: r["loss"] for r in metrics if r.get("kind") == "train"}
-        arows = read_jsonl(run_dir / "analysis.jsonl") if (run_dir / "analysis.jsonl").exists() else []
-        analysis = {r["step"]: r for r in arows if r.get("kind") == "analysis"}
-        geometry = _geometry_columns(next((r for r in arows if r.get("kind") == "summary"), {}))
-        for step in sorted(set(evals) | set(analysis)):
-            src = {**evals.get(step, {}), **analysis.get(step, {})}
-            row = {"run": run_dir.name, "run_dir": str(run_dir.resolve()), **assign, "seed": cfg["seed"],
-                   "step": step, "n_train": counts["train"], "n_train_2d": counts["train_2d"]}
-            row |= {k: src.get(k) for k in TABLE_KEYS} | {"loss": losses.get(step)}
-            row |= {f"acc_{r}": src[r]["acc"] for r in REGIONS if isinstance(src.get(r), dict)}
-            row |= {f"{a}_{r}": src[r][a] for r in REGIONS if isinstance(src.get(r), dict) for a in ("acc_x", "acc_y")}
-            if isinstance(row.get("betti"), list):
-                row["betti"] = ",".join(map(str, row["betti"]))
-            rows.append(row | (geometry if step == max(set(evals) | set(analysis)) else {}))
-    header = list(dict.fromkeys(k for r in rows for k in r))
-    buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=header)
-    writer.writeheader()
-    writer.writerows(rows)
-    path = atomic_write_text(sweep_dir / "results.csv", buf.getvalue())
-    return {"path": str(path), "rows": rows}
-
-
-def _geometry_columns(summary: dict) -> dict:
-    """The grid probe's factorization numbers (model and reference tori) and Betti numbers, as flat columns
-    (`model_x_on_y_orth_mean`, `clifford_betti`, …) on a run's last row."""
-    out = {}
-    for cloud, geo in (summary.get("geometry") or {}).items():
-        out |= {f"{cloud}_{k}": geo.get(k) for k in GEOMETRY_KEYS if k in geo}
-        if "betti" in geo:
-            out[f"{cloud}_betti"] = ",".join(map(str, geo["betti"]))
-    return out
-
-
-def _lookup(d: dict, dotted: str):
-    for part in dotted.split("."):
-        d = d[part]
-    return d
-
-
-def read_results(path: str | Path) -> list[dict]:
-    """results.csv back as dicts with numbers parsed."""
-    out = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            out.append({k: _num(v) for k, v in row.items()})
-    return out
-
-
-def _num(v: str):
-    if v == "":
-        return None
-    try:
-        return int(v)
-    except ValueError:
-        try:
-            return float(v)
-        except ValueError:
-            return v

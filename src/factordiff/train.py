@@ -22,22 +22,14 @@ import torch
 
 from . import diffusion
 from .checkpoint import latest_valid, save_checkpoint
-from .config import RunConfig, load_config, save_config, to_dict
+from .config import RunConfig, save_config, to_dict
 from .data import make_dataset, render_labels, render_labels_torch, to_uint8
-from .errors import CheckpointError, FactordiffError, NonFiniteError, Preempted
+from .errors import NonFiniteError, Preempted
+from .evaluate import resolve_device, snapshot
 from .io import append_jsonl, clean_temp_files, run_lock, save_npz, truncate_jsonl
-from .score import predict_labels, score_images, score_predictions
+from .rundir import RunDir, check_resume
+from .score import score_images
 from .unet import UNet
-
-RESUME_CRITICAL = ("seed", "data", "model", "diffusion")  # a checkpoint from other values is refused
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise FactordiffError("train.device: 'cuda' was requested but no CUDA GPU is visible")
-    return torch.device(name)
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -80,18 +72,6 @@ def stop_signals():
             signal.signal(s, h)
 
 
-def _check_resume(run_dir: Path, cfg: RunConfig) -> None:
-    path = run_dir / "config.yaml"
-    if not path.exists():
-        return
-    saved = to_dict(load_config(path))
-    new = to_dict(cfg)
-    changed = [k for k in RESUME_CRITICAL if saved[k] != new[k]]
-    if changed:
-        raise CheckpointError(f"run {run_dir} was trained with a different {', '.join(changed)} config; "
-                              f"refusing to resume it with this one (use a new --run-dir)")
-
-
 def _eval_set(cfg: RunConfig, ds) -> tuple[np.ndarray, np.ndarray]:
     """Fixed evaluation labels: P1 draws 500 from the training set; plus held-out labels when there are any."""
     rng = np.random.default_rng(cfg.seed + 1)
@@ -104,20 +84,6 @@ def _eval_set(cfg: RunConfig, ds) -> tuple[np.ndarray, np.ndarray]:
         labels.append(ds.heldout_labels[jdx])
         kinds.append(ds.heldout_kinds[jdx])
     return np.concatenate(labels), np.concatenate(kinds)
-
-
-def snapshot(cfg: RunConfig, net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray, device) -> dict:
-    """Sample one image per label while recording the eval layers at the final reverse step; score them."""
-    net.eval()
-    lab = torch.as_tensor(labels, dtype=torch.float32, device=device)
-    with diffusion.capture(net, cfg.train.eval_layers) as rec:
-        images = diffusion.sample(net, lab, cfg.diffusion, seed=cfg.seed + 12345, image_size=cfg.data.image_size,
-                                  pixels=True).cpu().numpy()
-    pred, counts = predict_labels(images, kinds)
-    arrays = {"images": images, "labels": labels.astype(np.float32), "kinds": kinds, "pred": pred.astype(np.float32),
-              "counts": counts}
-    arrays |= {f"act_{k}": torch.cat(v).flatten(1).numpy().astype(np.float16) for k, v in rec.items()}
-    return {"arrays": arrays, "metrics": score_predictions(pred, counts, labels, cfg.data)}
 
 
 def make_model(cfg: RunConfig, device: torch.device) -> torch.nn.Module:
@@ -152,44 +118,45 @@ def update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 
 def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, log=print) -> dict:
     """Train (or resume) the run in `run_dir`; returns a summary. Raises NonFiniteError / Preempted."""
-    run_dir = Path(run_dir)
+    run = RunDir(run_dir)
     ds = make_dataset(cfg.data)  # validates the data config before anything is written
     device = resolve_device(cfg.train.device)
-    _check_resume(run_dir, cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(run_dir), stop_signals() as stop:
-        return _train_locked(cfg, run_dir, ds, device, stop, progress, log)
+    check_resume(run, cfg)  # seed, data, model and diffusion must match a run that exists
+    run.path.mkdir(parents=True, exist_ok=True)
+    with run_lock(run.path), stop_signals() as stop:
+        return _train_locked(cfg, run, ds, device, stop, progress, log)
 
 
-def _train_locked(cfg, run_dir, ds, device, stop, progress, log) -> dict:
-    tc = cfg.train
-    debris = clean_temp_files(run_dir)  # temp files of a process killed mid-write (never under a final name)
-    if debris:
-        log(f"removed {debris} unfinished temporary file(s) left by an interrupted write")
-    save_config(cfg, run_dir / "config.yaml")
-    ckpt_dir, snap_dir, metrics = run_dir / "checkpoints", run_dir / "snapshots", run_dir / "metrics.jsonl"
-    torch.manual_seed(cfg.seed)
-    model = make_model(cfg, device)
-    ema = EMA(model, tc.ema_decay, tc.ema_start)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-
-    # --- resume --------------------------------------------------------------------------------------
+def _resume(run: RunDir, model, ema: EMA, opt, log) -> int:
+    """Load the newest valid checkpoint into model, EMA and optimizer and drop what was logged after it;
+    the step to continue from (0 and a clean slate when there is none)."""
+    ckpt = latest_valid(run.checkpoints, warn=lambda m: print(m, file=sys.stderr))
     start = 0
-    ckpt = latest_valid(ckpt_dir, warn=lambda m: print(m, file=sys.stderr))
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         ema.model.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
         start = ckpt["manifest"]["step"]
-        truncate_jsonl(metrics, start)
-        for f in snap_dir.glob("step_*.npz"):
-            if int(f.stem.split("_")[1]) > start:
-                f.unlink()
-        log(f"resumed {run_dir} at step {start}")
-    else:  # a fresh start, or a run killed before its first checkpoint: its metrics and snapshots are stale
-        truncate_jsonl(metrics, -1)
-        for f in snap_dir.glob("step_*.npz"):
-            f.unlink()
+        log(f"resumed {run.path} at step {start}")
+    # rows and snapshots after the checkpoint (all of them on a fresh start) are redone identically
+    truncate_jsonl(run.metrics, start if ckpt is not None else -1)
+    for step, path in run.list_snapshots():
+        if ckpt is None or step > start:
+            path.unlink()
+    return start
+
+
+def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) -> dict:
+    tc = cfg.train
+    debris = clean_temp_files(run.path)  # temp files of a process killed mid-write (never under a final name)
+    if debris:
+        log(f"removed {debris} unfinished temporary file(s) left by an interrupted write")
+    save_config(cfg, run.config)
+    torch.manual_seed(cfg.seed)
+    model = make_model(cfg, device)
+    ema = EMA(model, tc.ema_decay, tc.ema_start)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    start = _resume(run, model, ema, opt, log)
 
     sched = diffusion.make_schedule(cfg.diffusion)
     labels_dev = torch.as_tensor(ds.labels, dtype=torch.float32, device=device)
@@ -203,62 +170,57 @@ def _train_locked(cfg, run_dir, ds, device, stop, progress, log) -> dict:
     ckpt_every = tc.checkpoint_every or tc.snapshot_every
     meta = {"config": to_dict(cfg)}
 
-    def do_snapshot(step: int) -> None:
-        t0 = time.perf_counter()
-        out = snapshot(cfg, ema.model if tc.ema_decay > 0 else model, eval_labels, eval_kinds, device)
-        save_npz(snap_dir / f"step_{step:08d}.npz", **out["arrays"])
-        append_jsonl(metrics, {"kind": "eval", "step": step, "sec": round(time.perf_counter() - t0, 3),
-                               **out["metrics"], "acc_ceiling": ceiling})
-        model.train()
-        m = out["metrics"]
-        log(f"step {step}: acc {m['acc']:.2f} of {ceiling:.2f} possible (x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
-            f"bumps 0/1/>1 = {m['counts']['0']:.2f}/{m['counts']['1']:.2f}/{m['counts']['>1']:.2f}")
-
-    def do_checkpoint(step: int) -> None:
-        save_checkpoint(ckpt_dir, step, model, ema.model, opt, meta, keep=tc.keep_checkpoints)
-
-    # --- loop ----------------------------------------------------------------------------------------
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=tc.steps, initial=start, disable=not show, desc="train", dynamic_ncols=True)
     model.train()
     step, running, n_run, t_log = start, 0.0, 0, time.perf_counter()
-    snapped = start if ckpt is not None else -1  # a checkpoint is written after its step's snapshot
     while True:
-        if step % tc.snapshot_every == 0 and step != snapped or step == tc.steps:
-            if not (snap_dir / f"step_{step:08d}.npz").exists():
-                do_snapshot(step)
-            snapped = step
-        if step >= tc.steps:
+        done = step >= tc.steps or stop["signal"] is not None
+
+        # Save a snapshot (sampled with the EMA weights of this step; taken before its checkpoint, so a
+        # resumed run finds every snapshot up to its checkpoint on disk).
+        if (step % tc.snapshot_every == 0 or step == tc.steps) and not run.snapshot(step).exists():
+            t0 = time.perf_counter()
+            out = snapshot(cfg, ema.model if tc.ema_decay > 0 else model, eval_labels, eval_kinds)
+            save_npz(run.snapshot(step), **out["arrays"])
+            m = out["metrics"]
+            append_jsonl(run.metrics, {"kind": "eval", "step": step, "sec": round(time.perf_counter() - t0, 3),
+                                       **m, "acc_ceiling": ceiling})
+            model.train()
+            log(f"step {step}: acc {m['acc']:.2f} of {ceiling:.2f} possible (x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
+                f"bumps 0/1/>1 = {m['counts']['0']:.2f}/{m['counts']['1']:.2f}/{m['counts']['>1']:.2f}")
+
+        # Save a checkpoint (on the cadence, at the end, and when a stop signal arrived).
+        if done or (step > start and step % ckpt_every == 0):
+            save_checkpoint(run.checkpoints, step, model, ema.model, opt, meta, keep=tc.keep_checkpoints)
+
+        if done:
             break
+
+        # Take one optimisation step.
         loss = batch_loss(step)
         value = loss.item()
         if not math.isfinite(value):
             bar.close()
             raise NonFiniteError(f"non-finite loss {value} at step {step + 1}; the last good checkpoint "
-                                 f"in {ckpt_dir} is kept")
+                                 f"in {run.checkpoints} is kept")
         update(opt, loss)
         step += 1
         ema.update(model, step)
+
+        # Log the running loss.
         running, n_run = running + value, n_run + 1
         bar.update(1)
         if step % tc.log_every == 0 or step == tc.steps:
             dt = time.perf_counter() - t_log
-            append_jsonl(metrics, {"kind": "train", "step": step, "loss": running / n_run, "lr": tc.lr,
-                                   "sec_per_step": round(dt / n_run, 5)})
+            append_jsonl(run.metrics, {"kind": "train", "step": step, "loss": running / n_run, "lr": tc.lr,
+                                       "sec_per_step": round(dt / n_run, 5)})
             bar.set_postfix(loss=f"{running / n_run:.4f}")
             running, n_run, t_log = 0.0, 0, time.perf_counter()
-        if step % ckpt_every == 0 and step < tc.steps:
-            if step % tc.snapshot_every == 0:
-                do_snapshot(step)
-                snapped = step
-            do_checkpoint(step)
-        if stop["signal"] is not None:
-            do_checkpoint(step)
-            bar.close()
-            raise Preempted(f"stopped by signal {stop['signal']} at step {step}; checkpoint written, "
-                            f"rerun the same command to resume")
     bar.close()
-    do_checkpoint(step)
-    return {"run_dir": str(run_dir), "step": step, "resumed_from": start}
+    if stop["signal"] is not None and step < tc.steps:
+        raise Preempted(f"stopped by signal {stop['signal']} at step {step}; checkpoint written, "
+                        f"rerun the same command to resume")
+    return {"run_dir": str(run.path), "step": step, "resumed_from": start}

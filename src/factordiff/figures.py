@@ -1,0 +1,159 @@
+"""Composed figures: data in, a matplotlib Figure out, built on the Axes primitives of `plot`. Nothing here
+computes (no UMAP, SVD, homology, inference or simulation): the callers measure first and pass the numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import plot
+from .io import save_figure
+
+close = plot.close
+
+
+def save(fig, out_dir: Path, name: str, title: str | None = None, *, tight: bool = True) -> Path:
+    """Title (optional), tight layout (off for figures with nested grids), atomic PNG at OUT_DIR/NAME.png,
+    figure closed."""
+    if title:
+        fig.suptitle(title, fontsize=9)
+    if tight:
+        fig.tight_layout()
+    path = save_figure(fig, Path(out_dir) / f"{name}.png")
+    plot.close(fig)
+    return path
+
+
+def image_grid(images: np.ndarray, labels: np.ndarray | None = None, preds: np.ndarray | None = None):
+    """A near-square grid of images with red dots at their labels (and blue crosses at predictions)."""
+    m = max(1, len(images))
+    cols = int(np.ceil(np.sqrt(m)))
+    rows = int(np.ceil(m / cols))
+    fig, axes = plot.new_figure(rows, cols, size=(1.3 * cols, 1.3 * rows))
+    plot.plot_image_grid(axes, images, labels, preds)
+    return fig
+
+
+def phases(panels: list[dict], layer: str):
+    """P1 Fig 3: per panel (one snapshot per phase) 5×5 samples with red ground-truth dots and the 3-D UMAP of
+    the layer coloured by x and by y. A panel: step, phase, acc, images, labels, umap (n, 3), r2_x, r2_y."""
+    fig = plot.new_figure(size=(4.2 * len(panels), 12.0))[0]
+    fig.clf()
+    outer = fig.add_gridspec(3, len(panels), hspace=0.15, height_ratios=[1.1, 1, 1])
+    for j, p in enumerate(panels):
+        axes = outer[0, j].subgridspec(5, 5, wspace=0.05, hspace=0.05).subplots(squeeze=False)
+        plot.plot_image_grid(axes, np.asarray(p["images"])[:25], np.asarray(p["labels"])[:25])
+        axes[0, 2].set_title(f"step {p['step']}: phase {p['phase']}, acc {p['acc']:.2f}", fontsize=9)
+        Y, labels = np.asarray(p["umap"]), np.asarray(p["labels"])
+        for i, name in enumerate("xy"):
+            ax = fig.add_subplot(outer[1 + i, j], projection="3d")
+            plot.plot_embedding(ax, Y, labels[:, i], title=f"UMAP of {layer}, coloured by {name} "
+                                f"(R²_{name} {_num(p.get(f'r2_{name}'))})")
+    return fig
+
+
+def _num(v) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v:.2f}"
+
+
+def run_curves(rows: list[dict]):
+    """Accuracy (with the ground-truth ceiling), manifold R² and the 0/1/>1 bump shares over training."""
+    steps = [r["step"] for r in rows]
+    phase = [r["phase"] for r in rows]
+    fig, ax = plot.new_figure(1, 3, size=(15, 3.6))
+    plot.plot_curves(ax[0, 0], steps, {"accuracy": [r["acc"] for r in rows], "x": [r["acc_x"] for r in rows],
+                                       "y": [r["acc_y"] for r in rows]}, phases=phase, ylabel="accuracy")
+    if "acc_ceiling" in rows[-1]:
+        ax[0, 0].axhline(rows[-1]["acc_ceiling"], color="k", ls="--", lw=0.8, label="ground-truth images")
+        ax[0, 0].legend(fontsize=7)
+    r2 = {f"R² {m}": [r.get(f"r2_{m}", np.nan) for r in rows] for m in ("umap", "pca") if f"r2_{m}" in rows[0]}
+    plot.plot_curves(ax[0, 1], steps, r2, phases=phase, ylabel="manifold R²", ylim=(-0.05, 1.02))
+    plot.plot_count_shares(ax[0, 2], steps, [r["counts"] for r in rows])
+    return fig
+
+
+def dimension(rows: list[dict]):
+    """P2 Fig 2c,d: PCA spectra at four snapshots and the effective dimension over training."""
+    steps = [r["step"] for r in rows]
+    fig, ax = plot.new_figure(1, 2, size=(10, 3.6))
+    idx = sorted({0, len(rows) // 3, 2 * len(rows) // 3, len(rows) - 1})
+    plot.plot_spectra(ax[0, 0], {f"step {rows[i]['step']} (acc {rows[i]['acc']:.2f}, top-4 "
+                                 f"{rows[i]['evr_top4']:.2f})": rows[i]["evr"] for i in idx})
+    plot.plot_curves(ax[0, 1], steps, {"participation ratio": [r["participation_ratio"] for r in rows],
+                                       "PCs for 90 %": [r["pcs_90"] for r in rows],
+                                       "PCs for 95 %": [r["pcs_95"] for r in rows]},
+                     phases=[r["phase"] for r in rows], ylabel="effective dimension", ylim=None)
+    return fig
+
+
+GEOMETRY_STATS = ("x_on_y_orth", "x_on_x_par", "x_on_x_orth", "y_on_y_par")
+
+
+def geometry(stats: dict[str, dict]):
+    """P2 Fig 3: histograms of the orthogonality / parallelism statistics, {cloud: {stat: samples}}."""
+    fig, ax = plot.new_figure(1, len(GEOMETRY_STATS), size=(3.6 * len(GEOMETRY_STATS), 3.2))
+    for j, stat in enumerate(GEOMETRY_STATS):
+        bins = np.linspace(0, 1, 41) if stat.endswith("orth") else np.linspace(-1, 1, 41)
+        plot.plot_stat_histograms(ax[0, j], {n: np.asarray(s[stat]) for n, s in stats.items()},
+                                  title=stat.replace("_", " "), bins=bins)
+    return fig
+
+
+def topology(diagrams: dict[str, list]):
+    """P2 Fig 2b: a persistence diagram per point cloud, {cloud: [H0, H1, H2 arrays of (birth, death)]}."""
+    fig, ax = plot.new_figure(1, len(diagrams), size=(3.8 * len(diagrams), 3.6))
+    for j, (name, dgms) in enumerate(diagrams.items()):
+        plot.plot_persistence(ax[0, j], [np.asarray(d, float).reshape(-1, 2) for d in dgms], title=name)
+    return fig
+
+
+def pca_views(views: list[dict]):
+    """P2 Fig 2e–g: 3-D PCA views of the layer at a few snapshots, {step, pca (n, 3), x}."""
+    fig, ax = plot.new_figure(1, len(views), size=(3.7 * len(views), 3.6), subplot_kw={"projection": "3d"})
+    for j, v in enumerate(views):
+        plot.plot_embedding(ax[0, j], np.asarray(v["pca"]), np.asarray(v["x"]),
+                            title=f"PCA, step {v['step']} (coloured by x)")
+    return fig
+
+
+def scatter2d(ax, emb: dict | None, title: str) -> None:
+    """A 2-D embedding {'Y': (n, 2), 'x': (n,)} coloured by x (P2 Fig 11, 15); an empty panel without one."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=7)
+    if emb:
+        Y = np.asarray(emb["Y"])
+        ax.scatter(Y[:, 0], Y[:, 1], c=np.asarray(emb["x"]), s=4, cmap="viridis")
+
+
+def heatmaps(rows: list[dict], col: str, title: str):
+    """P1 Fig 4 / 8: accuracy and R² over (grid value × training step), seeds averaged."""
+    values = sorted({r[col] for r in rows})
+    steps = sorted({r["step"] for r in rows})
+    fig, axes = plot.new_figure(1, 2, size=(12, 0.5 * len(values) + 2.6))
+    for j, (metric, label) in enumerate((("acc", "accuracy"), ("r2_umap", "averaged R² (UMAP)"))):
+        m = np.full((len(values), len(steps)), np.nan)
+        for a, v in enumerate(values):
+            for b, s in enumerate(steps):
+                xs = [r[metric] for r in rows if r[col] == v and r["step"] == s and r.get(metric) is not None]
+                m[a, b] = np.mean(xs) if xs else np.nan
+        plot.plot_heatmap(axes[0, j], m, values, steps, title=label, xlabel="training step",
+                          ylabel=col.split(".")[-1])
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def sweep_curves(runs: dict[str, list[dict]], title: str):
+    """Accuracy (overall / x / y / ID / OOD) and R²_x, R²_y over steps, one column per run (P1 Fig 5, 9)."""
+    fig, axes = plot.new_figure(2, len(runs), size=(4.5 * len(runs), 6.4))
+    for j, (name, rs) in enumerate(runs.items()):
+        steps = [r["step"] for r in rs]
+        acc = {k: [r.get(k) for r in rs] for k in ("acc", "acc_x", "acc_y", "acc_id", "acc_ood")
+               if any(r.get(k) is not None for r in rs)}
+        plot.plot_curves(axes[0, j], steps, acc, phases=[r.get("phase") or "A" for r in rs], ylabel="accuracy")
+        axes[0, j].set_title(name, fontsize=8)
+        r2 = {k: [r.get(k) for r in rs] for k in ("r2_x_umap", "r2_y_umap") if any(r.get(k) is not None for r in rs)}
+        plot.plot_curves(axes[1, j], steps, r2, ylabel="R² (UMAP)", ylim=(-0.05, 1.02))
+    fig.suptitle(title, fontsize=9)
+    return fig

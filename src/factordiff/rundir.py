@@ -1,0 +1,174 @@
+"""The one module that names what is on disk: a run directory (`RunDir`) and a sweep directory (`SweepDir`).
+
+Every other module asks these for paths (`RunDir(p).config`, `.snapshot(step)`, `.analysis`, …), lists
+snapshots and steps through them, and reads the derived JSON lines through `io.read_jsonl`, which skips a
+line cut by a crash. A run directory (EDM's one-folder-per-run, with its options saved beside the outputs):
+
+    config.yaml            every field of the run's config (written before training starts)
+    metrics.jsonl          training loss rows and one eval row per snapshot
+    snapshots/step_*.npz   generated images, labels, predictions and recorded layer activations
+    checkpoints/step_*/    safetensors + manifest.json (the commit marker), see checkpoint.py
+    analysis.jsonl         `factordiff analyze`: one row per snapshot and a summary row
+    probes/grid_step_*.npz the grid probe of the factorization analysis
+    grid_accuracy.json     accuracy of the final model over the whole 2D label grid (cached)
+    status.json            a sweep worker's state: pending → running → done | failed | interrupted
+    figures/, report.html  `factordiff report`
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import RunConfig, load_config, to_dict
+from .errors import CheckpointError, FactordiffError
+from .io import read_jsonl
+
+_STEP = re.compile(r"^(?:grid_)?step_(\d+)$")
+
+
+def step_of(path: str | Path) -> int:
+    """The step number in a `step_00000100.npz`, `step_00000100/` or `grid_step_00000100.npz` name."""
+    m = _STEP.match(Path(path).name.split(".")[0])
+    if not m:
+        raise ValueError(f"{path} is not named step_NNNNNNNN")
+    return int(m.group(1))
+
+
+def _steps(paths) -> list[tuple[int, Path]]:
+    out = []
+    for p in paths:
+        try:
+            out.append((step_of(p), p))
+        except ValueError:
+            continue  # a temporary or foreign file
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    def __init__(self, path: str | Path):
+        object.__setattr__(self, "path", Path(path))
+
+    config = property(lambda self: self.path / "config.yaml")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    snapshots = property(lambda self: self.path / "snapshots")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    analysis = property(lambda self: self.path / "analysis.jsonl")
+    probes = property(lambda self: self.path / "probes")
+    grid_accuracy = property(lambda self: self.path / "grid_accuracy.json")
+    status = property(lambda self: self.path / "status.json")
+    figures = property(lambda self: self.path / "figures")
+    report = property(lambda self: self.path / "report.html")
+    samples = property(lambda self: self.path / "samples")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def snapshot(self, step: int) -> Path:
+        return self.snapshots / f"step_{step:08d}.npz"
+
+    def probe(self, step: int) -> Path:
+        return self.probes / f"grid_step_{step:08d}.npz"
+
+    def list_snapshots(self) -> list[tuple[int, Path]]:
+        """(step, path) of every snapshot, by step."""
+        return _steps(self.snapshots.glob("step_*.npz"))
+
+    def list_probes(self) -> list[tuple[int, Path]]:
+        return _steps(self.probes.glob("grid_step_*.npz"))
+
+    def exists(self) -> bool:
+        return self.config.exists()
+
+    def load_config(self) -> RunConfig:
+        """The run's saved config; a clear error when this is not a run directory."""
+        if not self.config.exists():
+            raise FactordiffError(f"{self.path} is not a run directory (no config.yaml); train one with "
+                                  f"`factordiff train --run-dir {self.path}`")
+        return load_config(self.config)
+
+    def read_metrics(self, kind: str | None = None) -> list[dict]:
+        return [r for r in read_jsonl(self.metrics) if kind is None or r.get("kind") == kind]
+
+    def read_analysis(self, kind: str | None = "analysis", layer: str | None = None) -> list[dict]:
+        """Rows of analysis.jsonl (a crash-cut last line is skipped) of that kind ('analysis', 'summary',
+        None for all) and layer."""
+        return [r for r in read_jsonl(self.analysis) if (kind is None or r.get("kind") == kind)
+                and (layer is None or r.get("layer") == layer)]
+
+    def summary(self, layer: str = "layer4") -> dict:
+        """The last summary row of analysis.jsonl for `layer` ({} when there is none)."""
+        rows = self.read_analysis("summary", layer)
+        return rows[-1] if rows else {}
+
+
+@dataclass(frozen=True)
+class SweepDir:
+    path: Path
+
+    def __init__(self, path: str | Path):
+        object.__setattr__(self, "path", Path(path))
+
+    spec = property(lambda self: self.path / "sweep.json")
+    results = property(lambda self: self.path / "results.csv")
+    verdicts = property(lambda self: self.path / "verdicts.json")
+    figures = property(lambda self: self.path / "figures")
+    report = property(lambda self: self.path / "report.html")
+    measured = property(lambda self: self.path / "measured")
+    slurm = property(lambda self: self.path / "slurm")
+
+    def run(self, name: str) -> RunDir:
+        return RunDir(self.path / "runs" / name)
+
+    def runs(self) -> list[RunDir]:
+        """Every run directory that holds a config, by name."""
+        root = self.path / "runs"
+        return [RunDir(p) for p in sorted(root.glob("*")) if (p / "config.yaml").exists()] if root.exists() else []
+
+    def exists(self) -> bool:
+        return self.spec.exists()
+
+    def load_spec(self) -> dict:
+        import json
+
+        if not self.spec.exists():
+            raise FactordiffError(f"{self.path} is not a sweep directory (no sweep.json)")
+        try:
+            return json.loads(self.spec.read_text())
+        except (OSError, ValueError) as e:
+            raise FactordiffError(f"{self.spec} is unreadable: {e}") from None
+
+
+# ---- resume: one rule, two policies -------------------------------------------------------------------------
+
+TRAIN_MAY_CHANGE = ("train.",)  # `factordiff train` on an existing run: optimisation and speed options may change
+SWEEP_MAY_CHANGE = ("train.steps",)  # a sweep spec may only let a run train longer
+
+
+def _flat(d: dict, pre: str = "") -> dict:
+    return {k2: v2 for k, v in d.items() for k2, v2 in
+            (_flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
+
+
+def check_resume(run: RunDir, cfg: RunConfig, may_change: tuple[str, ...] = TRAIN_MAY_CHANGE) -> None:
+    """Refuse to continue the run in `run` with a config that differs from its saved one in a field outside
+    `may_change` (dotted keys or prefixes ending in '.'); train.steps may grow, never shrink."""
+    if not run.config.exists():
+        return
+    old, new = _flat(to_dict(load_config(run.config))), _flat(to_dict(cfg))
+    free = lambda k: any(k == m or (m.endswith(".") and k.startswith(m)) for m in may_change)  # noqa: E731
+    changed = [k for k in new if old.get(k) != new[k] and not free(k)]
+    if changed:
+        raise CheckpointError(f"run {run.path} was set up with a different config ({', '.join(changed)}); "
+                              "refusing to continue it with this one (only train.* options may change on resume, "
+                              "only train.steps in a sweep; use a new run or sweep directory)")
+    if new["train.steps"] < old["train.steps"] and may_change == SWEEP_MAY_CHANGE:
+        from .errors import ConfigError
+
+        raise ConfigError("train.steps", new["train.steps"], f"at least the {old['train.steps']} steps "
+                          f"{run.path} was set up for (a sweep extends runs, never shortens them)")

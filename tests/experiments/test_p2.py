@@ -1,0 +1,130 @@
+"""P2 experiments: every verdict reaches both outcomes on synthetic tables, and every experiment runs end to
+end (tiny runs) producing its figures, table and verdicts."""
+
+import json
+import math
+
+import pytest
+
+from conftest import TINY
+from synthetic import percolation, regions, run, scaling
+
+from factordiff.config import parse_overrides
+from factordiff.experiments import EXPERIMENTS, reproduce
+from factordiff.experiments import p2_lesion as lesion
+from factordiff.experiments import p2_percolation as perc
+from factordiff.experiments import p2_regions as reg
+from factordiff.experiments import p2_rim as rim_
+from factordiff.experiments import p2_scaling as sc
+from factordiff.experiments.base import seed_mean
+
+
+def test_size_needed_interpolates_in_log_size():
+    assert sc.size_needed([(10, 0.2), (1000, 1.0)], 0.6) == pytest.approx(100.0)
+    assert sc.size_needed([(10, 0.7), (100, 0.9)]) == 10
+    assert math.isinf(sc.size_needed([(10, 0.1), (100, 0.5)]))
+
+
+def test_scaling_verdict_refuses_sizes_the_runs_do_not_bracket():
+    assert sc.censored([(10, 0.7), (100, 0.9)]) == "≤" and sc.censored([(10, 0.1), (100, 0.5)]) == ">"
+    assert sc.censored([(10, 0.1), (100, 0.9)]) is None
+    rows, grid = scaling(2, 1, drop_small=True)  # bump N = 8: only the run above 60 % left
+    v = sc.judge(rows, grid)[0]
+    assert v.outcome == "inconclusive" and "N 8: ≤" in v.detail
+    s = sc.scaling_slopes(sc.with_grid_acc(*scaling(2, 1)))
+    assert s["bump"]["slope"] == pytest.approx(2, abs=1e-6) and s["bump+stripes"]["slope"] == pytest.approx(1)
+
+
+def test_percolation_verdict_never_learning_is_inconclusive():
+    rows, m = percolation(2.0, 0.1)  # σ 0.25 percolates at λ ≥ 0.25 but never learns within the budget
+    v = perc.judge(rows, m)[0]
+    assert v.outcome == "inconclusive" and "σ 0.25 never does" in v.detail
+    rows, m = percolation(2.0, 0.1, lambda_c={"0.25": float("inf"), "0.5": 0.08})  # it never percolates either
+    assert perc.judge(rows, m)[0].supported
+
+
+def test_percolation_thresholds_follow_sigma():
+    rows = run("a", **{"data.sigma": 0.25, "data.image_size": 16, "data.increment": 1.0}) + \
+        run("b", **{"data.sigma": 0.5, "data.image_size": 16, "data.increment": 1.0})
+    lam = perc.percolation_thresholds(rows)
+    assert lam[0.5] < lam[0.25] < 1.0  # wider bumps overlap more neighbours: they percolate at smaller λ
+
+
+def test_seed_mean_averages_runs_that_share_a_key():
+    rows = (run("a_seed=0", k=1, acc=0.2) + run("a_seed=1", k=1, acc=0.6) + run("b_seed=0", k=2, acc=0.9)
+            + run("c_seed=0", k=3, acc=None) + run("a_seed=2", k=1, acc=None))
+    got = seed_mean(rows, lambda rs: rs[0]["k"], "acc")
+    assert got[1] == pytest.approx(0.4) and got[2] == pytest.approx(0.9) and math.isnan(got[3])
+
+
+def test_p2_verdicts_average_over_seeds():
+    """At paper scale every grid point has three seeds: a verdict must use their mean, not the last seed."""
+    rim = (run("r_seed=0", **{"data.rim_width": 1.0, "acc_ood": 0.9}) +
+           run("r_seed=1", **{"data.rim_width": 1.0, "acc_ood": 0.3}) +
+           run("n_seed=0", **{"data.rim_width": 0.0, "acc_ood": 0.2}))
+    v = rim_.judge(rim, {})[0]  # mean with rim 0.6: gap 0.4; the last seed alone would give 0.1
+    assert v.value == pytest.approx(0.4) and v.supported
+    rows = []
+    for kind in ("bump", "sos"):
+        for w in (2, 4):
+            for seed, acc in ((0, 1.0 - 0.1 * w), (1, 0.1 * w)):  # seed 0 falls with W, seed 1 rises; mean 0.5
+                rows += run(f"{kind}i{w}_seed={seed}", **{"data.kind": kind, "data.holdout_x": [8 - w / 2, 8 + w / 2],
+                                                          "acc_ood": acc})
+    assert "bump interior W 2: 0.50; bump interior W 4: 0.50" in reg.judge(rows, {})[0].detail
+    lesion_rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a})
+                       for w, accs in ((0.5, (0.9, 0.7)), (1.75, (0.6, 0.4)), (4.0, (0.1, 0.3)))
+                       for k, a in enumerate(accs)), [])
+    assert lesion.judge(lesion_rows, {})[0].detail == "width 0.5: 0.80; width 1.75: 0.50; width 4: 0.20"
+    assert len(regions(0.9, 0.5, 0.0)) == 8 * 3
+    # scaling: two seeds at each subsampled size are averaged before the 60 % size is interpolated
+    rows = []
+    for n, sizes in ((8, (5, 20)), (16, (10, 40))):
+        for size, accs in zip(sizes, ((0.2, 0.6), (0.8, 0.8))):
+            for seed, a in enumerate(accs):
+                rows += run(f"N{n}_{size}_seed={seed}", **{"data.kind": "bump", "data.image_size": n,
+                                                           "n_train_2d": size, sc.GRID_ACC: a})
+    s = sc.scaling_slopes(rows)["bump"]
+    assert s["curves"][8] == [(5.0, pytest.approx(0.4)), (20.0, pytest.approx(0.8))]
+    assert s["size"][0] == pytest.approx(math.exp(math.log(5) + 0.5 * math.log(4)))  # 0.6 halfway: 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in EXPERIMENTS if n.startswith("p2-")])
+def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
+                            "train.eval_ood_samples=12", "model.attention=[]",
+                         *(["data.increment=0.5"] if name == "p2-scaling" else [])])  # λ = 0.005 keeps an image
+    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, analyze={"methods": ["pca"]},
+                    log=lambda m: None)
+    assert res["figures"] and all(p.endswith(".png") for p in res["figures"])
+    verdicts = json.loads((tmp_path / name / "verdicts.json").read_text())
+    assert verdicts and all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
+    assert (tmp_path / name / "report.html").stat().st_size > 1000
+    runs_at = tmp_path / ("p2-torus-cpu" if name == "p2-orthogonality" else name)
+    assert (runs_at / "results.csv").exists()
+    if name in ("p2-scaling", "p2-percolation"):  # scored over the whole 2D grid, cached per run
+        cached = [json.loads(p.read_text()) for p in sorted(runs_at.glob("runs/*/grid_accuracy.json"))]
+        assert len(cached) == len(list(runs_at.glob("runs/*/config.yaml"))) and all(c["step"] == 4 for c in cached)
+        assert all(0 <= c["acc"] <= 1 and c["n"] == min(256, c["grid_2d"]) for c in cached)
+
+
+@pytest.mark.slow
+def test_percolation_figures_with_several_seeds(tmp_path):
+    """Paper scale has three seeds per (σ, λ): the curves average them and each UMAP panel draws one run."""
+    from factordiff.experiments.reproduce import measure_cached
+    from factordiff.table import aggregate
+
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
+                            "model.attention=[]"])
+    reproduce("p2-percolation", out=tmp_path / "p", jobs=2, overrides=over, log=lambda m: None)
+    rows = aggregate(tmp_path / "p")["rows"]
+    m = measure_cached(EXPERIMENTS["p2-percolation"], rows, tmp_path / "p", log=print)  # the cache: no work
+    twin = [{**r, "run": r["run"].replace("seed=0", "seed=1")} for r in rows]
+    m2 = {**m, "grid": {**m["grid"], **{k.replace("seed=0", "seed=1"): {**v, "acc": 1.0}
+                                         for k, v in m["grid"].items()}},
+          "losses": {**m["losses"], **{k.replace("seed=0", "seed=1"): v for k, v in m["losses"].items()}}}
+    paths = perc.draw(rows + twin, m2, tmp_path / "figs", "two seeds")
+    assert [p.name for p in paths] == ["percolation.png", "embeddings.png"]
+    onsets = perc.accuracy_onsets(sc.with_grid_acc(rows + twin, m2["grid"]), level=0.5)
+    one = seed_mean(sc.with_grid_acc(rows, m["grid"]), lambda rs: float(rs[0]["data.sigma"]), sc.GRID_ACC)
+    assert all(a < 0.5 for a in one.values()) and all(math.isfinite(v) for v in onsets.values())
