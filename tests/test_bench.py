@@ -6,7 +6,8 @@ import torch
 from conftest import TINY, tiny
 from factordiff.bench import bench_sample, bench_train, forward_flops
 from factordiff.cli import main
-from factordiff.config import ConfigError, preset
+from factordiff.config import ConfigError
+from factordiff.presets import preset
 from factordiff.train import make_model
 from factordiff.unet import count_parameters
 

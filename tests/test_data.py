@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from factordiff.config import ConfigError, DataConfig, preset
+from factordiff.config import ConfigError, DataConfig
 from factordiff.data import (
     BUMP,
     SOS,
@@ -20,6 +20,7 @@ from factordiff.data import (
     to_uint8,
     visible_dims,
 )
+from factordiff.presets import preset
 
 
 def test_bump_formula_and_frame():

@@ -516,9 +516,9 @@ def test_unknown_experiment_name_is_refused(tmp_path):
 
 
 def test_absurd_sample_request_is_refused_before_work(straight, monkeypatch):
-    from factordiff import config, evaluate
+    from factordiff import evaluate, io
 
-    monkeypatch.setattr(config, "available_memory", lambda: 2**30)
+    monkeypatch.setattr(io, "available_memory", lambda: 2**30)
     with pytest.raises(ConfigError, match=r"--n.*GiB"):
         evaluate.sample_run(straight, n=5_000_000)
 

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 
 from factordiff.analysis.percolation import (
+    PercolationConfig,
     PercolationResult,
     largest_cluster_ratio,
     neighbour_pairs,
     offset_overlaps,
     simulate,
 )
-from factordiff.config import PercolationConfig
 
 LAMS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
 

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from factordiff.config import ConfigError, DataConfig, preset
+from factordiff.config import ConfigError, DataConfig
 from factordiff.data import BUMP, SOS, make_dataset, render_bump, render_labels, render_sos, to_uint8, visible_coords
+from factordiff.presets import preset
 from factordiff.score import (
     accuracy,
     analyze_bumps,

@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import PRESETS, ConfigError, PercolationConfig, RunConfig, apply_overrides, load_config, preset, to_yaml
+from .analysis.percolation import PercolationConfig
+from .config import ConfigError, to_yaml
 from .errors import FactordiffError
+from .presets import PRESETS, resolve_run_config
 
 EXAMPLES = {
     "preview": """examples:
@@ -70,25 +72,6 @@ P1 Fig 7b is `factordiff data overlap`. The experiments:
 }
 
 
-def _resolve_run_config(items: list[str], preset_name: str | None) -> RunConfig:
-    """A YAML path (at most one) and key=value overrides, on top of a preset or the defaults. An existing file is
-    a path even with '=' in it: sweep run directories are named like `sigma=0.5_seed=0`."""
-    paths = [i for i in items if "=" not in i or Path(i).is_file()]
-    overrides = [i for i in items if i not in paths]
-    for item in paths:
-        if not Path(item).is_file():
-            raise ConfigError(item, item, "an existing CONFIG.yaml file or a key=value override (e.g. data.sigma=0.5)",
-                              f"{item!r} is neither an existing CONFIG.yaml file nor a key=value override "
-                              "(e.g. data.sigma=0.5)")
-    if len(paths) > 1:
-        raise ConfigError("CONFIG", paths, "at most one YAML file (the other arguments must be key=value)")
-    if paths and preset_name:
-        raise ConfigError("--preset", preset_name, "absent when a CONFIG file is given")
-    if paths:
-        return apply_overrides(load_config(paths[0]), overrides)
-    return preset(preset_name, overrides) if preset_name else apply_overrides(RunConfig(), overrides)
-
-
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("items", nargs="*", metavar="[CONFIG.yaml] [key=value ...]",
                    help="a run config file and/or overrides such as data.sigma=0.5")
@@ -107,7 +90,7 @@ def _progress(total: int, desc: str):
 def cmd_preview(args) -> int:
     from .commands import preview_data
 
-    summary = preview_data(_resolve_run_config(args.items, args.preset), args.out, n=args.n, seed=args.seed)
+    summary = preview_data(resolve_run_config(args.items, args.preset), args.out, n=args.n, seed=args.seed)
     counts = summary["counts"]
     print(f"train (ID) images: {counts['train']:,}   held-out (OOD) images: {counts['heldout']:,}")
     print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if k not in ("train", "heldout")))
@@ -151,7 +134,7 @@ def cmd_percolation(args) -> int:
 def cmd_train(args) -> int:
     from .train import train
 
-    cfg = _resolve_run_config(args.items, args.preset)
+    cfg = resolve_run_config(args.items, args.preset)
     summary = train(cfg, args.run_dir, progress=None)
     print(f"trained {summary['run_dir']} to step {summary['step']} (resumed from step {summary['resumed_from']})")
     return 0
@@ -245,7 +228,7 @@ def cmd_bench(args) -> int:
 
     from .bench import bench_sample, bench_train
 
-    cfg = _resolve_run_config(args.items, args.preset)
+    cfg = resolve_run_config(args.items, args.preset)
     if args.what == "train":
         out = bench_train(cfg, batch=args.batch, device=args.device, steps=args.steps, warmup=args.warmup,
                           reference=not args.no_reference)
@@ -257,7 +240,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_config_show(args) -> int:
-    sys.stdout.write(to_yaml(_resolve_run_config(args.items, args.preset)))
+    sys.stdout.write(to_yaml(resolve_run_config(args.items, args.preset)))
     return 0
 
 

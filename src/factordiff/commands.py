@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from . import plot
-from .analysis.percolation import simulate
-from .config import ConfigError, PercolationConfig, RunConfig, check_number, save_config
+from .analysis.percolation import PercolationConfig, simulate
+from .config import ConfigError, RunConfig, check_number, save_config
 from .data import BUMP, label_regions, make_dataset, overlap_curves, render_labels, to_uint8, visible_dims
 from .io import atomic_write_json, save_figure
 
@@ -107,7 +107,7 @@ def demo(out_dir: str | Path, overrides: list[str] | tuple[str, ...] = (), *, lo
     """`factordiff demo`: the main job on a laptop CPU. Train the `cpu` preset (resumable: rerun to continue),
     analyse every snapshot (phases, R², dimension, topology, factorization) and write the report."""
     from .analyze import analyze_run
-    from .config import preset
+    from .presets import preset
     from .report import write_report
     from .train import train
 

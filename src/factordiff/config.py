@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
-import os
 import re
 import types
 import typing
@@ -20,62 +18,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from .checks import check_choice, check_interval, check_number  # noqa: F401 - callers import them from here
 from .errors import ConfigError
-
-# --------------------------------------------------------------------------------------------------------
-# Field checks (shared by every config class)
-
-
-def check_number(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
-                 lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> None:
-    """Raise ConfigError unless `value` is a finite number (an int when `integer`) in the given interval."""
-    kind = "an integer" if integer else "a finite number"
-    lo_s = "" if lo is None else f"{'>' if lo_open else '>='} {lo:g}"
-    hi_s = "" if hi is None else f"{'<' if hi_open else '<='} {hi:g}"
-    allowed = " ".join(s for s in (kind, lo_s, "and" if lo_s and hi_s else "", hi_s) if s)
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
-        raise ConfigError(name, value, allowed)
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ConfigError(name, value, allowed)
-    if hi is not None and (value > hi or (hi_open and value == hi)):
-        raise ConfigError(name, value, allowed)
-
-
-def available_memory() -> int:
-    """Bytes of memory the OS says are available (MemAvailable), or total physical memory as a fallback."""
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def check_memory(name: str, value: Any, need: int, hint: str = "", share: float = 0.5) -> None:
-    """Refuse a request whose results need more than `share` of the available memory, before any work."""
-    have = available_memory()
-    if need > share * have:
-        raise ConfigError(name, value, f"a request that fits in memory: it needs ~{need / 2**30:.1f} GiB, "
-                          f"{share:.0%} of the {have / 2**30:.1f} GiB available is allowed{hint}")
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(name, value, "one of " + ", ".join(repr(c) for c in choices))
-
-
-def check_interval(name: str, value: Any, lo: float, hi: float) -> None:
-    """A closed interval (a, b) with lo <= a < b <= hi."""
-    allowed = f"an interval [a, b] with {lo:g} <= a < b <= {hi:g}"
-    if not (isinstance(value, tuple) and len(value) == 2):
-        raise ConfigError(name, value, allowed)
-    for v in value:
-        check_number(name, v)
-    if not (lo <= value[0] < value[1] <= hi):
-        raise ConfigError(name, list(value), allowed)
-
 
 # --------------------------------------------------------------------------------------------------------
 # Stage configs
@@ -176,39 +120,6 @@ class DataConfig:
     @property
     def has_stripes(self) -> bool:
         return "stripes" in self.kind
-
-
-@dataclass(frozen=True)
-class PercolationConfig:
-    """P2 Fig 6c / 13 / 14b: site percolation on the label lattice, joined by image overlap (PAPERS.md §2.4)."""
-
-    section: ClassVar[str] = "percolation"
-
-    image_size: int = 32  # lattice = label grid 0..N at `increment` ([INFERRED] L = N, d = 1)
-    increment: float = 1.0
-    sigmas: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)  # P2 Fig 6e uses several σ ≤ 1
-    thresholds: tuple[float, ...] = (0.005, 0.05)  # P2 Fig 6c: 0.005; Fig 14b: 0.05
-    fractions: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # λ
-    draws: int = 20  # [INFERRED] ≥ 20 random draws per point (PAPERS.md §6.20)
-    overlap: str = "pixel"  # P1 A.5 overlap of rendered images; "continuum" = closed form exp(−Δ²/4kσ²)
-    variance_convention: str = "4sigma2"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        p = self.section + "."
-        check_number(p + "image_size", self.image_size, 4, 256, integer=True)
-        check_number(p + "increment", self.increment, 0, self.image_size, lo_open=True)
-        for name, lo, hi, lo_open in (("sigmas", 0, self.image_size, True), ("thresholds", 0, 1, True),
-                                      ("fractions", 0, 1, True)):
-            values = getattr(self, name)
-            if not values:
-                raise ConfigError(p + name, list(values), "a non-empty list")
-            for v in values:
-                check_number(f"{p}{name}", v, lo, hi, lo_open=lo_open)
-        check_number(p + "draws", self.draws, 1, 10_000, integer=True)
-        check_choice(p + "overlap", self.overlap, ("pixel", "continuum"))
-        check_choice(p + "variance_convention", self.variance_convention, ("4sigma2", "2sigma2"))
-        check_number(p + "seed", self.seed, 0, 2**32 - 1, integer=True)
 
 
 ALL_LAYERS = ("layer0", "layer1", "layer2", "layer3", "layer4", "layer5")
@@ -328,60 +239,6 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
-
-
-# --------------------------------------------------------------------------------------------------------
-# Presets: named sets of overrides (the same `key=value` strings a user types)
-
-SCALES: dict[str, dict[str, Any]] = {
-    # P1 §4 as PAPERS §1.2 reconstructs it: the full UNet, T = 1000, 500 evaluation samples, 320k steps,
-    # a snapshot every 6,400 steps (50 snapshots), ancestral DDPM sampling.
-    "paper": {"model.base": 64, "model.pe_dim": 128, "model.attention": ALL_LAYERS, "model.bottleneck": "big",
-              "diffusion.timesteps": 1000, "diffusion.sampler": "ddpm", "diffusion.sample_steps": 0,
-              "train.steps": 320000, "train.batch_size": 64, "train.eval_samples": 500,
-              "train.snapshot_every": 6400},
-    # The same design at a quarter of the width on P1's dataset at half scale (N = 16, σ = 0.5, d = 0.5: the
-    # same 33 × 33 labels and neighbour overlap), found by experiment (README "The cpu preset"): all three
-    # phases in about 7 minutes on a 2-core CPU. No self-attention, light bottleneck, T = 200 with β scaled ×5,
-    # evaluation with 20-step stochastic DDIM (η = 1).
-    "cpu": {"data.image_size": 16, "data.sigma": 0.5, "data.increment": 0.5,
-            "model.base": 16, "model.pe_dim": 32, "model.attention": (), "model.bottleneck": "light",
-            "diffusion.timesteps": 200, "diffusion.sampler": "ddim", "diffusion.sample_steps": 20,
-            "diffusion.eta": 1.0, "train.steps": 2500, "train.batch_size": 64, "train.lr": 2e-3,
-            "train.ema_decay": 0.99, "train.ema_start": 1000, "train.snapshot_every": 100,
-            "train.checkpoint_every": 500, "train.eval_samples": 100, "train.eval_ood_samples": 50,
-            "train.channels_last": True},
-}
-
-PRESETS: dict[str, dict[str, Any]] = {
-    **SCALES,
-    "p1-bump": {},  # P1 Fig 2/3: σ = 1, d = 1 (1,089 images)
-    "p1-dense": {"data.increment": 0.1},  # P1 Fig 4 densest: 321² images
-    "p1-imbalance-strong": {"data.increment_x": 0.1, "data.increment_y": 1.0},  # P1 Fig 5a
-    "p1-imbalance-weak": {"data.increment_x": 0.1, "data.increment_y": 0.5},  # P1 Fig 5b
-    "p1-hole-3.5": {"data.increment": 0.1, "data.holdout": "box",
-                    "data.holdout_x": (13.0, 19.0), "data.holdout_y": (13.0, 19.0)},  # P1 Fig 9 (~3.5 %)
-    "p1-hole-10": {"data.increment": 0.1, "data.holdout": "box",
-                   "data.holdout_x": (11.0, 21.0), "data.holdout_y": (11.0, 21.0)},  # P1 Fig 9 (~10 %)
-    "p2-torus": {"data.periodic": True},  # P2 Fig 2
-    "p2-sos-cross": {"data.kind": "sos", "data.holdout": "cross"},  # P2 Fig 4a
-    "p2-stripes": {"data.kind": "stripes"},  # P2 Fig 4b / 10 (with rim SOS)
-    "p2-stripes-norim": {"data.kind": "stripes", "data.rim_width": 0.0},  # P2 Fig 10 ablation
-    "p2-sos-stripes-cross": {"data.kind": "sos+stripes", "data.holdout": "cross"},  # P2 Fig 4 (c)
-    "p2-bump-stripes": {"data.kind": "bump+stripes", "data.stripe_offsets": "one"},  # P2 Fig 5b (PAPERS §6 #19)
-    "p2-lesion": {"data.holdout": "band_x", "data.holdout_x": (14.25, 17.75)},  # P2 Fig 11, width 3.5
-}
-
-
-def preset(names: str | list[str] | tuple[str, ...], overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """The named preset(s), applied left to right (e.g. ["cpu", "p2-torus"]: a scale, then a dataset), then
-    `key=value` overrides on top."""
-    cfg = RunConfig()
-    for name in [names] if isinstance(names, str) else names:
-        if name not in PRESETS:
-            raise ConfigError("preset", name, "one of " + ", ".join(sorted(PRESETS)))
-        cfg = replace_path(cfg, PRESETS[name])
-    return apply_overrides(cfg, overrides)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -174,8 +174,8 @@ def sample_run(run_dir: str | Path, *, step: int | None = None, n: int = 25, sam
     """`factordiff sample RUN`: draw n images for training labels from a checkpoint (EMA weights), score
     them, and save images + labels + predictions (npz) and a 5×5-style grid (png). Times the sampling loop."""
     from . import figures
-    from .config import DiffusionConfig, check_memory
-    from .io import save_figure
+    from .config import DiffusionConfig
+    from .io import check_memory, save_figure
 
     run = RunDir(run_dir)
     cfg = run.load_config()

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import RunLocked, StorageError
+from .errors import ConfigError, RunLocked, StorageError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp creates 0600 files, final files get the usual 0666 & ~umask
@@ -65,6 +65,25 @@ def check_free_space(directory: str | os.PathLike, need: int, what: str) -> None
     if free < need:
         raise StorageError(f"not enough free space to write {what} in {directory}: needs ~{need / 2**20:.1f} MB, "
                            f"{free / 2**20:.1f} MB free; files written before are intact")
+
+
+def available_memory() -> int:
+    """Bytes of memory the OS says are available (MemAvailable), or total physical memory as a fallback."""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(name: str, value: object, need: int, hint: str = "", share: float = 0.5) -> None:
+    """Refuse a request whose results need more than `share` of the available memory, before any work."""
+    have = available_memory()
+    if need > share * have:
+        raise ConfigError(name, value, f"a request that fits in memory: it needs ~{need / 2**30:.1f} GiB, "
+                          f"{share:.0%} of the {have / 2**30:.1f} GiB available is allowed{hint}")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

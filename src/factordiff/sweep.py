@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import PRESETS, ConfigError, RunConfig, from_dict, parse_yaml, preset, replace_path, to_dict
+from .config import ConfigError, RunConfig, from_dict, parse_yaml, replace_path, to_dict
 from .errors import FactordiffError, Preempted, RunLocked
 from .io import atomic_write_json, atomic_write_text, lock_free, run_lock
+from .presets import PRESETS, preset
 from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")

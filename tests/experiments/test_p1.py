@@ -50,3 +50,19 @@ def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
 def test_reproduce_cli_rejects_a_bad_override(tmp_path, capsys):
     assert main(["reproduce", "p1-increment", "data.sigmma=1", "--out", str(tmp_path / "x")]) == 2
     assert "sigmma" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_reproduce_reads_an_analysis_cut_by_a_crash(tmp_path):
+    """analysis.jsonl whose last line a crash cut: reproduce skips that line (io.read_jsonl) and still judges."""
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=30"])
+    out = tmp_path / "phases"
+    first = reproduce("p1-phases", out=out, overrides=over, analyze={"methods": ["pca"], "grid": 0,
+                                                                     "topology": "none"}, log=lambda m: None)
+    analysis = next(out.glob("runs/*/analysis.jsonl"))
+    with open(analysis, "a") as f:
+        f.write('{"kind": "analysis", "step": 6, "layer": "lay')  # no newline: cut mid-row
+    (out / "measured.json").unlink()  # measure again from the damaged file
+    again = reproduce("p1-phases", out=out, overrides=over, log=lambda m: None)
+    assert again["ran"] == 0 and [v.to_dict() for v in again["verdicts"]] == [v.to_dict() for v in first["verdicts"]]
+    assert json.loads((out / "measured.json").read_text())["measured"]
+    assert list((out / "figures").glob("phases_*.png"))

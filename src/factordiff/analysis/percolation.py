@@ -8,14 +8,48 @@ the largest connected mass ratio: |largest component| / #kept, averaged over dra
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..config import PercolationConfig
+from ..checks import check_choice, check_number
 from ..data import grid, shift_overlap_1d, variance_factor
+from ..errors import ConfigError
 
+
+@dataclass(frozen=True)
+class PercolationConfig:
+    """P2 Fig 6c / 13 / 14b: site percolation on the label lattice, joined by image overlap (PAPERS.md §2.4)."""
+
+    section: ClassVar[str] = "percolation"
+
+    image_size: int = 32  # lattice = label grid 0..N at `increment` ([INFERRED] L = N, d = 1)
+    increment: float = 1.0
+    sigmas: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)  # P2 Fig 6e uses several σ ≤ 1
+    thresholds: tuple[float, ...] = (0.005, 0.05)  # P2 Fig 6c: 0.005; Fig 14b: 0.05
+    fractions: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # λ
+    draws: int = 20  # [INFERRED] ≥ 20 random draws per point (PAPERS.md §6.20)
+    overlap: str = "pixel"  # P1 A.5 overlap of rendered images; "continuum" = closed form exp(−Δ²/4kσ²)
+    variance_convention: str = "4sigma2"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        p = self.section + "."
+        check_number(p + "image_size", self.image_size, 4, 256, integer=True)
+        check_number(p + "increment", self.increment, 0, self.image_size, lo_open=True)
+        for name, lo, hi, lo_open in (("sigmas", 0, self.image_size, True), ("thresholds", 0, 1, True),
+                                      ("fractions", 0, 1, True)):
+            values = getattr(self, name)
+            if not values:
+                raise ConfigError(p + name, list(values), "a non-empty list")
+            for v in values:
+                check_number(f"{p}{name}", v, lo, hi, lo_open=lo_open)
+        check_number(p + "draws", self.draws, 1, 10_000, integer=True)
+        check_choice(p + "overlap", self.overlap, ("pixel", "continuum"))
+        check_choice(p + "variance_convention", self.variance_convention, ("4sigma2", "2sigma2"))
+        check_number(p + "seed", self.seed, 0, 2**32 - 1, integer=True)
 
 def offset_overlaps(sigma: float, increment: float, n_sites: int, *, mode: str = "pixel",
                     variance_convention: str = "4sigma2") -> np.ndarray:
