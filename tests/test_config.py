@@ -4,21 +4,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factordiff.analysis.percolation import PercolationConfig
 from factordiff.config import (
-    PRESETS,
     DataConfig,
-    PercolationConfig,
     RunConfig,
     apply_overrides,
     from_dict,
     load_config,
     parse_yaml,
-    preset,
     save_config,
     to_dict,
     to_yaml,
 )
 from factordiff.errors import ConfigError
+from factordiff.presets import PRESETS, preset
 
 
 def test_defaults_are_paper_values():

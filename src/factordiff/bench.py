@@ -16,7 +16,8 @@ import torch
 from . import diffusion
 from .config import RunConfig, check_number, replace_path
 from .data import make_dataset
-from .train import make_batch_loss, make_model, resolve_device, update
+from .evaluate import resolve_device
+from .train import make_batch_loss, make_model, update
 
 RECOMMENDED = {"cpu": {"train.channels_last": True},
                "cuda": {"train.channels_last": True, "train.amp": "bf16", "train.compile": True}}

@@ -80,6 +80,12 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                         f"(one of {', '.join(sorted(PRESETS))})")
 
 
+def _add_lists(p: argparse.ArgumentParser, **flags: str) -> None:
+    """--NAME V [V ...] options of floats, one per keyword (its value is the help text)."""
+    for name, text in flags.items():
+        p.add_argument(f"--{name}", type=float, nargs="+", help=text)
+
+
 def _progress(total: int, desc: str):
     from tqdm import tqdm
 
@@ -151,8 +157,9 @@ def cmd_analyze(args) -> int:
 
 def cmd_report(args) -> int:
     from .report import write_report, write_sweep_report
+    from .rundir import SweepDir
 
-    if (args.run / "sweep.json").exists():
+    if SweepDir(args.run).exists():
         out = write_sweep_report(args.run)
         print(f"wrote {out['report']} and {len(out['figures'])} figures")
         return 0
@@ -264,17 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = data.add_parser("overlap", help="P1 Fig 7b: neighbour overlap vs increment",
                         epilog=EXAMPLES["overlap"], formatter_class=fmt)
-    p.add_argument("--sigmas", type=float, nargs="+")
-    p.add_argument("--increments", type=float, nargs="+")
+    _add_lists(p, sigmas="bump widths σ", increments="label increments d")
     p.add_argument("--size", type=int, default=32, help="image size N")
     p.add_argument("--out", type=Path, default=Path("outputs/overlap"))
     p.set_defaults(func=cmd_overlap)
 
     p = sub.add_parser("percolation", help="P2 Fig 6c/13/14b: percolation of the label lattice",
                        epilog=EXAMPLES["percolation"], formatter_class=fmt)
-    p.add_argument("--sigmas", type=float, nargs="+")
-    p.add_argument("--thresholds", type=float, nargs="+")
-    p.add_argument("--fractions", type=float, nargs="+", help="λ values")
+    _add_lists(p, sigmas="bump widths σ", thresholds="neighbour-overlap thresholds", fractions="λ values")
     p.add_argument("--draws", type=int)
     p.add_argument("--overlap", choices=("pixel", "continuum"))
     p.add_argument("--size", type=int, default=32, help="lattice = labels 0..N")

@@ -25,6 +25,13 @@ from .config import RunConfig, load_config, to_dict
 from .errors import CheckpointError, FactordiffError
 from .io import read_jsonl
 
+# Every file name of a run directory and of a sweep directory, in one place: RunDir(p).<key> is p / <name>.
+RUN_FILES = {"config": "config.yaml", "metrics": "metrics.jsonl", "snapshots": "snapshots",
+             "checkpoints": "checkpoints", "analysis": "analysis.jsonl", "probes": "probes",
+             "grid_accuracy": "grid_accuracy.json", "status": "status.json", "figures": "figures",
+             "report": "report.html", "samples": "samples"}
+SWEEP_FILES = {"spec": "sweep.json", "results": "results.csv", "verdicts": "verdicts.json", "figures": "figures",
+               "report": "report.html", "measured": "measured.json", "slurm": "slurm"}
 _STEP = re.compile(r"^(?:grid_)?step_(\d+)$")
 
 
@@ -53,18 +60,6 @@ class RunDir:
     def __init__(self, path: str | Path):
         object.__setattr__(self, "path", Path(path))
 
-    config = property(lambda self: self.path / "config.yaml")
-    metrics = property(lambda self: self.path / "metrics.jsonl")
-    snapshots = property(lambda self: self.path / "snapshots")
-    checkpoints = property(lambda self: self.path / "checkpoints")
-    analysis = property(lambda self: self.path / "analysis.jsonl")
-    probes = property(lambda self: self.path / "probes")
-    grid_accuracy = property(lambda self: self.path / "grid_accuracy.json")
-    status = property(lambda self: self.path / "status.json")
-    figures = property(lambda self: self.path / "figures")
-    report = property(lambda self: self.path / "report.html")
-    samples = property(lambda self: self.path / "samples")
-
     @property
     def name(self) -> str:
         return self.path.name
@@ -88,7 +83,7 @@ class RunDir:
     def load_config(self) -> RunConfig:
         """The run's saved config; a clear error when this is not a run directory."""
         if not self.config.exists():
-            raise FactordiffError(f"{self.path} is not a run directory (no config.yaml); train one with "
+            raise FactordiffError(f"{self.path} is not a run directory (no {RUN_FILES['config']}); train one with "
                                   f"`factordiff train --run-dir {self.path}`")
         return load_config(self.config)
 
@@ -114,21 +109,13 @@ class SweepDir:
     def __init__(self, path: str | Path):
         object.__setattr__(self, "path", Path(path))
 
-    spec = property(lambda self: self.path / "sweep.json")
-    results = property(lambda self: self.path / "results.csv")
-    verdicts = property(lambda self: self.path / "verdicts.json")
-    figures = property(lambda self: self.path / "figures")
-    report = property(lambda self: self.path / "report.html")
-    measured = property(lambda self: self.path / "measured")
-    slurm = property(lambda self: self.path / "slurm")
-
     def run(self, name: str) -> RunDir:
         return RunDir(self.path / "runs" / name)
 
     def runs(self) -> list[RunDir]:
         """Every run directory that holds a config, by name."""
         root = self.path / "runs"
-        return [RunDir(p) for p in sorted(root.glob("*")) if (p / "config.yaml").exists()] if root.exists() else []
+        return [r for r in map(RunDir, sorted(root.glob("*"))) if r.exists()] if root.exists() else []
 
     def exists(self) -> bool:
         return self.spec.exists()
@@ -142,6 +129,15 @@ class SweepDir:
             return json.loads(self.spec.read_text())
         except (OSError, ValueError) as e:
             raise FactordiffError(f"{self.spec} is unreadable: {e}") from None
+
+
+def _name_paths(cls, files: dict[str, str]) -> None:
+    for attr, fname in files.items():
+        setattr(cls, attr, property(lambda self, f=fname: self.path / f, doc=f"PATH/{fname}"))
+
+
+_name_paths(RunDir, RUN_FILES)
+_name_paths(SweepDir, SWEEP_FILES)
 
 
 # ---- resume: one rule, two policies -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Sweeps: a spec (base presets + overrides, a grid over config keys, seeds) expands to runs with readable
 directory names; launchers run them on a local process pool or on Slurm through submitit; finished runs are
-skipped, so rerunning a sweep completes what is missing; `aggregate` globs the run directories into one table.
+skipped, so rerunning a sweep completes what is missing; `table.aggregate` turns the run directories into one table.
 
 Spec (YAML):
 
