@@ -1,0 +1,171 @@
+"""What an experiment is (`Experiment`), what it concludes (`Verdict`), and the pure helpers its judge uses:
+aggregated table rows in, numbers out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..table import by_run  # noqa: F401 - part of the helpers experiments use
+
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+OUTCOMES = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+MARK = {SUPPORTED: "✔", NOT_SUPPORTED: "✘", INCONCLUSIVE: "?"}
+CPU_NOTE = ("cpu scale: the cpu preset (P1 data at half scale: N = 16, σ, d halved, where the grid does not set "
+            "them), few grid points, one seed")
+INFERRED = "[INFERRED] definitions: PAPERS.md §2"
+
+
+def decide(ok: bool, decidable: bool = True) -> str:
+    """The outcome of a claim: inconclusive when the measurement could not have said either way."""
+    return INCONCLUSIVE if not decidable else SUPPORTED if ok else NOT_SUPPORTED
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim judged from the runs: the statistic and its value, the outcome, how it was decided, and the
+    values it was compared with (ceilings, baselines, controls) by name."""
+
+    claim: str
+    statistic: str
+    value: Any
+    outcome: str
+    detail: str = ""
+    controls: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"Verdict.outcome: one of {OUTCOMES} (got {self.outcome!r})")
+
+    @property
+    def supported(self) -> bool:
+        return self.outcome == SUPPORTED
+
+    def show_value(self) -> str:
+        return show(self.value)
+
+    def line(self) -> str:
+        """The one-line form for logs: `[supported] claim: statistic = value (detail; controls)`."""
+        extra = "; ".join(s for s in (self.detail, ", ".join(f"{k} {show(v)}" for k, v in self.controls.items()))
+                          if s)
+        return f"[{self.outcome}] {self.claim}: {self.statistic} = {self.show_value()}" + (f" ({extra})" if extra
+                                                                                          else "")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Verdict:
+        return cls(**{k: d[k] for k in ("claim", "statistic", "value", "outcome", "detail", "controls") if k in d})
+
+
+def show(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else "never" if math.isinf(v) else f"{v:.3f}"
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One paper figure: sweep specs at `cpu` and `paper` scale, an optional `measure(table, log) → measured`
+    (computed once, cached in the experiment's folder), `draw(table, measured, out_dir, title) → [paths]` and
+    `judge(table, measured) → [Verdict]`."""
+
+    name: str
+    figure: str
+    claim: str
+    specs: dict[str, dict]  # scale → sweep spec (without its name)
+    draw: Callable
+    judge: Callable
+    measure: Callable | None = None
+    sweep_of: str | None = None  # reuse that experiment's runs (same spec) instead of training new ones
+    doc: str = ""  # the module's docstring: claim, paper figure, command, measured cpu time
+
+
+def spec(cpu: dict, paper: dict, cpu_overrides: dict | None = None) -> dict[str, dict]:
+    """The two scales of an experiment's sweep: `cpu` (the cpu preset, one seed) and `paper` (three seeds)."""
+    cpu, paper = dict(cpu), dict(paper)
+    out_cpu = {"presets": ["cpu", *cpu.pop("presets", [])], **cpu}
+    if cpu_overrides:
+        out_cpu["overrides"] = {**cpu_overrides, **cpu.get("overrides", {})}
+    return {"cpu": out_cpu, "paper": {"presets": ["paper", *paper.pop("presets", [])], "seeds": [0, 1, 2], **paper}}
+
+
+# ---- table helpers ----------------------------------------------------------------------------------------
+
+def key(rows: list[dict], col: str):
+    """A run's value of a constant column (a config key): its first row's."""
+    return rows[0].get(col) if rows else None
+
+
+def run_dir(rows: list[dict], name: str) -> Path:
+    """A run's directory, from the table's run_dir column (the runs may live in another experiment's sweep)."""
+    return Path(next(r["run_dir"] for r in rows if r["run"] == name))
+
+
+def onset(run_rows: list[dict], phase: str = "C") -> float:
+    """The first step from which the run stays in `phase` (or later); inf when it never gets there."""
+    order = {"A": 0, "B": 1, "C": 2}
+    ranks = [order.get(r.get("phase") or "A", 0) for r in run_rows]
+    for i in range(len(ranks)):
+        if all(x >= order[phase] for x in ranks[i:]):
+            return float(run_rows[i]["step"])
+    return float("inf")
+
+
+def first_reached(run_rows: list[dict], col: str = "acc", level: float = 0.5) -> float:
+    """The first step at which `col` reaches `level` (inf if never): the learning speed of a run."""
+    for r in run_rows:
+        if r.get(col) is not None and r[col] >= level:
+            return float(r["step"])
+    return float("inf")
+
+
+def spearman(a, b) -> float:
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    finite_max = np.nanmax(np.where(np.isfinite(b), b, np.nan)) if np.isfinite(b).any() else 0.0
+    b = np.where(np.isinf(b), finite_max + 1, b)  # "never" ranks after every finite onset
+    if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def pearson(a, b) -> float:
+    a, b = (np.asarray([np.nan if v is None else v for v in x], float) for x in (a, b))
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or a[ok].std() == 0 or b[ok].std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def final(rows: list[dict], col: str, share: float = 1 / 3) -> float:
+    """Mean of `col` over the last third of a run's snapshots (one run's rows, sorted by step)."""
+    tail = rows[-max(1, int(round(len(rows) * share))):]
+    vals = [r[col] for r in tail if r.get(col) is not None]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def last(rows: list[dict]) -> dict:
+    return rows[-1] if rows else {}
+
+
+def seed_mean(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str) -> dict:
+    """{group(run): `final(col)` averaged over the runs (seeds) that share that group}; runs whose value is
+    missing are left out of the mean (a group whose runs all lack it maps to nan)."""
+    per: dict = {}
+    for rs in by_run(rows).values():
+        per.setdefault(group(rs), []).append(final(rs, col))
+    return {k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in per.items()}
+
+
+def finite(*values) -> bool:
+    return all(v is not None and isinstance(v, int | float) and math.isfinite(v) for v in values)

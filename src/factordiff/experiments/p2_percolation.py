@@ -1,0 +1,173 @@
+"""P2 Figs 6, 13–15: accuracy switches on when the kept bumps percolate: the onset in λ (the share of the data
+kept) tracks the simulated percolation threshold λ_c(σ).
+
+    factordiff reproduce p2-percolation       # cpu scale: σ ∈ {0.25, 0.5} × λ ∈ {0.1, 0.3, 0.6, 1}, d = 1
+
+Scored over the whole 2D label grid of each run's training region (as p2-scaling). Measured cpu time: 50 min,
+8 runs two at a time, another run sharing the machine for 15 of them (2-core AMD EPYC, README).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .. import figures, plot
+from ..analysis.percolation import PercolationConfig, simulate
+from ..analyze import umap_2d
+from ..evaluate import denoising_losses
+from ..rundir import RunDir
+from .base import INFERRED, Experiment, Verdict, by_run, decide, final, key, run_dir, seed_mean
+from .p2_common import p2_spec
+from .p2_scaling import GRID_ACC, measure_grid_accuracy, with_grid_acc
+
+THRESHOLDS = (0.005, 0.05)  # neighbour-overlap thresholds of the simulation; the verdict uses the first
+SPECS = p2_spec({"grid": {"data.sigma": [0.25, 0.5], "data.fraction": [0.1, 0.3, 0.6, 1.0]},
+                 "overrides": {"data.increment": 1.0, "data.subsample_scope": "all"}, "analyze": False},
+                {"grid": {"data.sigma": [0.1, 0.25, 0.5, 1.0],
+                          "data.fraction": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]},
+                 "overrides": {"data.increment": 1.0, "data.subsample_scope": "all"}, "analyze": False})
+
+
+def _sigmas(rows: list[dict]) -> list[float]:
+    return sorted({float(r["data.sigma"]) for r in rows})
+
+
+def simulate_lattice(rows: list[dict], threshold: float, draws: int = 10):
+    """The percolation simulation on the runs' own lattice (N, d) for their σ values."""
+    first = rows[0]
+    cfg = PercolationConfig(image_size=int(first.get("data.image_size") or 16),
+                            increment=float(first.get("data.increment") or 1.0), sigmas=tuple(_sigmas(rows)),
+                            thresholds=(threshold,), fractions=tuple(np.round(np.arange(0.02, 1.001, 0.02), 2)),
+                            draws=draws)
+    return cfg, simulate(cfg)
+
+
+def lambda_c_of(rows: list[dict], res, level: float = 0.5) -> dict[float, float]:
+    """λ_c(σ) of a one-threshold simulation of the runs' lattice: where the largest-cluster ratio reaches `level`."""
+    return {s: float(v) for s, v in zip(_sigmas(rows), res.threshold_crossing(level)[:, 0])}
+
+
+def percolation_thresholds(rows: list[dict], threshold: float = THRESHOLDS[0], level: float = 0.5) -> dict:
+    """The simulated λ_c(σ) on the same lattice as the runs."""
+    return lambda_c_of(rows, simulate_lattice(rows, threshold)[1], level)
+
+
+def measure(rows: list[dict], log=print) -> dict:
+    """Grid accuracy of every final model; the simulation at both thresholds (curves and λ_c); the train and
+    validation ε-MSE of every final model (Fig 14c); a 2-D UMAP of the first seed's run per (σ, λ) (Fig 15)."""
+    sims, lambda_c = {}, {}
+    for thr in THRESHOLDS:  # one simulation per threshold; λ_c comes from the first (the verdict's threshold)
+        cfg, res = simulate_lattice(rows, thr)
+        sims[str(thr)] = {"fractions": cfg.fractions, "mean": res.mean[:, 0], "std": res.std[:, 0]}
+        if thr == THRESHOLDS[0]:
+            lambda_c = {str(s): v for s, v in lambda_c_of(rows, res).items()}
+    runs = by_run(rows)
+    first: dict = {}
+    for name, rs in runs.items():
+        first.setdefault((float(key(rs, "data.sigma")), float(key(rs, "data.fraction"))), name)
+    return {"grid": measure_grid_accuracy(rows, log), "simulation": sims,
+            "lambda_c": lambda_c,
+            "losses": {name: denoising_losses(run_dir(rows, name)) for name in runs},
+            "umap": {name: umap_2d(RunDir(run_dir(rows, name))) for name in first.values()}}
+
+
+def accuracy_onsets(rows: list[dict], level: float = 0.5) -> dict[float, float]:
+    """Per σ, the smallest λ whose run reaches final accuracy `level` (linear interpolation; inf if none)."""
+    per: dict[float, list] = {}
+    acc = seed_mean(rows, lambda rs: (float(key(rs, "data.sigma")), float(key(rs, "data.fraction"))), GRID_ACC)
+    for (sigma, lam), a in acc.items():
+        per.setdefault(sigma, []).append((lam, a))
+    out = {}
+    for s, pts in per.items():
+        pts = sorted(pts)
+        out[s] = float("inf")
+        for i, (lam, a) in enumerate(pts):
+            if a >= level:
+                out[s] = lam if i == 0 else pts[i - 1][0] + (level - pts[i - 1][1]) / (a - pts[i - 1][1]) * (
+                    lam - pts[i - 1][0])
+                break
+    return out
+
+
+def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+    lambda_c = {float(s): v for s, v in measured["lambda_c"].items()}
+    onsets = accuracy_onsets(with_grid_acc(rows, measured["grid"]))
+    sig = sorted(onsets)
+    lc = [lambda_c.get(s, float("nan")) for s in sig]
+    la = [onsets[s] for s in sig]
+    lc_r = [v if math.isfinite(v) else 2.0 for v in lc]  # never percolates / never learns: ranks last
+    la_r = [v if math.isfinite(v) else 2.0 for v in la]
+    same_order = all((a1 - a2) * (c1 - c2) >= 0 for (a1, c1) in zip(la_r, lc_r) for (a2, c2) in zip(la_r, lc_r))
+    learn_below = [s for s, a, c in zip(sig, la, lc) if math.isfinite(a) and math.isfinite(c) and a < c - 0.15]
+    top = max(float(key(rs, "data.fraction")) for rs in by_run(rows).values())
+    never = [s for s, a, c in zip(sig, la, lc) if not math.isfinite(a) and c < top]  # percolates, never learns
+    show = lambda v: "never" if not math.isfinite(v) else f"{v:.2f}"  # noqa: E731
+    return [Verdict("the accuracy onset tracks the percolation threshold: models learn only once the kept bumps "
+                    "form a connected cluster (P2 Fig 6)", "λ at 50 % accuracy (whole 2D grid) vs simulated λ_c(σ)",
+                    "; ".join(f"σ {s:g}: {show(a)} vs {show(c)}" for s, a, c in zip(sig, la, lc)),
+                    decide(same_order and not learn_below, not never and any(math.isfinite(a) for a in la)),
+                    "supported when the onsets are ordered like λ_c and none is more than 0.15 below it; "
+                    "inconclusive while a σ whose data percolates at a tested λ never learns within the budget"
+                    + (f" (σ {', '.join(f'{s:g}' for s in never)} never does)" if never else "")
+                    + f"; {INFERRED} §2.4 (threshold 0.005, ratio 0.5)", {"λ_c": measured["lambda_c"]})]
+
+
+def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
+    rows = with_grid_acc(rows, measured["grid"])
+    runs = by_run(rows)
+    sigmas = _sigmas(rows)
+    lam_c = {float(s): v for s, v in measured["lambda_c"].items()}
+    losses = measured["losses"]
+    fig, ax = plot.new_figure(1, 4, size=(19, 3.8))
+    for j, thr in enumerate(THRESHOLDS):
+        sim = measured["simulation"][str(thr)]
+        plot.plot_percolation(ax[0, j], sim["fractions"], np.asarray(sim["mean"]), np.asarray(sim["std"]), sigmas,
+                              thr)
+    for i, s in enumerate(sigmas):
+        per_lam: dict[float, list] = {}  # λ → one tuple per seed, averaged below
+        for name, rs in runs.items():
+            if float(key(rs, "data.sigma")) == s:
+                per_lam.setdefault(float(key(rs, "data.fraction")), []).append(
+                    (final(rs, GRID_ACC), losses[name]["train_loss"], _nan(losses[name]["val_loss"]),
+                     final(rs, f"{GRID_ACC}_kept")))
+        pts = [(lam, *(float(np.nanmean(c)) if np.isfinite(c).any() else None for c in zip(*per_lam[lam])))
+               for lam in sorted(per_lam)]
+        ax[0, 2].plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=plot.color(i), label=f"σ = {s:g}")
+        ax[0, 2].plot([p[0] for p in pts], [p[4] for p in pts], ":", color=plot.color(i), alpha=0.6,
+                      label=f"σ = {s:g}, kept labels only")
+        if math.isfinite(lam_c.get(s, float("nan"))):
+            ax[0, 2].axvline(lam_c[s], color=plot.color(i), ls="--", lw=0.8)
+        ax[0, 3].plot([p[0] for p in pts], [p[2] for p in pts], "o-", color=plot.color(i), label=f"σ = {s:g} train")
+        val = [(p[0], p[3]) for p in pts if p[3] is not None]
+        ax[0, 3].plot([v[0] for v in val], [v[1] for v in val], "s--", color=plot.color(i), mfc="none",
+                      label=f"σ = {s:g} validation")
+    ax[0, 2].set_xlabel("λ (share of the data kept)")
+    ax[0, 2].set_ylabel("terminal accuracy, whole 2D grid")
+    ax[0, 2].set_title("accuracy vs λ (dotted: on the kept labels); dashed: simulated λ_c (Fig 6e)", fontsize=8)
+    ax[0, 2].legend(fontsize=7)
+    ax[0, 3].set_xlabel("λ")
+    ax[0, 3].set_ylabel("ε-MSE of the final EMA model")
+    ax[0, 3].set_yscale("log")
+    ax[0, 3].legend(fontsize=6)
+    ax[0, 3].set_title("train vs validation loss (images λ dropped) vs λ (Fig 14c)", fontsize=8)
+    paths = [figures.save(fig, out, "percolation", title)]
+    lams = sorted({float(key(rs, "data.fraction")) for rs in runs.values()})
+    fig, ax = plot.new_figure(len(sigmas), len(lams), size=(2.6 * len(lams), 2.6 * len(sigmas)))
+    for name, emb in measured["umap"].items():  # one panel per (σ, λ): the first seed's run
+        rs = runs[name]
+        i, j = sigmas.index(float(key(rs, "data.sigma"))), lams.index(float(key(rs, "data.fraction")))
+        figures.scatter2d(ax[i, j], emb, f"σ {sigmas[i]:g}, λ {lams[j]:g}, acc {final(rs, GRID_ACC):.2f}")
+    paths.append(figures.save(fig, out, "embeddings", f"{title}: 2-D UMAP of the final representation (Fig 15)"))
+    return paths
+
+
+def _nan(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
+EXPERIMENT = Experiment("p2-percolation", "P2 Fig 6, 13–15", "accuracy switches on when the kept bumps percolate: "
+                        "the onset in λ tracks the simulated threshold λ_c(σ)", SPECS, draw, judge, measure,
+                        doc=__doc__)

@@ -1,0 +1,70 @@
+"""P2 Fig 10: 1D stripes generalize to unseen 2D SOS only when a few 2D examples along the rim are in the
+training set.
+
+    factordiff reproduce p2-rim               # cpu scale: stripes with a rim band of width 1 and without
+
+Measured cpu time: 15.8 min (2-core AMD EPYC, README).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import figures, plot
+from ..data import in_holdout
+from ..rundir import RunDir
+from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
+from .p2_common import FAST, p2_spec
+
+SPECS = p2_spec({"presets": ["p2-stripes"], "grid": {"data.rim_width": [1.0, 0.0]}, "analyze": FAST},
+                {"presets": ["p2-stripes"], "grid": {"data.rim_width": [2.0, 0.0]}, "analyze": FAST})
+
+
+def measure(rows: list[dict], log=print) -> dict:
+    """Per run: up to 25 generated OOD (interior 2D SOS) samples of its last snapshot, with labels and the
+    scorer's predictions."""
+    out = {}
+    for name in by_run(rows):
+        run = RunDir(run_dir(rows, name))
+        snaps = run.list_snapshots()
+        if not snaps:
+            out[name] = None
+            continue
+        with np.load(snaps[-1][1], allow_pickle=False) as z:
+            imgs, labels, pred = z["images"], z["labels"], z["pred"]
+        ood = np.flatnonzero(in_holdout(labels.astype(np.float64), run.load_config().data))[:25]
+        out[name] = {"images": imgs[ood], "labels": labels[ood], "pred": pred[ood]}
+    return out
+
+
+def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+    per = seed_mean(rows, lambda rs: float(key(rs, "data.rim_width")), "acc_ood")
+    with_rim = max((v for k, v in per.items() if k > 0), default=float("nan"))
+    without = per.get(0.0, float("nan"))
+    return [Verdict("1D stripes generalize to 2D SOS only with a few 2D examples on the rim (P2 Fig 10)",
+                    "final OOD (interior 2D SOS) accuracy: with rim − without", with_rim - without,
+                    decide(with_rim - without >= 0.2, finite(with_rim, without)), "needs ≥ 0.2",
+                    {"with rim": with_rim, "without": without})]
+
+
+def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
+    runs = by_run(rows)
+    paths = [figures.save(figures.sweep_curves(runs, title), out, "curves")]
+    fig, ax = plot.new_figure(5, 5 * len(runs), size=(5 * len(runs) * 1.1, 5.8))
+    for j, name in enumerate(runs):
+        m = measured.get(name) or {"images": [], "labels": [], "pred": []}
+        for i in range(25):
+            a = ax[i // 5, 5 * j + i % 5]
+            if i < len(m["images"]):
+                plot.plot_image(a, np.asarray(m["images"][i]), m["labels"][i], np.asarray(m["pred"][i], float))
+            else:
+                a.axis("off")
+        ax[0, 5 * j].set_title(name.replace("_seed=0", "") + ": OOD samples", fontsize=7, loc="left")
+    paths.append(figures.save(fig, out, "samples", f"{title}: generated interior 2D SOS (OOD), dot = truth"))
+    return paths
+
+
+EXPERIMENT = Experiment("p2-rim", "P2 Fig 10", "1D stripes generalize to unseen 2D SOS only when a few 2D examples "
+                        "along the rim are in the training set", SPECS, draw, judge, measure, doc=__doc__)

@@ -1,0 +1,96 @@
+"""`factordiff reproduce NAME --scale cpu|paper`: sweep → table → measure (once, cached) → draw → judge →
+report. Rerunning skips finished runs and reuses the cached measurements while the runs are unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..config import ConfigError
+from ..errors import FactordiffError
+from ..io import atomic_write_json
+from ..report import write_experiment_report
+from ..sweep import launch, parse_spec
+from ..table import aggregate
+from .registry import get
+from .base import CPU_NOTE, Experiment, Verdict
+
+
+def jsonable(obj):
+    """numpy arrays and scalars → lists and numbers, recursively (tuples → lists, keys → str)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def fingerprint(exp: Experiment, rows: list[dict]) -> str:
+    """What the measurements depend on: the experiment and each run's directory and last step."""
+    last = sorted({(r["run"], r["run_dir"]) for r in rows})
+    steps = {r["run"]: max(x["step"] for x in rows if x["run"] == r["run"]) for r in rows}
+    blob = json.dumps([exp.name, [(n, d, steps[n]) for n, d in last]])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def measure_cached(exp: Experiment, rows: list[dict], out: Path, log=print) -> dict:
+    """exp.measure(rows), cached in OUT/measured.json for the same runs at the same steps. Always returned as
+    its JSON round trip, so draw and judge see the same types cached or not."""
+    if exp.measure is None:
+        return {}
+    path = out / "measured.json"
+    key = fingerprint(exp, rows)
+    if path.exists():
+        try:
+            cached = json.loads(path.read_text())
+            if cached.get("fingerprint") == key:
+                return cached["measured"]
+        except (OSError, ValueError):
+            pass  # a damaged cache is measured again
+    measured = json.loads(json.dumps(jsonable(exp.measure(rows, log=log))))
+    atomic_write_json(path, {"fingerprint": key, "measured": measured})
+    return measured
+
+
+def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
+              jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None,
+              analyze: dict | None = None, log=print) -> dict:
+    """Run (or complete) the experiment's sweep, aggregate it, measure, draw its figures, judge its claims,
+    write OUT/report.html. `overrides` ({dotted.key: value}) apply to every run; `analyze` (e.g.
+    {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse."""
+    exp = get(name)
+    if scale not in exp.specs:
+        raise ConfigError("--scale", scale, "cpu or paper")
+    base = exp.specs[scale]
+    sweep_name = f"{exp.sweep_of or name}-{scale}"
+    body = {**base, "overrides": {**base.get("overrides", {}), **(overrides or {})}}
+    if analyze and body.get("analyze") is not False:
+        body["analyze"] = {**(body.get("analyze") or {}), **analyze}
+    spec = parse_spec({"name": sweep_name, **body})
+    out = Path(out) if out else Path("experiments") / f"{name}-{scale}"
+    runs_at = out.parent / sweep_name if exp.sweep_of else out  # shared runs: the sibling experiment's sweep
+    summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, log=log)
+    if summary["failed"]:
+        raise FactordiffError(f"{summary['failed']} of {summary['runs']} runs failed; their reasons: `factordiff "
+                              f"sweep status` on {runs_at} (or RUN/status.json); rerun to retry only those")
+    rows = aggregate(runs_at)["rows"]
+    out.mkdir(parents=True, exist_ok=True)
+    measured = measure_cached(exp, rows, out, log)
+    title = f"{exp.figure} ({CPU_NOTE})" if scale == "cpu" else f"{exp.figure} (paper scale)"
+    figures = exp.draw(rows, measured, out / "figures", title)
+    verdicts: list[Verdict] = exp.judge(rows, measured)
+    atomic_write_json(out / "verdicts.json", [v.to_dict() for v in verdicts])
+    note = CPU_NOTE if scale == "cpu" else "paper scale: the papers' grids, seeds and budgets"
+    report = write_experiment_report(out, exp.name, exp.figure, exp.claim, scale, note, figures,
+                                     [v.to_dict() for v in verdicts], summary["runs"])
+    for v in verdicts:
+        log(v.line())
+    return {"out": str(out), "figures": [str(p) for p in figures], "verdicts": verdicts, "report": str(report),
+            **summary}
