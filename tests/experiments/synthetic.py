@@ -8,7 +8,6 @@ import numpy as np
 from factordiff.experiments import INCONCLUSIVE as INC
 from factordiff.experiments import NOT_SUPPORTED as NOT
 from factordiff.experiments import SUPPORTED as SUP
-from factordiff.experiments.p2_scaling import GRID_ACC
 
 RNG = np.random.default_rng(0)
 
@@ -108,7 +107,8 @@ def p2_composition(outcome):
     cols = lambda v, h: {"acc_x_vertical": v[0], "acc_y_vertical": v[1], "acc_x_horizontal": h[0],  # noqa: E731
                          "acc_y_horizontal": h[1], "acc_ood": v[0]}
     rows = (run("sos", **{"data.kind": "sos", "data.fraction": 1.0, "n_train_2d": 600}, **cols(v, h))
-            + run("mix", **{"data.kind": "sos+stripes", "data.fraction": 1.0, "n_train_2d": 600}, **cols((s, s), (s, s))))
+            + run("mix", **{"data.kind": "sos+stripes", "data.fraction": 1.0, "n_train_2d": 600},
+                  **cols((s, s), (s, s))))
     return rows, {"labels": RNG.uniform(0, 16, (40, 2)), "heldout": RNG.uniform(6, 10, (10, 2)), "image_size": 16}
 
 

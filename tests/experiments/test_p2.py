@@ -5,10 +5,9 @@ import json
 import math
 
 import pytest
-
-from conftest import TINY
 from synthetic import percolation, regions, run, scaling
 
+from conftest import TINY
 from factordiff.config import parse_overrides
 from factordiff.experiments import EXPERIMENTS, reproduce
 from factordiff.experiments import p2_lesion as lesion

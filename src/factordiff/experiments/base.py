@@ -167,5 +167,13 @@ def seed_mean(rows: list[dict], group: Callable[[list[dict]], Hashable], col: st
     return {k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in per.items()}
 
 
+def draw_curves(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
+    """Accuracy and R² curves, one column per run (P1 Fig 5, 9): the `draw` of experiments without a figure of
+    their own."""
+    from .. import figures
+
+    return [figures.save(figures.sweep_curves(by_run(rows), title), out, "curves")]
+
+
 def finite(*values) -> bool:
     return all(v is not None and isinstance(v, int | float) and math.isfinite(v) for v in values)

@@ -8,10 +8,7 @@ Measured cpu time: 19.4 min (2-core AMD EPYC, README).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .. import figures
-from .base import Experiment, Verdict, by_run, decide, final, finite, spec
+from .base import Experiment, Verdict, by_run, decide, draw_curves, final, finite, spec
 from .p1_increment import ANALYZE_FAST
 
 LEARNED = 0.5  # an ID accuracy below this: the model has not learned, so its OOD accuracy tests nothing
@@ -20,10 +17,6 @@ SPECS = spec({"grid": {"data.holdout_x,data.holdout_y": [[[6.5, 9.5], [6.5, 9.5]
                             "data.increment": 0.25, "train.steps": 3000}, "analyze": ANALYZE_FAST},
              {"grid": {"data.holdout_x,data.holdout_y": [[[13, 19], [13, 19]], [[11, 21], [11, 21]]]},
               "overrides": {"data.holdout": "box", "data.increment": 0.1}, "analyze": ANALYZE_FAST})
-
-
-def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
-    return [figures.save(figures.sweep_curves(by_run(rows), title), out, "curves")]
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
@@ -39,4 +32,4 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
 
 
 EXPERIMENT = Experiment("p1-holes", "P1 Fig 9", "models trained with a held-out centre square still generate "
-                        "there: OOD accuracy only slightly below ID", SPECS, draw, judge, doc=__doc__)
+                        "there: OOD accuracy only slightly below ID", SPECS, draw_curves, judge, doc=__doc__)

@@ -8,19 +8,12 @@ Measured cpu time: 17.2 min (2-core AMD EPYC, README).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .. import figures
-from .base import Experiment, Verdict, by_run, decide, final, finite, pearson, spec
+from .base import Experiment, Verdict, by_run, decide, draw_curves, final, finite, pearson, spec
 from .p1_increment import ANALYZE_FAST
 
 SPECS = spec({"grid": {"data.increment_x,data.increment_y": [[0.05, 0.5], [0.05, 0.25]]},
               "overrides": {"train.steps": 3000}, "analyze": ANALYZE_FAST},
              {"grid": {"data.increment_x,data.increment_y": [[0.1, 1.0], [0.1, 0.5]]}, "analyze": ANALYZE_FAST})
-
-
-def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
-    return [figures.save(figures.sweep_curves(by_run(rows), title), out, "curves")]
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
@@ -37,4 +30,4 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
 
 
 EXPERIMENT = Experiment("p1-imbalance", "P1 Fig 5", "imbalanced increments give coupled, not factorized, learning: "
-                        "y-accuracy ≥ x-accuracy and R²_x, R²_y co-move", SPECS, draw, judge, doc=__doc__)
+                        "y-accuracy ≥ x-accuracy and R²_x, R²_y co-move", SPECS, draw_curves, judge, doc=__doc__)

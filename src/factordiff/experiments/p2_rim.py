@@ -15,7 +15,7 @@ import numpy as np
 from .. import figures, plot
 from ..data import in_holdout
 from ..rundir import RunDir
-from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
+from .base import Experiment, Verdict, by_run, decide, draw_curves, finite, key, run_dir, seed_mean
 from .p2_common import FAST, p2_spec
 
 SPECS = p2_spec({"presets": ["p2-stripes"], "grid": {"data.rim_width": [1.0, 0.0]}, "analyze": FAST},
@@ -51,7 +51,7 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     runs = by_run(rows)
-    paths = [figures.save(figures.sweep_curves(runs, title), out, "curves")]
+    paths = draw_curves(rows, measured, out, title)
     fig, ax = plot.new_figure(5, 5 * len(runs), size=(5 * len(runs) * 1.1, 5.8))
     for j, name in enumerate(runs):
         m = measured.get(name) or {"images": [], "labels": [], "pred": []}

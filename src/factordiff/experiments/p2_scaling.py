@@ -117,7 +117,8 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
         s[k]["N"], s[k]["size"], s[k]["censored"])) if k in s else ""
     return [Verdict("training on independent factors (stripes) is more data-efficient: the 2D data needed for "
                     "60 % accuracy grows ≈ N² for bumps only and ≈ N with stripes (P2 Fig 5)",
-                    "log-log slopes (accuracy over the whole 2D grid): bumps only; bumps + stripes", f"{b:.2f}; {m:.2f}",
+                    "log-log slopes (accuracy over the whole 2D grid): bumps only; bumps + stripes",
+                    f"{b:.2f}; {m:.2f}",
                     decide(b - m >= 0.5, finite(b, m) and not bounds),
                     f"bumps: {show('bump')}; mixed: {show('bump+stripes')}; supported when the bumps slope exceeds "
                     "the mixed one by ≥ 0.5; inconclusive unless every size is bracketed by two runs (≤: the smallest "

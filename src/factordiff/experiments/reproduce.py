@@ -15,8 +15,8 @@ from ..io import atomic_write_json
 from ..report import write_experiment_report
 from ..sweep import launch, parse_spec
 from ..table import aggregate
-from .registry import get
 from .base import CPU_NOTE, Experiment, Verdict
+from .registry import get
 
 
 def jsonable(obj):
