@@ -50,13 +50,16 @@ def test_bump_counts_and_fallbacks():
     assert count_histogram(counts) == pytest.approx({"0": 1 / 3, "1": 1 / 3, ">1": 1 / 3})
 
 
-def test_faint_speckle_is_not_a_bump():
+def test_speckle_is_several_blobs_by_p1_contours_and_none_by_min_dark():
     rng = np.random.default_rng(0)
     speckle = 255 - rng.integers(0, 30, (32, 32))  # a nearly blank sample: Otsu still finds many blobs
     one_plus_speckle = np.minimum(to_uint8(render_bump(16, 16, sigma=1.0)), speckle)
     two = to_uint8(np.minimum(render_bump(8, 8, sigma=1.0), render_bump(24, 20, sigma=1.0)))
-    assert count_bumps(np.stack([speckle.astype(np.uint8), one_plus_speckle.astype(np.uint8), two])).tolist() \
-        == [0, 1, 2]
+    stack = np.stack([speckle.astype(np.uint8), one_plus_speckle.astype(np.uint8), two])
+    assert count_bumps(stack, "min_dark").tolist() == [0, 1, 2]
+    p1 = count_bumps(stack).tolist()  # P1 Alg. 1's external contours: a speckled near-blank is phase A's "> 1"
+    assert p1[0] > 1 and p1[1:] == [1, 2]
+    assert count_bumps(np.full((1, 16, 16), 255, np.uint8)).tolist() == [0]  # a blank image has no bump
 
 
 def test_scorer_requires_uint8():

@@ -19,55 +19,93 @@ from .analysis import (
     betti_numbers,
     classify,
     factorization,
-    manifold_r2,
     onsets,
+    participation_ratio,
     references,
     spectrum,
 )
-from .analysis.embed import UMAP_DEFAULTS
+from .analysis.controls import image_part, label_share
+from .analysis.embed import UMAP_DEFAULTS, manifold_r2_seeds
 from .config import RunConfig
-from .data import render_labels, to_uint8
+from .data import make_dataset
 from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
 from .io import atomic_write_text, save_npz
 from .rundir import RunDir, step_of
-from .score import predict_labels, score_images, score_predictions
+from .score import predict_labels, reference_scores, score_predictions
 from .unet import LAYERS
 
 METHODS = ("pca", "umap")
 
 
-def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS, topology: bool = False,
-                     seed: int = 0, rule: PhaseRule = DEFAULT_RULE) -> dict:
-    """All numbers of one snapshot: accuracy and bump counts, R² per method, PCA spectrum, phase, Betti."""
-    z = np.load(path, allow_pickle=False)
-    key = f"act_{layer}"
-    if key not in z.files:
-        have = [k[4:] for k in z.files if k.startswith("act_")]
-        raise ConfigError("--layer", layer, f"one of the recorded layers {have}")
-    X = z[key].astype(np.float64)
-    labels = z["labels"].astype(np.float64)
-    row = {"kind": "analysis", "step": step_of(path), "layer": layer}
-    pred, counts = predict_labels(z["images"], z["kinds"])  # rescored: scorer fixes apply to old snapshots
-    row |= score_predictions(pred, counts, labels, cfg.data)
-    gt = to_uint8(render_labels(labels, z["kinds"], cfg.data))
-    row["acc_ceiling"] = score_images(gt, labels, z["kinds"], cfg.data)["acc"]  # a perfect model's score
+def _r2_columns(X: np.ndarray, labels: np.ndarray, methods, seeds, prefix: str, shuffle: int | None) -> dict:
+    out = {}
     for m in methods:
-        r = manifold_r2(X, labels, method=m, seed=seed)
-        row |= {f"{k}_{m}": v for k, v in r.items()}
+        r = manifold_r2_seeds(X, labels, method=m, seeds=seeds, shuffle_seed=shuffle)
+        out |= {f"{k.replace('r2', prefix, 1)}_{m}": v for k, v in r.items()}
+    return out
+
+
+def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS, topology: bool = False,
+                     seed: int = 0, umap_seeds: int = 3, rule: PhaseRule = DEFAULT_RULE,
+                     train_labels: np.ndarray | None = None, label_only_of: Callable | None = None) -> dict:
+    """All numbers of one snapshot: accuracy at P1's tolerance and bump counts by P1's contours, the ground-truth
+    ceiling and the nearest-training-label baseline; R² per method (mean over `umap_seeds` UMAP seeds, their
+    spread, the shuffled-label floor) of the layer, of its label-only response (a blank image with the same
+    labels: the control) and of its image-driven part (layer − label-only); the label-only share of the layer's
+    variance; the PCA spectrum; the phase; Betti numbers. The label-only response comes from the snapshot
+    (recorded since it exists) or from `label_only_of(step, labels)` (a kept checkpoint; None when none)."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    if f"act_{layer}" not in arrays:
+        have = [k[4:] for k in arrays if k.startswith("act_")]
+        raise ConfigError("--layer", layer, f"one of the recorded layers {have}")
+    X = arrays[f"act_{layer}"].astype(np.float64)
+    labels, kinds, step = arrays["labels"].astype(np.float64), arrays["kinds"], step_of(path)
+    row = {"kind": "analysis", "step": step, "layer": layer}
+    # rescored with the run's config: scorer fixes apply to old snapshots
+    pred, counts = predict_labels(arrays["images"], kinds, cfg.data.blob_rule)
+    row |= score_predictions(pred, counts, labels, cfg.data) | {"tol_px": cfg.data.tol_px}
+    if train_labels is not None:
+        refs = reference_scores(labels, kinds, cfg.data, train_labels)
+        row |= {"acc_ceiling": refs["ceiling"]["acc"], "references": refs}
+    seeds = tuple(range(seed, seed + umap_seeds))
+    row |= _r2_columns(X, labels, methods, seeds, "r2", seed)
+    X_lab = arrays.get(f"lab_{layer}")
+    if X_lab is None and label_only_of is not None:
+        X_lab = label_only_of(step, labels)
+    if X_lab is not None:
+        X_lab = X_lab.astype(np.float64)
+        img = image_part(X, X_lab)
+        row |= _r2_columns(img, labels, methods, seeds, "r2_image", None)
+        row |= _r2_columns(X_lab, labels, methods, seeds, "r2_label", None)
+        row |= {"label_share": label_share(X, X_lab), "pr_image": participation_ratio(img),
+                "pr_label": participation_ratio(X_lab)}
     row |= spectrum(X)
-    r2 = row.get("r2_umap", row.get("r2_pca", float("nan")))
-    row["phase"] = classify(row["counts"], row["acc"], r2, rule)
+    row["phase"] = classify(row["counts"], row["acc"], structure_r2(row, rule), rule)
     if topology:
         row["betti"] = list(betti_numbers(X, seed=seed))
     return row
 
 
-def _geometry_rows(probe: dict, *, seed: int, topology: bool) -> dict:
-    """Factorization numbers of the model's grid and of the reference tori on the same grid; the references'
-    Betti numbers use a 32 × 32 grid (a 3-D torus sampled coarser than that breaks into spurious loops)."""
+def structure_r2(row: dict, rule: PhaseRule = DEFAULT_RULE) -> float:
+    """The R² the phase rule reads: of the image-driven part (rule.structure = "image", when the label-only
+    response is known) or of the layer as P1 records it ("layer"); UMAP before PCA."""
+    keys = (["r2_image_umap", "r2_image_pca"] if rule.structure == "image" else []) + ["r2_umap", "r2_pca"]
+    return next((row[k] for k in keys if row.get(k) is not None), float("nan"))
+
+
+def _geometry_rows(probe: dict, *, seed: int, topology: bool, untrained: dict | None = None) -> dict:
+    """Factorization numbers of the model's grid, of its controls (the label-only response on the same grid,
+    the image-driven part, the untrained network's grid) and of the reference tori on the same grid; the
+    references' Betti numbers use a 32 × 32 grid (a 3-D torus sampled coarser than that breaks into spurious
+    loops)."""
     k = len(probe["xs"])
     clouds = {"model": probe["reps"], "torus3d": references.torus3d, "clifford": references.clifford_torus}
+    if "reps_label" in probe:
+        clouds |= {"label_only": probe["reps_label"], "image_part": image_part(probe["reps"], probe["reps_label"])}
+    if untrained is not None:
+        clouds["untrained"] = untrained["reps"]
     out = {}
     for name, cloud in clouds.items():
         reps = cloud if isinstance(cloud, np.ndarray) else cloud(k, k)
@@ -85,8 +123,28 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, allow_nan=True) + "\n" for r in rows))
 
 
+def _label_only_from_checkpoints(run: RunDir, cfg: RunConfig, layer: str) -> Callable:
+    """label_only_of(step, labels) for snapshots written before the label-only response was recorded: from
+    the checkpoint of that step when one is kept (step 0: the seeded initialisation), else None."""
+    from .checkpoint import list_checkpoints
+    from .evaluate import label_only, load_network, untrained_network
+
+    kept = {step_of(p) for p in list_checkpoints(run.checkpoints)}
+
+    def of(step: int, labels: np.ndarray):
+        if step == 0:
+            net = untrained_network(cfg)
+        elif step in kept:
+            net = load_network(run, step)[1]
+        else:
+            return None
+        return label_only(net, labels, [layer], cfg.data.image_size)[layer]
+
+    return of
+
+
 def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: str = "layer4",
-                methods=METHODS, topology: str = "last", grid: int = 10, seed: int = 0,
+                methods=METHODS, topology: str = "last", grid: int = 10, seed: int = 0, umap_seeds: int = 3,
                 rule: PhaseRule = DEFAULT_RULE, log: Callable[[str], None] = lambda m: None) -> dict:
     """Analyse every (or the chosen) snapshot of a run; merge the rows into RUN/analysis.jsonl."""
     run = RunDir(run_dir)
@@ -97,6 +155,8 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
         raise ConfigError("--topology", topology, "none, last or all")
     if not 0 <= grid <= 64:
         raise ConfigError("--grid", grid, "0 (no grid probe) or 2..64 labels per axis")
+    if not (isinstance(umap_seeds, int) and 1 <= umap_seeds <= 20):
+        raise ConfigError("--umap-seeds", umap_seeds, "an integer 1..20 (P1: R² of one UMAP; ≥ 3 for a verdict)")
     snaps = run.list_snapshots()
     if not snaps:
         raise FactordiffError(f"{run.path} has no snapshots (snapshots/step_*.npz) to analyse; train it first")
@@ -107,24 +167,33 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
             raise ConfigError("--steps", missing, f"steps that have snapshots: {sorted(have)}")
         snaps = [(s, p) for s, p in snaps if s in set(steps)]
     rows = []
+    train_labels = make_dataset(cfg.data).labels
+    label_only_of = _label_only_from_checkpoints(run, cfg, layer)
     for i, (step, path) in enumerate(snaps):
         last = i == len(snaps) - 1
-        row = analyze_snapshot(path, cfg, layer, methods=methods, seed=seed, rule=rule,
-                               topology=topology == "all" or (topology == "last" and last))
+        row = analyze_snapshot(path, cfg, layer, methods=methods, seed=seed, umap_seeds=umap_seeds, rule=rule,
+                               topology=topology == "all" or (topology == "last" and last),
+                               train_labels=train_labels, label_only_of=label_only_of)
         rows.append(row)
-        log(f"step {step}: phase {row['phase']}, acc {row['acc']:.2f}, "
-            + ", ".join(f"R²[{m}] {row[f'r2_{m}']:.2f}" for m in methods) + f", PR {row['participation_ratio']:.1f}")
+        image = ", ".join(f"image part {row[f'r2_image_{m}']:.2f}, label-only {row[f'r2_label_{m}']:.2f}"
+                          for m in methods[-1:] if f"r2_image_{m}" in row)
+        log(f"step {step}: phase {row['phase']}, acc {row['acc']:.2f} of {row.get('acc_ceiling', float('nan')):.2f}, "
+            + ", ".join(f"R²[{m}] {row[f'r2_{m}']:.2f}" for m in methods) + (f" ({image})" if image else "")
+            + f", PR {row['participation_ratio']:.1f}")
     out = run.analysis
     old = [r for r in run.read_analysis() if not (r.get("layer") == layer and r["step"] in {x["step"] for x in rows})]
     merged = sorted(old + rows, key=lambda r: (r["layer"], r["step"]))
     mine = [r for r in merged if r["layer"] == layer]  # phase onsets over every analysed snapshot of the layer
     summary = {"kind": "summary", "layer": layer, "rule": dataclasses.asdict(rule), "umap": UMAP_DEFAULTS,
-               "seed": seed, "onsets": onsets([r["step"] for r in mine], [r["phase"] for r in mine])}
+               "seed": seed, "umap_seeds": umap_seeds, "image_part": "minus_label_only", "tol_px": cfg.data.tol_px,
+               "blob_rule": cfg.data.blob_rule, "onsets": onsets([r["step"] for r in mine], [r["phase"] for r in mine])}
     if grid >= 2:
         probe = probe_grid(run, layer, grid, seed=seed)
         save_npz(run.probe(probe["step"]), **probe)
+        untrained = probe_grid(run, layer, grid, seed=seed, untrained=True)
         summary |= {"grid": grid, "grid_step": probe["step"],
-                    "geometry": _geometry_rows(probe, seed=seed, topology=topology != "none")}
+                    "geometry": _geometry_rows(probe, seed=seed, topology=topology != "none",
+                                               untrained=untrained)}
     _write_rows(out, [*merged, summary])
     return {"rows": rows, "summary": summary, "path": str(out)}
 
@@ -132,8 +201,10 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
 
 # ---- the results-table columns this module produces ------------------------------------------------------
 
-TABLE_COLUMNS = ("r2_umap", "r2_x_umap", "r2_y_umap", "r2_pca", "r2_x_pca", "r2_y_pca", "participation_ratio",
-                 "pcs_95", "evr_top4", "phase", "betti")
+TABLE_COLUMNS = tuple(f"{p}_{m}" for m in METHODS for p in ("r2", "r2_x", "r2_y", "r2_std", "r2_shuffled", "r2_image",
+                                                             "r2_image_x", "r2_image_y", "r2_image_std", "r2_label",
+                                                             "r2_label_x", "r2_label_y")) + (
+    "label_share", "pr_image", "pr_label", "participation_ratio", "pcs_95", "evr_top4", "phase", "betti")
 GEOMETRY_COLUMNS = ("x_on_y_orth_mean", "x_on_x_orth_mean", "y_on_y_orth_mean", "x_on_x_par_mean",
                     "y_on_y_par_mean", "interaction_share")
 

@@ -61,10 +61,22 @@ class DataConfig:
     fraction: float = 1.0  # λ: share of the labels kept (P2 Figs 4g, 5, 6), uniform without replacement
     subsample_scope: str = "2d"  # [INFERRED] subsample only 2D images (P2 Fig 5b keeps all stripes)
     subsample_seed: int = 0
+    # Reading labels back (P1 §3). A reduced scale keeps P1's criterion in P1's units (PAPERS §7 #24):
+    pixel_scale: float = 1.0  # this image's pixels per P1 pixel: 1 at P1's scale; the cpu preset renders P1's
+    # data at half scale (N, σ, d halved), 0.5
+    tolerance: float = 1.0  # P1 eq. 1: correct when |µ − µ̂| < 1 P1 pixel (= tolerance × pixel_scale pixels here)
+    tolerance_frame: str = "p1"  # "p1": tolerance in P1 pixels (scaled); "pixels": in this image's pixels (the
+    # old absolute rule: 1 px at half scale is two label steps)
+    blob_rule: str = "contours"  # P1 Alg. 1: bumps = external contours of the Otsu mask (several → phase A's
+    # failure mode); "min_dark": only components whose darkest pixel reaches 64 (an earlier rule of ours)
 
     def __post_init__(self) -> None:
         p = self.section + "."
         check_choice(p + "kind", self.kind, DATA_KINDS)
+        check_number(p + "pixel_scale", self.pixel_scale, 0, 16, lo_open=True)
+        check_number(p + "tolerance", self.tolerance, 0, 64, lo_open=True)
+        check_choice(p + "tolerance_frame", self.tolerance_frame, ("p1", "pixels"))
+        check_choice(p + "blob_rule", self.blob_rule, ("contours", "min_dark"))
         check_number(p + "image_size", self.image_size, 8, 256, integer=True)
         if self.image_size % 8:
             lo, hi = self.image_size // 8 * 8, self.image_size // 8 * 8 + 8
@@ -99,6 +111,11 @@ class DataConfig:
                               f"false unless data.kind is 'bump' (kind is {self.kind!r})")
         if self.holdout != "none" and self.periodic:
             raise ConfigError(p + "holdout", self.holdout, "'none' for periodic (torus) data")
+
+    @property
+    def tol_px(self) -> float:
+        """The accuracy tolerance in this image's pixels (= label units)."""
+        return self.tolerance * (self.pixel_scale if self.tolerance_frame == "p1" else 1.0)
 
     @property
     def dx(self) -> float:

@@ -68,19 +68,47 @@ def sample_and_score(net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray
         images = diffusion.sample(net, lab, diffusion_cfg or cfg.diffusion, seed=seed,
                                   image_size=cfg.data.image_size, pixels=True).cpu().numpy()
     sec = time.perf_counter() - t0
-    pred, counts = predict_labels(images, kinds)
+    pred, counts = predict_labels(images, kinds, cfg.data.blob_rule)
     return {"images": images, "pred": pred, "counts": counts, "seconds": sec,
             "acts": {k: torch.cat(v).flatten(1).float().cpu().numpy() for k, v in rec.items()},
             "metrics": score_predictions(pred, counts, labels, cfg.data)}
 
 
+@torch.no_grad()
+def label_only(net: torch.nn.Module, labels: np.ndarray, layers, image_size: int, chunk: int = 512) -> dict:
+    """The label-only response {layer: (n, D)}: the layers when the network sees a blank (white) image with
+    these labels at t = 0, the timestep the snapshots record (PAPERS §7 #26: the control for every
+    representation metric)."""
+    net.eval()
+    dev = next(net.parameters()).device
+    out: dict[str, list] = {k: [] for k in layers}
+    for start in range(0, len(labels), chunk):
+        lab = torch.as_tensor(labels[start:start + chunk], dtype=torch.float32, device=dev)
+        x = torch.ones(len(lab), 1, image_size, image_size, device=dev)  # white: the bumps' background
+        with diffusion.capture(net, list(layers)) as rec:
+            net(x, torch.zeros(len(lab), dtype=torch.long, device=dev), lab)
+        for k in layers:
+            out[k].append(torch.cat(rec[k]).flatten(1).float().cpu().numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def untrained_network(cfg: RunConfig, device: str = "auto") -> torch.nn.Module:
+    """The run's network at step 0 (its seeded initialisation, as the trainer builds it), in eval mode."""
+    torch.manual_seed(cfg.seed)
+    net = UNet(cfg.model, cfg.data.image_size).to(resolve_device(device))
+    return net.eval()
+
+
 def snapshot(cfg: RunConfig, net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray) -> dict:
-    """The arrays of one snapshot (images, labels, kinds, predictions, bump counts, act_<layer> in fp16) and
-    its scores: one image per evaluation label, with the same noise at every snapshot."""
+    """The arrays of one snapshot (images, labels, kinds, predictions, bump counts, act_<layer> and the
+    label-only response lab_<layer>, both in fp16) and its scores: one image per evaluation label, with the
+    same noise at every snapshot."""
     out = sample_and_score(net, labels, kinds, cfg, seed=cfg.seed + SNAPSHOT_SEED, layers=cfg.train.eval_layers)
     arrays = {"images": out["images"], "labels": labels.astype(np.float32), "kinds": kinds,
               "pred": out["pred"].astype(np.float32), "counts": out["counts"]}
     arrays |= {f"act_{k}": v.astype(np.float16) for k, v in out["acts"].items()}
+    lab = label_only(net, labels, cfg.train.eval_layers, cfg.data.image_size)
+    arrays |= {f"lab_{k}": v.astype(np.float16) for k, v in lab.items()}
     return {"arrays": arrays, "metrics": out["metrics"]}
 
 
@@ -91,18 +119,24 @@ def grid_labels(cfg: RunConfig, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(0.0, end, k), np.linspace(0.0, end, k)
 
 
-def probe_grid(run: RunDir, layer: str, k: int, *, seed: int = 0) -> dict:
-    """Sample the latest checkpoint once per label of a k × k grid while recording `layer`; the (k, k, D)
-    representation r(x, y) of P2 Fig 3."""
-    cfg, net, step, _dev = load_network(run)
+def probe_grid(run: RunDir, layer: str, k: int, *, seed: int = 0, untrained: bool = False) -> dict:
+    """Sample the latest checkpoint (or, `untrained`, the step-0 network) once per label of a k × k grid while
+    recording `layer`; the (k, k, D) representation r(x, y) of P2 Fig 3, and the label-only response on the
+    same grid (`reps_label`, the control)."""
+    if untrained:
+        cfg = run.load_config()
+        net, step = untrained_network(cfg), 0
+    else:
+        cfg, net, step, _dev = load_network(run)
     xs, ys = grid_labels(cfg, k)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
     labels = np.stack([gx.ravel(), gy.ravel()], 1)
     out = sample_and_score(net, labels, np.zeros(len(labels), np.int64), cfg, seed=cfg.seed + 777 + seed,
                            layers=[layer])
     n = cfg.data.image_size
+    lab = label_only(net, labels, [layer], n)[layer]
     return {"step": step, "xs": xs, "ys": ys, "reps": out["acts"][layer].reshape(k, k, -1),
-            "images": out["images"].reshape(k, k, n, n)}
+            "reps_label": lab.reshape(k, k, -1), "images": out["images"].reshape(k, k, n, n)}
 
 
 def dropped_by_subsampling(cfg: RunConfig):

@@ -20,7 +20,7 @@ SCALES: dict[str, dict[str, Any]] = {
     # same 33 × 33 labels and neighbour overlap), found by experiment (README "The cpu preset"): all three
     # phases in about 7 minutes on a 2-core CPU. No self-attention, light bottleneck, T = 200 with β scaled ×5,
     # evaluation with 20-step stochastic DDIM (η = 1).
-    "cpu": {"data.image_size": 16, "data.sigma": 0.5, "data.increment": 0.5,
+    "cpu": {"data.image_size": 16, "data.sigma": 0.5, "data.increment": 0.5, "data.pixel_scale": 0.5,
             "model.base": 16, "model.pe_dim": 32, "model.attention": (), "model.bottleneck": "light",
             "diffusion.timesteps": 200, "diffusion.sampler": "ddim", "diffusion.sample_steps": 20,
             "diffusion.eta": 1.0, "train.steps": 2500, "train.batch_size": 64, "train.lr": 2e-3,

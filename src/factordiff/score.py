@@ -37,11 +37,12 @@ def darkness_centroid(image: np.ndarray) -> tuple[float, float]:
     return float(dark.sum(axis=0) @ idx / total), float(dark.sum(axis=1) @ idx / total)
 
 
-MIN_DARK = 64  # [INFERRED] a blob counts as a bump in the failure-mode histogram when its darkest pixel is at
-# least this dark (25 % of full darkness): Otsu splits even a nearly blank, speckled image into "blobs"
+MIN_DARK = 64  # blob_rule "min_dark": a blob counts as a bump when its darkest pixel reaches this (25 % of full
+# darkness). P1 counts Otsu's external contours instead ("contours", the default): on a nearly blank, speckled
+# image Otsu then finds several blobs, which is P1's phase-A failure mode
 
 
-def _count_blobs(image: np.ndarray, binary: np.ndarray) -> int:
+def _count_min_dark(image: np.ndarray, binary: np.ndarray) -> int:
     n, labels = cv2.connectedComponents(binary, connectivity=8)
     if n <= 1:
         return 0
@@ -51,11 +52,17 @@ def _count_blobs(image: np.ndarray, binary: np.ndarray) -> int:
     return int((peak[1:] >= MIN_DARK).sum())
 
 
-def _bump_one(image: np.ndarray) -> tuple[float, float, int]:
+BLOB_RULES = ("contours", "min_dark")
+
+
+def _bump_one(image: np.ndarray, blob_rule: str = "contours") -> tuple[float, float, int]:
     # P1 Algorithm 1: Otsu threshold, inverted binary, external contours, bounding-rect centre
     _, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    count = _count_blobs(image, binary)
+    if int(image.min()) == int(image.max()):
+        count = 0  # a uniform image: Otsu's mask is all or nothing, no bump either way
+    else:
+        count = len(contours) if blob_rule == "contours" else _count_min_dark(image, binary)
     if len(contours) != 1:  # "no bumps or more than one bump": fall back to the centroid
         return (*darkness_centroid(image), count)
     x, y, w, h = cv2.boundingRect(contours[0])
@@ -63,10 +70,13 @@ def _bump_one(image: np.ndarray) -> tuple[float, float, int]:
     return x + w / 2 + 0.5, y + h / 2 + 0.5, count
 
 
-def analyze_bumps(images) -> tuple[np.ndarray, np.ndarray]:
-    """P1 Algorithm 1 on each image: centres (K, 2) in the label frame and bump counts (K,)."""
+def analyze_bumps(images, blob_rule: str = "contours") -> tuple[np.ndarray, np.ndarray]:
+    """P1 Algorithm 1 on each image: centres (K, 2) in the label frame and bump counts (K,) by `blob_rule`."""
+    if blob_rule not in BLOB_RULES:
+        raise ConfigError("blob_rule", blob_rule, "one of " + ", ".join(BLOB_RULES))
     images = _as_uint8_stack(images)
-    out = np.array([_bump_one(np.ascontiguousarray(img)) for img in images], dtype=np.float64).reshape(-1, 3)
+    out = np.array([_bump_one(np.ascontiguousarray(img), blob_rule) for img in images],
+                   dtype=np.float64).reshape(-1, 3)
     return out[:, :2], out[:, 2].astype(np.int64)
 
 
@@ -75,10 +85,10 @@ def predict_bump_centers(images_uint8) -> np.ndarray:
     return analyze_bumps(images_uint8)[0]
 
 
-def count_bumps(images_uint8) -> np.ndarray:
-    """(K,) number of separate dark blobs (Otsu components whose darkest pixel reaches MIN_DARK): 0 / 1 / >1
-    are the papers' failure modes (P1 Fig 3)."""
-    return analyze_bumps(images_uint8)[1]
+def count_bumps(images_uint8, blob_rule: str = "contours") -> np.ndarray:
+    """(K,) number of separate dark blobs (P1: external contours of the Otsu mask): 0 / 1 / >1 are the
+    papers' failure modes (P1 Fig 3)."""
+    return analyze_bumps(images_uint8, blob_rule)[1]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -132,7 +142,7 @@ def predict_stripes(images_uint8, *, min_peak: float = 0.15) -> StripePrediction
     return StripePrediction(centers, counts)
 
 
-def predict_labels(images_uint8, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def predict_labels(images_uint8, kinds: np.ndarray, blob_rule: str = "contours") -> tuple[np.ndarray, np.ndarray]:
     """Predicted labels for mixed datasets: Algorithm 1 on bump images, profiles on SOS / stripe images.
 
     Returns centres (K, 2) and a per-image object count: bumps for bump images, stripes for the others.
@@ -142,7 +152,7 @@ def predict_labels(images_uint8, kinds: np.ndarray) -> tuple[np.ndarray, np.ndar
     centers, counts = np.full((len(images), 2), np.nan), np.zeros(len(images), dtype=np.int64)
     is_sos = kinds == SOS
     if (~is_sos).any():
-        centers[~is_sos], counts[~is_sos] = analyze_bumps(images[~is_sos])
+        centers[~is_sos], counts[~is_sos] = analyze_bumps(images[~is_sos], blob_rule)
     if is_sos.any():
         stripes = predict_stripes(images[is_sos])
         centers[is_sos], counts[is_sos] = stripes.centers, stripes.counts.sum(axis=1)
@@ -184,8 +194,10 @@ def count_histogram(counts: np.ndarray) -> dict[str, float]:
 
 
 def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, cfg: DataConfig, *,
-                      tol: float = 1.0) -> dict:
-    """Accuracy overall and per named region, and the 0 / 1 / >1 count histogram, from predictions."""
+                      tol: float | None = None) -> dict:
+    """Accuracy overall and per named region, and the 0 / 1 / >1 count histogram, from predictions; `tol`
+    (label units) defaults to P1's 1 px in P1's pixels (`cfg.tol_px`)."""
+    tol = cfg.tol_px if tol is None else tol
     labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
     visible = visible_coords(labels, cfg)
     out = accuracy(pred, labels, tol=tol, visible=visible)
@@ -197,17 +209,43 @@ def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
 
 
 def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *,
-                 tol: float = 1.0) -> dict:
+                 tol: float | None = None) -> dict:
     """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
-    pred, counts = predict_labels(images_uint8, kinds)
+    pred, counts = predict_labels(images_uint8, kinds, cfg.blob_rule)
     return score_predictions(pred, counts, labels, cfg, tol=tol)
 
 
+def nearest_training_labels(labels: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
+    """For each label, the nearest training label (Euclidean in the label plane; hidden coordinates of stripes
+    are compared only where both are visible)."""
+    a, b = np.asarray(labels, float).reshape(-1, 2), np.asarray(train_labels, float).reshape(-1, 2)
+    d = np.nan_to_num(a[:, None, :] - b[None, :, :], nan=0.0)
+    return b[np.argmin((d ** 2).sum(-1), axis=1)]
+
+
+def reference_scores(labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, train_labels: np.ndarray) -> dict:
+    """What two reference models score on these labels: the ground-truth images (the ceiling: a perfect model,
+    through the detector) and the nearest-training-label memorizer (draws the training image nearest to each
+    label: a model that never interpolates). {'ceiling': scores, 'nearest': scores}, per region (no counts)."""
+    from .data import render_labels, to_uint8
+
+    labels = np.asarray(labels, float).reshape(-1, 2)
+    near = nearest_training_labels(labels, train_labels)
+    out = {"ceiling": score_images(to_uint8(render_labels(labels, kinds, cfg)), labels, kinds, cfg),
+           "nearest": score_images(to_uint8(render_labels(near, kinds, cfg)), labels, kinds, cfg)}
+    return {k: {r: v for r, v in sc.items() if r != "counts"} for k, sc in out.items()}
+
+
 def table_columns(row: dict) -> dict:
-    """The results-table columns of a scored row (`score_predictions` output, possibly with `acc_ceiling`):
-    acc, acc_x, acc_y, acc_ceiling, and acc / acc_x / acc_y of each named region as `acc_ood`, `acc_x_ood`, …"""
-    out = {k: row.get(k) for k in ("acc", "acc_x", "acc_y", "acc_ceiling")}
+    """The results-table columns of a scored row (`score_predictions` output, possibly with `acc_ceiling` and
+    `references` from `reference_scores`): acc, acc_x, acc_y, acc_ceiling, acc / acc_x / acc_y of each named
+    region as `acc_ood`, `acc_x_ood`, …, and the references' per region as `acc_ceiling_ood`, `acc_nearest_ood`."""
+    out = {k: row.get(k) for k in ("acc", "acc_x", "acc_y", "acc_ceiling", "tol_px")}
     for region, sub in row.items():
         if isinstance(sub, dict) and "acc" in sub:
             out |= {f"acc_{region}": sub["acc"], f"acc_x_{region}": sub["acc_x"], f"acc_y_{region}": sub["acc_y"]}
+    for ref, scores in (row.get("references") or {}).items():
+        out[f"acc_{ref}"] = scores.get("acc")
+        out |= {f"acc_{ref}_{region}": sub["acc"] for region, sub in scores.items()
+                if isinstance(sub, dict) and "acc" in sub}
     return out

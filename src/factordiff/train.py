@@ -23,12 +23,12 @@ import torch
 from . import diffusion
 from .checkpoint import latest_valid, save_checkpoint
 from .config import RunConfig, save_config, to_dict
-from .data import make_dataset, render_labels, render_labels_torch, to_uint8
+from .data import make_dataset, render_labels_torch
 from .errors import NonFiniteError, Preempted
 from .evaluate import resolve_device, snapshot
 from .io import append_jsonl, clean_temp_files, run_lock, save_npz, truncate_jsonl
 from .rundir import RunDir, check_resume
-from .score import score_images
+from .score import reference_scores
 from .unet import UNet
 
 
@@ -163,10 +163,10 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
     kinds_dev = torch.as_tensor(ds.kinds, device=device)
     batch_loss = make_batch_loss(cfg, model, sched, labels_dev, kinds_dev)
     eval_labels, eval_kinds = _eval_set(cfg, ds)
-    # the scorer on ground-truth images of the same labels: what a perfect model would score (P1 Alg. 1
-    # misses bumps clipped at the border, so this is below 1 on the full grid)
-    ceiling = score_images(to_uint8(render_labels(eval_labels, eval_kinds, cfg.data)), eval_labels, eval_kinds,
-                           cfg.data)["acc"]
+    # what two reference models score on the same labels: ground-truth images (the ceiling: P1 Alg. 1 misses
+    # bumps clipped at the border, so this is below 1 on the full grid) and the nearest-training-label memorizer
+    refs = reference_scores(eval_labels, eval_kinds, cfg.data, ds.labels)
+    ceiling = refs["ceiling"]["acc"]
     ckpt_every = tc.checkpoint_every or tc.snapshot_every
     meta = {"config": to_dict(cfg)}
 
@@ -187,7 +187,8 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
             save_npz(run.snapshot(step), **out["arrays"])
             m = out["metrics"]
             append_jsonl(run.metrics, {"kind": "eval", "step": step, "sec": round(time.perf_counter() - t0, 3),
-                                       **m, "acc_ceiling": ceiling})
+                                       **m, "acc_ceiling": ceiling, "tol_px": cfg.data.tol_px,
+                                       "references": refs})
             model.train()
             log(f"step {step}: acc {m['acc']:.2f} of {ceiling:.2f} possible (x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
                 f"bumps 0/1/>1 = {m['counts']['0']:.2f}/{m['counts']['1']:.2f}/{m['counts']['>1']:.2f}")

@@ -65,3 +65,34 @@ def manifold_r2(X: np.ndarray, labels: np.ndarray, *, method: str = "umap", seed
     out["r2"] = float(np.nanmean([out["r2_x"], out["r2_y"]])) if np.isfinite([out["r2_x"], out["r2_y"]]).any() \
         else float("nan")
     return out
+
+
+def manifold_r2_seeds(X: np.ndarray, labels: np.ndarray, *, method: str = "umap", seeds=(0, 1, 2),
+                      shuffle_seed: int | None = 0, dim: int = 3, **umap_kw) -> dict:
+    """`manifold_r2` averaged over UMAP seeds (PCA is deterministic: one), with the seed-to-seed spread
+    (`r2_std`, the population std of the mean R²) and, on the same embeddings, the shuffled-label floor
+    `r2_shuffled` (labels permuted with `shuffle_seed`; what an embedding that knows nothing of the labels
+    scores)."""
+    labels = np.asarray(labels, dtype=np.float64)
+    X = _check_points(X, labels)
+    seeds = (seeds[0],) if method == "pca" else tuple(seeds)
+    perm = np.random.default_rng(shuffle_seed).permutation(len(X)) if shuffle_seed is not None else None
+    per, floor = [], []
+    for s in seeds:
+        Y = embed(X, method=method, dim=dim, seed=s, **umap_kw)
+        one = {}
+        for name, col in (("r2_x", 0), ("r2_y", 1)):
+            ok = np.isfinite(labels[:, col])
+            one[name] = linear_r2(Y[ok], labels[ok, col]) if ok.sum() >= 3 else float("nan")
+            if perm is not None:
+                sh = labels[perm]
+                ok2 = np.isfinite(sh[:, col])
+                floor.append(linear_r2(Y[ok2], sh[ok2, col]) if ok2.sum() >= 3 else float("nan"))
+        one["r2"] = float(np.nanmean([one["r2_x"], one["r2_y"]])) if np.isfinite(list(one.values())).any() \
+            else float("nan")
+        per.append(one)
+    out = {k: float(np.nanmean([p[k] for p in per])) for k in ("r2", "r2_x", "r2_y")}
+    out["r2_std"] = float(np.nanstd([p["r2"] for p in per]))
+    if perm is not None:
+        out["r2_shuffled"] = float(np.nanmean(floor))
+    return out

@@ -14,7 +14,9 @@ import numpy as np
 class PhaseRule:
     single_b: float = 0.5  # B needs at least this share of single-bump images
     acc_c: float = 0.5  # C needs at least this accuracy …
-    r2_c: float = 0.8  # … and at least this manifold R²
+    r2_c: float = 0.8  # … and at least this manifold R² …
+    structure: str = "image"  # … of the layer's image-driven part (P1's "latent structure", not what the label
+    # code alone gives: PAPERS §7 #26); "layer": of the layer as P1 records it
 
 
 DEFAULT_RULE = PhaseRule()
