@@ -34,7 +34,8 @@ def test_analyze_writes_a_row_for_every_snapshot(run):
     summary = rows[-1]
     assert summary["kind"] == "summary" and summary["onsets"]["A"] == 0
     geo = summary["geometry"]
-    assert set(geo) == {"model", "torus3d", "clifford", "label_only", "image_part", "untrained"}
+    assert set(geo) == {"model", "torus3d", "clifford", "label_only", "image_part", "untrained",
+                        "untrained_image_part"}
     for r in analysis:  # the controls, from the label-only response the snapshots recorded
         assert 0 <= r["r2_label_pca"] <= 1 and "r2_image_umap" in r and r["label_share"] <= 1
         assert r["tol_px"] == 1.0 and r["references"]["ceiling"]["acc"] == r["acc_ceiling"]

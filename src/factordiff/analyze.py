@@ -105,7 +105,8 @@ def _geometry_rows(probe: dict, *, seed: int, topology: bool, untrained: dict | 
     if "reps_label" in probe:
         clouds |= {"label_only": probe["reps_label"], "image_part": image_part(probe["reps"], probe["reps_label"])}
     if untrained is not None:
-        clouds["untrained"] = untrained["reps"]
+        clouds |= {"untrained": untrained["reps"],
+                   "untrained_image_part": image_part(untrained["reps"], untrained["reps_label"])}
     out = {}
     for name, cloud in clouds.items():
         reps = cloud if isinstance(cloud, np.ndarray) else cloud(k, k)

@@ -225,7 +225,7 @@ def cmd_reproduce(args) -> int:
     from .experiments import reproduce
 
     out = reproduce(args.experiment, args.scale, out=args.out, launcher=args.launcher, jobs=args.jobs,
-                    slurm=parse_overrides(args.slurm or []), overrides=parse_overrides(args.items))
+                    slurm=parse_overrides(args.slurm or []), overrides=parse_overrides(args.items), seeds=args.seeds)
     print(f"wrote {out['report']}")
     return 0
 
@@ -349,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--launcher", choices=("local", "slurm"), default="local")
     p.add_argument("--jobs", type=int)
     p.add_argument("--out", type=Path, help="default experiments/NAME-SCALE")
+    p.add_argument("--seeds", type=int, nargs="+", help="replace the scale's seeds (default 0 1 2; fewer than three "
+                   "make every verdict inconclusive)")
     p.add_argument("--slurm", nargs="+", metavar="key=value")
     p.set_defaults(func=cmd_reproduce)
 

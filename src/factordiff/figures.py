@@ -67,10 +67,20 @@ def run_curves(rows: list[dict]):
     if "acc_ceiling" in rows[-1]:
         ax[0, 0].axhline(rows[-1]["acc_ceiling"], color="k", ls="--", lw=0.8, label="ground-truth images")
         ax[0, 0].legend(fontsize=7)
-    r2 = {f"R² {m}": [r.get(f"r2_{m}", np.nan) for r in rows] for m in ("umap", "pca") if f"r2_{m}" in rows[0]}
-    plot.plot_curves(ax[0, 1], steps, r2, phases=phase, ylabel="manifold R²", ylim=(-0.05, 1.02))
+    m = "umap" if "r2_umap" in rows[0] else "pca"
+    r2 = {name: [_nan(r.get(f"{col}_{m}")) for r in rows] for name, col in (
+        ("layer (as P1)", "r2"), ("image-driven part", "r2_image"), ("label-only (control)", "r2_label"),
+        ("shuffled labels (floor)", "r2_shuffled")) if any(r.get(f"{col}_{m}") is not None for r in rows)}
+    plot.plot_curves(ax[0, 1], steps, r2, phases=phase, ylabel=f"manifold R² ({m.upper()})", ylim=(-0.05, 1.02))
+    if rows[0]["step"] == 0 and rows[0].get(f"r2_image_{m}") is not None:
+        ax[0, 1].axhline(rows[0][f"r2_image_{m}"], color="0.4", ls=":", lw=0.8, label="untrained (step 0)")
+        ax[0, 1].legend(fontsize=6)
     plot.plot_count_shares(ax[0, 2], steps, [r["counts"] for r in rows])
     return fig
+
+
+def _nan(v) -> float:
+    return np.nan if v is None else v
 
 
 def dimension(rows: list[dict]):

@@ -63,6 +63,11 @@ def table(rows: list[dict], cols: list[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _counts(r: dict) -> str:
+    c = r.get("counts") or {}
+    return "/".join(f"{c.get(k, float('nan')):.2f}" for k in ("0", "1", ">1"))
+
+
 def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -> dict:
     run = RunDir(run_dir)
     cfg = run.load_config()
@@ -86,6 +91,7 @@ def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -
                                   "principal_cos_max", "betti"])
                     + f"{img(paths['geometry'])}<h2>Persistent homology (P2 Fig 2b)</h2>{img(paths['topology'])}")
     d = cfg.data
+    rule = summary.get("rule", {})
     onsets = ", ".join(f"{p} from step {s}" if s is not None else f"{p} never" for p, s in
                        summary.get("onsets", {}).items())
     body = f"""<h1>Run {html.escape(str(run.path))}</h1>
@@ -99,8 +105,17 @@ participation ratio {last['participation_ratio']:.2f}, Betti {last.get('betti', 
 <h2>Accuracy, R² and failure modes</h2>{img(paths['curves'])}
 <h2>Effective dimension (P2 Fig 2c,d)</h2>{img(paths['dimension'])}
 {geometry}
-<h2>All snapshots</h2>{table(rows, ["step", "phase", "acc", "acc_x", "acc_y", "acc_ceiling", "r2_umap", "r2_pca",
-                                     "participation_ratio", "pcs_95"])}"""
+<h2>All snapshots</h2>
+<p>Accuracy at P1's tolerance (|Δ| &lt; {cfg.data.tol_px:g} px here: one P1 pixel at this scale) beside the
+ground-truth ceiling (what perfect images score through the same detector); bump counts 0 / 1 / &gt;1 by P1
+Algorithm 1's contours; manifold R² (mean of {summary.get('umap_seeds', 1)} UMAP seeds) of layer 4 as P1
+records it, of its image-driven part (layer 4 minus its response to a blank image with the same labels) and of
+that label-only response (the control); the label-only share of layer 4's variance. Step 0 is the untrained
+network. The phase rule (C: accuracy ≥ {rule.get('acc_c', 0.5)} and R² ≥ {rule.get('r2_c', 0.8)}) reads the
+{'image-driven part' if rule.get('structure') == 'image' else 'layer'}.</p>
+{table([r | {"bumps 0/1/>1": _counts(r)} for r in rows],
+       ["step", "phase", "acc", "acc_ceiling", "bumps 0/1/>1", "r2_umap", "r2_image_umap", "r2_label_umap",
+        "r2_shuffled_umap", "label_share", "r2_pca", "r2_image_pca", "participation_ratio", "pr_image"])}"""
     out = atomic_write_text(run.report, page(f"factordiff report: {run.name}", body))
     return {"report": str(out), "figures": {k: str(v) for k, v in paths.items()}}
 

@@ -246,6 +246,8 @@ def table_columns(row: dict) -> dict:
             out |= {f"acc_{region}": sub["acc"], f"acc_x_{region}": sub["acc_x"], f"acc_y_{region}": sub["acc_y"]}
     for ref, scores in (row.get("references") or {}).items():
         out[f"acc_{ref}"] = scores.get("acc")
-        out |= {f"acc_{ref}_{region}": sub["acc"] for region, sub in scores.items()
-                if isinstance(sub, dict) and "acc" in sub}
+        for region, sub in scores.items():
+            if isinstance(sub, dict) and "acc" in sub:
+                out |= {f"acc_{ref}_{region}": sub["acc"], f"acc_x_{ref}_{region}": sub["acc_x"],
+                        f"acc_y_{ref}_{region}": sub["acc_y"]}
     return out

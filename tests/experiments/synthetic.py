@@ -18,13 +18,16 @@ def run(name, steps=3, **cols):
 
 
 def curve(name, reach, steps=6, r2=True, **cols):
-    """Accuracy rising to 0.9, crossing 0.5 at step `reach` (never when None); R² follows accuracy."""
+    """Accuracy rising to 0.9, crossing 0.5 at step `reach` (never when None); the image-driven R² follows
+    accuracy, the label-only R² wobbles around 0.5."""
     rows = []
     for i in range(steps):
         s = 100 * i
         acc = 0.9 if reach is not None and s >= reach else 0.1 + 0.05 * i
         rows.append({"run": name, "run_dir": f"/nowhere/{name}", "step": s, "acc": acc, "acc_x": acc, "acc_y": acc,
-                     "r2_umap": acc if r2 else None, "phase": "C" if acc > 0.5 else "A", **cols})
+                     "r2_umap": acc if r2 else None, "r2_image_umap": acc if r2 else None,
+                     "r2_label_umap": (0.5 + 0.1 * (-1) ** i) if r2 else None,
+                     "phase": "C" if acc > 0.5 else "A", **cols})
     return rows
 
 
@@ -52,20 +55,21 @@ def _increments(outcome, col, values, reaches):
     return sum((curve(f"v{v}", r, **{col: v}) for v, r in zip(values, reaches)), []), {}
 
 
+def falling(rows):
+    """The image-driven R² falls as accuracy rises: the R² claim fails too."""
+    return [r | {"r2_image_umap": 1 - r["acc"]} for r in rows]
+
+
 def p1_increment(outcome):
-    reaches = {SUP: (100, 200, 300), NOT: (300, 200, 100)}.get(outcome)
-    rows, m = _increments(outcome, "data.increment", (0.125, 0.25, 0.5), reaches)
-    if outcome == NOT:  # R² falls as accuracy rises: the second claim fails too
-        rows = [r | {"r2_umap": 1 - r["acc"]} for r in rows]
-    return rows, m
+    reaches = {SUP: (100, 200, 300, 400), NOT: (400, 300, 200, 100)}.get(outcome)
+    rows, m = _increments(outcome, "data.increment", (0.125, 0.25, 0.375, 0.5), reaches)
+    return (falling(rows) if outcome == NOT else rows), m
 
 
 def p1_sigma(outcome):
-    reaches = {SUP: (100, 300, 100), NOT: (100, 200, 300)}.get(outcome)
-    rows, m = _increments(outcome, "data.sigma", (0.25, 0.375, 0.5), reaches)
-    if outcome == NOT:
-        rows = [r | {"r2_umap": 1 - r["acc"]} for r in rows]
-    return rows, m
+    reaches = {SUP: (100, 300, 300, 100), NOT: (100, 200, 300, 400)}.get(outcome)
+    rows, m = _increments(outcome, "data.sigma", (0.3125, 0.375, 0.4375, 0.5), reaches)
+    return (falling(rows) if outcome == NOT else rows), m
 
 
 def p1_imbalance(outcome):
@@ -73,20 +77,24 @@ def p1_imbalance(outcome):
                       NOT: (0.9, 0.8, (0.2, 0.5, 0.8), (0.9, 0.6, 0.3)),
                       INC: (None, None, (None,) * 3, (None,) * 3)}[outcome]
     rows = []
-    for name in ("a", "b"):
+    for name, dy in (("a", 0.5), ("b", 0.25)):
         rows += [{"run": name, "run_dir": "/x", "step": 100 * i, "acc": ax, "acc_x": ax, "acc_y": ay,
-                  "r2_x_umap": rx[i], "r2_y_umap": ry[i], "phase": "C"} for i in range(3)]
+                  "data.increment_x": 0.05, "data.increment_y": dy, "r2_x_umap": rx[i], "r2_y_umap": ry[i],
+                  "r2_image_x_umap": rx[i], "r2_image_y_umap": ry[i], "phase": "C"} for i in range(3)]
     return rows, {}
 
 
 def p1_holes(outcome):
     i, o = {SUP: (0.9, 0.85), NOT: (0.9, 0.3), INC: (0.2, 0.1)}[outcome]
-    return run("h", acc=i, acc_x=i, acc_y=i, acc_id=i, acc_ood=o, phase="C"), {}
+    return run("h", acc=i, acc_x=i, acc_y=i, acc_id=i, acc_ood=o, acc_nearest_ood=0.5, acc_ceiling_ood=0.9,
+               phase="C", **{"data.holdout_x": [6.5, 9.5]}), {}
 
 
 def p2_torus(outcome):
     betti, pr = {SUP: ("1,2,1", 7.2), NOT: ("1,0,0", 3.0), INC: (None, None)}[outcome]
-    rows = run("t", model_betti=betti, torus3d_betti="1,2,1", participation_ratio=pr)
+    rows = run("t", model_betti=betti, torus3d_betti="1,2,1", label_only_betti="1,0,0", participation_ratio=pr,
+               pr_label=6.0 if outcome == NOT else 3.0)
+    rows[0] = rows[0] | {"participation_ratio": 1.0}  # step 0: the untrained network
     dgm = [np.array([[0, 0.1], [0, np.inf]]), np.array([[0.1, 0.5]]), np.zeros((0, 2))]
     return rows, {"t": {"analysis": analysis_rows("ABC"), "diagrams": {"model": dgm, "3D torus": dgm},
                         "pca": [{"step": 0, "pca": RNG.normal(size=(20, 3)), "x": RNG.uniform(0, 16, 20)}]}}
@@ -94,9 +102,11 @@ def p2_torus(outcome):
 
 def p2_orthogonality(outcome):
     base = {"clifford_x_on_y_orth_mean": 0.0, "torus3d_x_on_y_orth_mean": 0.44, "clifford_x_on_x_orth_mean": 0.64,
-            "clifford_y_on_y_orth_mean": 0.64}
+            "clifford_y_on_y_orth_mean": 0.64, "untrained_image_part_x_on_x_orth_mean": 0.9,
+            "untrained_image_part_y_on_y_orth_mean": 0.9, "label_only_x_on_y_orth_mean": 0.0}
     m = {SUP: (0.1, 0.3, 0.3), NOT: (0.4, 0.7, 0.7), INC: (None, None, None)}[outcome]
-    rows = run("t", **base, model_x_on_y_orth_mean=m[0], model_x_on_x_orth_mean=m[1], model_y_on_y_orth_mean=m[2])
+    rows = run("t", **base, image_part_x_on_y_orth_mean=m[0], image_part_x_on_x_orth_mean=m[1],
+               image_part_y_on_y_orth_mean=m[2])
     stats = {k: RNG.uniform(0, 1, 50) for k in ("x_on_y_orth", "x_on_x_par", "x_on_x_orth", "y_on_y_par")}
     return rows, {"t": {"model": stats, "Clifford torus": stats}}
 
@@ -105,7 +115,9 @@ def p2_composition(outcome):
     (v, h, s) = {SUP: ((0.1, 0.9), (0.9, 0.1), 0.8), NOT: ((0.5, 0.5), (0.5, 0.5), 0.3),
                  INC: ((None, None), (None, None), None)}[outcome]
     cols = lambda v, h: {"acc_x_vertical": v[0], "acc_y_vertical": v[1], "acc_x_horizontal": h[0],  # noqa: E731
-                         "acc_y_horizontal": h[1], "acc_ood": v[0]}
+                         "acc_y_horizontal": h[1], "acc_ood": v[0], "acc_x_nearest_vertical": 0.5,
+                         "acc_y_nearest_vertical": 0.5, "acc_x_nearest_horizontal": 0.5,
+                         "acc_y_nearest_horizontal": 0.5}
     rows = (run("sos", **{"data.kind": "sos", "data.fraction": 1.0, "n_train_2d": 600}, **cols(v, h))
             + run("mix", **{"data.kind": "sos+stripes", "data.fraction": 1.0, "n_train_2d": 600},
                   **cols((s, s), (s, s))))
@@ -162,9 +174,9 @@ def p2_rim(outcome):
 
 
 def p2_lesion(outcome):
-    accs = {SUP: (0.9, 0.6, 0.1), NOT: (0.1, 0.6, 0.9), INC: (0.5, 0.5, 0.5)}[outcome]
-    rows = sum((run(f"w{w}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a, "acc_id": 0.9})
-                for w, a in zip((0.5, 1.75, 4.0), accs)), [])
+    accs = {SUP: (0.9, 0.6, 0.4, 0.1), NOT: (0.9, 0.6, 0.7, 0.95), INC: (0.5, 0.5, 0.5, 0.5)}[outcome]
+    rows = sum((run(f"w{w}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a, "acc_id": 0.9,
+                                "acc_nearest_ood": 0.5}) for w, a in zip((0.5, 1.75, 3.0, 4.0), accs)), [])
     return rows, {"w0.5": {"Y": RNG.normal(size=(12, 2)), "x": RNG.uniform(0, 16, 12)}, "w1.75": None}
 
 
@@ -187,7 +199,24 @@ def p2_regions(outcome):
             INC: regions(0.9, 0.5, 0.0, kinds=("bump",), widths=(2,), positions=("i",))}[outcome], {}
 
 
+def seeded(case, k=3):
+    """The case with every run repeated over k seeds (run names `NAME_seed=i`, measurements keyed alike)."""
+    def make(outcome):
+        rows, measured = case(outcome)
+        names = {r["run"] for r in rows}
+        out = [r | {"run": f"{r['run']}_seed={i}", "seed": i} for i in range(k) for r in rows]
+
+        def rekey(d):
+            if isinstance(d, dict) and d and set(d) <= names:
+                return {f"{n}_seed={i}": v for i in range(k) for n, v in d.items()}
+            return {kk: rekey(v) for kk, v in d.items()} if isinstance(d, dict) else d
+
+        return out, rekey(measured)
+    return make
+
+
 CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_sigma, "p1-imbalance": p1_imbalance,
          "p1-holes": p1_holes, "p2-torus": p2_torus, "p2-orthogonality": p2_orthogonality,
          "p2-composition": p2_composition, "p2-scaling": p2_scaling, "p2-percolation": p2_percolation,
          "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions}
+CASES = {name: seeded(case) for name, case in CASES.items()}

@@ -49,3 +49,70 @@ def test_readme_experiment_table_is_generated_from_the_registry():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = readme.split("<!-- experiments -->\n", 1)[1].split("\n<!-- /experiments -->", 1)[0]
     assert block == readme_table(), "README's experiment table is stale: paste factordiff.experiments.readme_table()"
+
+
+def test_tolerance_is_one_label_step_at_half_and_full_scale():
+    """P1: |Δ| < 1 px at d = 1 is one label step; the cpu preset halves N, σ and d, and so the tolerance."""
+    from factordiff.config import RunConfig
+    from factordiff.data import make_dataset
+    from factordiff.presets import preset
+    from factordiff.score import reference_scores
+
+    full, half = RunConfig().data, preset("cpu").data
+    assert full.tol_px / full.dx == half.tol_px / half.dx == 1.0
+    ceil = [reference_scores(d.labels, d.kinds, d.config, d.labels)["ceiling"]["acc"]
+            for d in (make_dataset(full), make_dataset(half))]
+    assert abs(ceil[0] - ceil[1]) < 0.05, ceil  # ground truth scores alike at both scales (P1: 0.826)
+    old = preset("cpu", ["data.tolerance_frame=pixels"]).data  # the old absolute 1 px: two label steps
+    assert old.tol_px / old.dx == 2.0
+
+
+def test_a_memorizer_gets_no_supported_ood_verdict():
+    """A model that draws the nearest training label's image inside the hole / lesion: its OOD accuracy is the
+    memorizer baseline itself, so no OOD verdict may say it interpolates."""
+    from synthetic import run
+
+    from factordiff.data import make_dataset
+    from factordiff.experiments import p1_holes, p2_lesion
+    from factordiff.presets import preset
+    from factordiff.score import reference_scores
+
+    rows, lesion = [], []
+    for w in (0.5, 1.75, 3.0, 4.0):
+        ds = make_dataset(preset("cpu", ["data.holdout=band_x", f"data.holdout_x=[{8 - w / 2}, {8 + w / 2}]",
+                                         "data.increment=0.25"]).data)
+        ref = reference_scores(ds.heldout_labels, ds.heldout_kinds, ds.config, ds.labels)
+        memo = ref["nearest"]["acc"]  # the model *is* the memorizer
+        for k in range(3):
+            lesion += run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": memo,
+                                               "acc_id": 0.9, "acc_nearest_ood": memo})
+    v = p2_lesion.judge(lesion, {})[0]
+    assert v.outcome != "supported", v.line()
+    ds = make_dataset(preset("cpu", ["data.holdout=box", "data.holdout_x=[6.5, 9.5]", "data.holdout_y=[6.5, 9.5]",
+                                     "data.increment=0.25"]).data)
+    ref = reference_scores(ds.heldout_labels, ds.heldout_kinds, ds.config, ds.labels)
+    for k in range(3):
+        rows += run(f"h_seed={k}", **{"data.holdout_x": [6.5, 9.5], "acc_id": ref["ceiling"]["acc"],
+                                      "acc_ood": ref["nearest"]["acc"], "acc_nearest_ood": ref["nearest"]["acc"]})
+    assert p1_holes.judge(rows, {})[0].outcome != "supported"
+
+
+def test_a_label_code_alone_gets_no_supported_factorization_verdict():
+    """A layer that is its label code (additive in x and y, so factorized by construction): the image-driven
+    part is zero and neither factorization verdict may be supported."""
+    import numpy as np
+    from synthetic import run
+
+    from factordiff.analyze import _geometry_rows, summary_columns
+    from factordiff.experiments import p2_orthogonality
+
+    k = 8
+    t = np.linspace(0, 2 * np.pi, k, endpoint=False)
+    code = np.concatenate([np.broadcast_to(np.stack([np.cos(t), np.sin(t)], -1)[:, None, :], (k, k, 2)),
+                           np.broadcast_to(np.stack([np.cos(t), np.sin(t)], -1)[None, :, :], (k, k, 2))], -1)
+    probe = {"xs": t, "ys": t, "reps": code, "reps_label": code.copy()}
+    geo = _geometry_rows(probe, seed=0, topology=False, untrained={"reps": code, "reps_label": code * 0.5})
+    cols = summary_columns({"geometry": geo})
+    rows = sum((run(f"t_seed={s}", **cols) for s in range(3)), [])
+    assert all(v.outcome != "supported" for v in p2_orthogonality.judge(rows, {})), \
+        [v.line() for v in p2_orthogonality.judge(rows, {})]

@@ -23,10 +23,12 @@ def test_onset_and_rank_statistics():
     assert math.isinf(onset(rows("a", "AAB")))
     assert spearman([0.1, 0.5, 1.0], [100, 200, math.inf]) == pytest.approx(1.0)  # never = slowest
     assert spearman([0.1, 0.5, 1.0], [300, 200, 100]) == pytest.approx(-1.0)
-    v = judge_phases(rows("a", "AABBCC"), {})[0]
-    assert v.supported and "B 200, C 400" in v.value
-    assert judge_phases(rows("a", "AACC"), {})[0].outcome == "not supported"  # B never seen
-    assert judge_phases(rows("a", "AABB"), {})[0].outcome == "inconclusive"  # C never reached: budget too short
+    three = lambda *ps: sum((rows(f"s{i}", p) for i, p in enumerate(ps)), [])  # noqa: E731 - one run per seed
+    v = judge_phases(three("AABBCC", "AABBCC", "ABBCCC"), {})[0]
+    assert v.supported and v.value == "3/3" and "s0: ABC, B from 200, C from 400" in v.detail
+    assert judge_phases(three("AABBCC", "AACC", "AABBCC"), {})[0].outcome == "not supported"  # B never seen
+    assert judge_phases(three("AABBCC", "AABB", "AABBCC"), {})[0].outcome == "inconclusive"  # C never reached
+    assert judge_phases(rows("a", "AABBCC"), {})[0].outcome == "inconclusive"  # one seed decides nothing
 
 
 def test_paper_increment_grid_has_thirty_runs():
@@ -35,8 +37,8 @@ def test_paper_increment_grid_has_thirty_runs():
 
 def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=10"])
-    out = reproduce("p1-increment", "cpu", out=tmp_path / "inc", overrides=over, jobs=2, log=lambda m: None)
-    assert out["runs"] == 3 and out["failed"] == 0
+    out = reproduce("p1-increment", "cpu", out=tmp_path / "inc", overrides=over, jobs=2, seeds=[0], log=lambda m: None)
+    assert out["runs"] == 4 and out["failed"] == 0
     assert (tmp_path / "inc" / "figures" / "heatmaps.png").stat().st_size > 1000
     verdicts = json.loads((tmp_path / "inc" / "verdicts.json").read_text())
     assert {v["statistic"].split("(")[0] for v in verdicts} == {"Spearman ρ", "Pearson r"}
@@ -56,13 +58,13 @@ def test_reproduce_reads_an_analysis_cut_by_a_crash(tmp_path):
     """analysis.jsonl whose last line a crash cut: reproduce skips that line (io.read_jsonl) and still judges."""
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=30"])
     out = tmp_path / "phases"
-    first = reproduce("p1-phases", out=out, overrides=over, analyze={"methods": ["pca"], "grid": 0,
+    first = reproduce("p1-phases", out=out, overrides=over, seeds=[0], analyze={"methods": ["pca"], "grid": 0,
                                                                      "topology": "none"}, log=lambda m: None)
     analysis = next(out.glob("runs/*/analysis.jsonl"))
     with open(analysis, "a") as f:
         f.write('{"kind": "analysis", "step": 6, "layer": "lay')  # no newline: cut mid-row
     (out / "measured.json").unlink()  # measure again from the damaged file
-    again = reproduce("p1-phases", out=out, overrides=over, log=lambda m: None)
+    again = reproduce("p1-phases", out=out, overrides=over, seeds=[0], log=lambda m: None)
     assert again["ran"] == 0 and [v.to_dict() for v in again["verdicts"]] == [v.to_dict() for v in first["verdicts"]]
     assert json.loads((out / "measured.json").read_text())["measured"]
     assert list((out / "figures").glob("phases_*.png"))

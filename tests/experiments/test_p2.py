@@ -5,7 +5,7 @@ import json
 import math
 
 import pytest
-from synthetic import percolation, regions, run, scaling
+from synthetic import percolation, regions, run, scaling, seeded
 
 from conftest import TINY
 from factordiff.config import parse_overrides
@@ -35,11 +35,12 @@ def test_scaling_verdict_refuses_sizes_the_runs_do_not_bracket():
 
 
 def test_percolation_verdict_never_learning_is_inconclusive():
-    rows, m = percolation(2.0, 0.1)  # σ 0.25 percolates at λ ≥ 0.25 but never learns within the budget
+    rows, m = seeded(lambda _: percolation(2.0, 0.1))(None)  # σ 0.25 percolates at λ ≥ 0.25, never learns
     v = perc.judge(rows, m)[0]
     assert v.outcome == "inconclusive" and "σ 0.25 never does" in v.detail
-    rows, m = percolation(2.0, 0.1, lambda_c={"0.25": float("inf"), "0.5": 0.08})  # it never percolates either
-    assert perc.judge(rows, m)[0].supported
+    rows, m = seeded(lambda _: percolation(2.0, 0.1, lambda_c={"0.25": float("inf"), "0.5": 0.08}))(None)
+    assert perc.judge(rows, m)[0].supported  # it never percolates either: nothing to learn from
+    assert perc.judge(*percolation(0.3, 0.1))[0].outcome == "inconclusive"  # one seed decides nothing
 
 
 def test_percolation_thresholds_follow_sigma():
@@ -60,8 +61,9 @@ def test_p2_verdicts_average_over_seeds():
     """At paper scale every grid point has three seeds: a verdict must use their mean, not the last seed."""
     rim = (run("r_seed=0", **{"data.rim_width": 1.0, "acc_ood": 0.9}) +
            run("r_seed=1", **{"data.rim_width": 1.0, "acc_ood": 0.3}) +
-           run("n_seed=0", **{"data.rim_width": 0.0, "acc_ood": 0.2}))
-    v = rim_.judge(rim, {})[0]  # mean with rim 0.6: gap 0.4; the last seed alone would give 0.1
+           run("r_seed=2", **{"data.rim_width": 1.0, "acc_ood": 0.6}) +
+           sum((run(f"n_seed={k}", **{"data.rim_width": 0.0, "acc_ood": 0.2}) for k in range(3)), []))
+    v = rim_.judge(rim, {})[0]  # mean with rim 0.6: gap 0.4; the last seed alone would give 0.0
     assert v.value == pytest.approx(0.4) and v.supported
     rows = []
     for kind in ("bump", "sos"):
@@ -70,10 +72,12 @@ def test_p2_verdicts_average_over_seeds():
                 rows += run(f"{kind}i{w}_seed={seed}", **{"data.kind": kind, "data.holdout_x": [8 - w / 2, 8 + w / 2],
                                                           "acc_ood": acc})
     assert "bump interior W 2: 0.50; bump interior W 4: 0.50" in reg.judge(rows, {})[0].detail
-    lesion_rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a})
+    lesion_rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a,
+                                                 "acc_nearest_ood": 0.5})
                        for w, accs in ((0.5, (0.9, 0.7)), (1.75, (0.6, 0.4)), (4.0, (0.1, 0.3)))
                        for k, a in enumerate(accs)), [])
-    assert lesion.judge(lesion_rows, {})[0].detail == "width 0.5: 0.80; width 1.75: 0.50; width 4: 0.20"
+    assert lesion.judge(lesion_rows, {})[0].detail.startswith(
+        "width 0.5: 0.80 (memorizer 0.50), width 1.75: 0.50 (memorizer 0.50), width 4: 0.20 (memorizer 0.50)")
     assert len(regions(0.9, 0.5, 0.0)) == 8 * 3
     # scaling: two seeds at each subsampled size are averaged before the 60 % size is interpolated
     rows = []
@@ -93,7 +97,7 @@ def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
                             "train.eval_ood_samples=12", "model.attention=[]",
                          *(["data.increment=0.5"] if name == "p2-scaling" else [])])  # λ = 0.005 keeps an image
-    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, analyze={"methods": ["pca"]},
+    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, analyze={"methods": ["pca"]}, seeds=[0],
                     log=lambda m: None)
     assert res["figures"] and all(p.endswith(".png") for p in res["figures"])
     verdicts = json.loads((tmp_path / name / "verdicts.json").read_text())
@@ -115,7 +119,7 @@ def test_percolation_figures_with_several_seeds(tmp_path):
 
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
                             "model.attention=[]"])
-    reproduce("p2-percolation", out=tmp_path / "p", jobs=2, overrides=over, log=lambda m: None)
+    reproduce("p2-percolation", out=tmp_path / "p", jobs=2, overrides=over, seeds=[0], log=lambda m: None)
     rows = aggregate(tmp_path / "p")["rows"]
     m = measure_cached(EXPERIMENTS["p2-percolation"], rows, tmp_path / "p", log=print)  # the cache: no work
     twin = [{**r, "run": r["run"].replace("seed=0", "seed=1")} for r in rows]

@@ -8,7 +8,22 @@ Measured cpu time: 17.2 min (2-core AMD EPYC, README).
 
 from __future__ import annotations
 
-from .base import Experiment, Verdict, by_run, decide, draw_curves, final, finite, pearson, spec
+from .base import (
+    MIN_SEEDS,
+    Experiment,
+    Verdict,
+    by_run,
+    decide,
+    draw_curves,
+    finite,
+    interval,
+    key,
+    pearson,
+    seed_values,
+    show_seeds,
+    spec,
+    too_few_seeds,
+)
 from .p1_increment import ANALYZE_FAST
 
 SPECS = spec({"grid": {"data.increment_x,data.increment_y": [[0.05, 0.5], [0.05, 0.25]]},
@@ -16,16 +31,35 @@ SPECS = spec({"grid": {"data.increment_x,data.increment_y": [[0.05, 0.5], [0.05,
              {"grid": {"data.increment_x,data.increment_y": [[0.1, 1.0], [0.1, 0.5]]}, "analyze": ANALYZE_FAST})
 
 
+def _pair(rs: list[dict]) -> tuple:
+    return (key(rs, "data.increment_x"), key(rs, "data.increment_y"))
+
+
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+    """Per (dx, dy): acc_y − acc_x over the seeds (supported when its interval lies at or above 0, not supported
+    when below, inconclusive when it straddles 0 or with fewer than MIN_SEEDS seeds); and whether R²_x and
+    R²_y of the layer's image-driven part co-move over training (Pearson r > 0.5 in every seed)."""
+    gap = seed_values([r | {"gap": (r.get("acc_y") - r.get("acc_x")) if finite(r.get("acc_x"), r.get("acc_y"))
+                            else None} for r in rows], _pair, "gap")
+    co: dict = {}
+    for rs in by_run(rows).values():
+        co.setdefault(_pair(rs), []).append(pearson([x.get("r2_image_x_umap") for x in rs],
+                                                    [x.get("r2_image_y_umap") for x in rs]))
     out = []
-    for name, rs in by_run(rows).items():
-        ax, ay = final(rs, "acc_x"), final(rs, "acc_y")
+    for pair in sorted(gap, key=str):
+        v, k = gap[pair], len(gap[pair])
+        m, lo, hi = interval(v)
+        name = f"dx {pair[0]}, dy {pair[1]}"
         out.append(Verdict(f"{name}: y-accuracy ≥ x-accuracy although x has the finer data (P1 Fig 5)",
-                           "final acc_y − acc_x", ay - ax, decide(ay >= ax, finite(ax, ay)),
-                           f"acc_x {ax:.2f}, acc_y {ay:.2f}"))
-        r = pearson([x.get("r2_x_umap") for x in rs], [x.get("r2_y_umap") for x in rs])
+                           "final acc_y − acc_x, mean [95 % interval]", m,
+                           decide(lo >= 0, k >= MIN_SEEDS and finite(lo, hi) and (lo >= 0 or hi < 0)),
+                           show_seeds(v) + ("" if k >= MIN_SEEDS else "; " + too_few_seeds(k))))
+        r = [x for x in co.get(pair, []) if finite(x)]
         out.append(Verdict(f"{name}: R²_x and R²_y co-move, so the code is coupled (P1 Fig 5)",
-                           "Pearson r(R²_x, R²_y) over steps", r, decide(r > 0.5, finite(r))))
+                           "Pearson r(R²_x, R²_y of the image-driven part) over steps, per seed", min(r, default=None),
+                           decide(all(x > 0.5 for x in r), len(r) >= MIN_SEEDS),
+                           "supported when r > 0.5 in every seed; " + (show_seeds(r) if r else "no image-driven R²")
+                           + ("" if len(r) >= MIN_SEEDS else "; " + too_few_seeds(len(r)))))
     return out
 
 

@@ -19,7 +19,19 @@ from ..analysis.percolation import PercolationConfig, simulate
 from ..analyze import umap_2d
 from ..evaluate import denoising_losses
 from ..rundir import RunDir
-from .base import INFERRED, Experiment, Verdict, by_run, decide, final, key, run_dir, seed_mean
+from .base import (
+    INFERRED,
+    Experiment,
+    Verdict,
+    by_run,
+    decide,
+    final,
+    key,
+    require_seeds,
+    run_dir,
+    runs_per_point,
+    seed_mean,
+)
 from .p2_common import p2_spec
 from .p2_scaling import GRID_ACC, measure_grid_accuracy, with_grid_acc
 
@@ -92,7 +104,7 @@ def accuracy_onsets(rows: list[dict], level: float = 0.5) -> dict[float, float]:
     return out
 
 
-def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     lambda_c = {float(s): v for s, v in measured["lambda_c"].items()}
     onsets = accuracy_onsets(with_grid_acc(rows, measured["grid"]))
     sig = sorted(onsets)
@@ -113,6 +125,15 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                     "inconclusive while a σ whose data percolates at a tested λ never learns within the budget"
                     + (f" (σ {', '.join(f'{s:g}' for s in never)} never does)" if never else "")
                     + f"; {INFERRED} §2.4 (threshold 0.005, ratio 0.5)", {"λ_c": measured["lambda_c"]})]
+
+
+def _cell(rs: list[dict]) -> tuple:
+    return (key(rs, "data.sigma"), key(rs, "data.fraction"))
+
+
+def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+    """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds."""
+    return require_seeds(_judge(rows, measured), runs_per_point(rows, _cell))
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import figures, plot
-from .base import INFERRED, Experiment, Verdict, decide, key, seed_mean
+from .base import INFERRED, Experiment, Verdict, decide, key, require_seeds, runs_per_point, seed_mean
 from .p2_common import p2_spec
 
 
@@ -39,7 +39,7 @@ def _share(flags: list[bool], what: str, claim: str) -> Verdict:
                    decide(sum(flags) >= 0.75 * len(flags), bool(flags)))
 
 
-def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     acc = seed_mean(rows, _region, "acc_ood")
     widths = sorted({w for _, _, w in acc})
     falls = [(k, p) for k in ("bump", "sos") for p in ("interior", "exterior")
@@ -58,6 +58,11 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                f"ones ({INFERRED} §2.4)"),
         _share(sos, "SOS ≥ bump", f"SOS composes at least as well as bumps ({INFERRED} §2.4)"),
     ]
+
+
+def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+    """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds."""
+    return require_seeds(_judge(rows, measured), runs_per_point(rows, _region))
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

@@ -15,7 +15,19 @@ import numpy as np
 from .. import figures, plot
 from ..data import in_holdout
 from ..rundir import RunDir
-from .base import Experiment, Verdict, by_run, decide, draw_curves, finite, key, run_dir, seed_mean
+from .base import (
+    Experiment,
+    Verdict,
+    by_run,
+    decide,
+    draw_curves,
+    finite,
+    key,
+    require_seeds,
+    run_dir,
+    runs_per_point,
+    seed_mean,
+)
 from .p2_common import FAST, p2_spec
 
 SPECS = p2_spec({"presets": ["p2-stripes"], "grid": {"data.rim_width": [1.0, 0.0]}, "analyze": FAST},
@@ -39,7 +51,7 @@ def measure(rows: list[dict], log=print) -> dict:
     return out
 
 
-def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     per = seed_mean(rows, lambda rs: float(key(rs, "data.rim_width")), "acc_ood")
     with_rim = max((v for k, v in per.items() if k > 0), default=float("nan"))
     without = per.get(0.0, float("nan"))
@@ -47,6 +59,11 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                     "final OOD (interior 2D SOS) accuracy: with rim − without", with_rim - without,
                     decide(with_rim - without >= 0.2, finite(with_rim, without)), "needs ≥ 0.2",
                     {"with rim": with_rim, "without": without})]
+
+
+def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+    """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds."""
+    return require_seeds(_judge(rows, measured), runs_per_point(rows, lambda rs: key(rs, "data.rim_width")))
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

@@ -23,7 +23,7 @@ from .. import figures, plot
 from ..evaluate import grid_accuracy
 from ..io import atomic_write_json
 from ..rundir import RunDir
-from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
+from .base import Experiment, Verdict, by_run, decide, finite, key, require_seeds, run_dir, runs_per_point, seed_mean
 from .p2_common import p2_spec
 
 GRID_ACC = "acc_grid"  # terminal accuracy over the whole 2D grid of the training region (kept + dropped labels)
@@ -109,7 +109,7 @@ def scaling_slopes(rows: list[dict], level: float = LEVEL) -> dict[str, dict]:
     return out
 
 
-def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     s = scaling_slopes(with_grid_acc(rows, measured))
     b, m = s.get("bump", {}).get("slope", float("nan")), s.get("bump+stripes", {}).get("slope", float("nan"))
     bounds = [c for k in ("bump", "bump+stripes") for c in s.get(k, {}).get("censored", []) if c]
@@ -123,6 +123,15 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                     f"bumps: {show('bump')}; mixed: {show('bump+stripes')}; supported when the bumps slope exceeds "
                     "the mixed one by ≥ 0.5; inconclusive unless every size is bracketed by two runs (≤: the smallest "
                     "run already reached 60 %, >: none did; the slope is then only a bound)")]
+
+
+def _point(rs: list[dict]) -> tuple:
+    return (key(rs, "data.kind"), key(rs, "data.image_size"), key(rs, "data.fraction"))
+
+
+def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+    """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds."""
+    return require_seeds(_judge(rows, measured), runs_per_point(rows, _point))
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

@@ -61,16 +61,19 @@ def measure_cached(exp: Experiment, rows: list[dict], out: Path, log=print) -> d
 
 def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
               jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None,
-              analyze: dict | None = None, log=print) -> dict:
+              analyze: dict | None = None, seeds: list[int] | None = None, log=print) -> dict:
     """Run (or complete) the experiment's sweep, aggregate it, measure, draw its figures, judge its claims,
     write OUT/report.html. `overrides` ({dotted.key: value}) apply to every run; `analyze` (e.g.
-    {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse."""
+    {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse; `seeds` replaces the scale's
+    seeds (fewer than three make every verdict inconclusive: for trying an experiment out)."""
     exp = get(name)
     if scale not in exp.specs:
         raise ConfigError("--scale", scale, "cpu or paper")
     base = exp.specs[scale]
     sweep_name = f"{exp.sweep_of or name}-{scale}"
     body = {**base, "overrides": {**base.get("overrides", {}), **(overrides or {})}}
+    if seeds is not None:
+        body["seeds"] = list(seeds)
     if analyze and body.get("analyze") is not False:
         body["analyze"] = {**(body.get("analyze") or {}), **analyze}
     spec = parse_spec({"name": sweep_name, **body})
