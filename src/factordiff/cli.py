@@ -150,7 +150,7 @@ def cmd_analyze(args) -> int:
     from .analyze import analyze_run
 
     out = analyze_run(args.run, steps=args.steps, layer=args.layer, topology=args.topology, grid=args.grid,
-                      seed=args.seed, methods=tuple(args.methods), log=print)
+                      seed=args.seed, umap_seeds=args.umap_seeds, methods=tuple(args.methods), log=print)
     print(f"phase onsets {out['summary']['onsets']}; wrote {out['path']}")
     return 0
 
@@ -315,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topology", choices=("none", "last", "all"), default="last",
                    help="persistent homology on which snapshots (default the last)")
     p.add_argument("--grid", type=int, default=10, help="labels per axis of the factorization probe (0 = off)")
+    p.add_argument("--umap-seeds", type=int, default=3, help="UMAP seeds each R² is averaged over (default 3)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_analyze)
 
