@@ -8,22 +8,9 @@ Measured cpu time: 19.4 min (2-core AMD EPYC, README).
 
 from __future__ import annotations
 
-from .base import (
-    MARGIN,
-    MIN_SEEDS,
-    Experiment,
-    Verdict,
-    decide,
-    draw_curves,
-    finite,
-    interval,
-    key,
-    seed_values,
-    show_seeds,
-    spec,
-    too_few_seeds,
-)
+from .base import Experiment, Verdict, decide, draw_curves, finite, key, spec
 from .p1_increment import ANALYZE_FAST
+from .stats import MARGIN, MIN_SEEDS, interval, seed_values, show_seeds, too_few_seeds
 
 LEARNED = 0.5  # an ID accuracy below this: the model has not learned, so its OOD accuracy tests nothing
 SPECS = spec({"grid": {"data.holdout_x,data.holdout_y": [[[6.5, 9.5], [6.5, 9.5]], [[5.5, 10.5], [5.5, 10.5]]]},

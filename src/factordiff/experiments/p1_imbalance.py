@@ -8,23 +8,9 @@ Measured cpu time: 17.2 min (2-core AMD EPYC, README).
 
 from __future__ import annotations
 
-from .base import (
-    MIN_SEEDS,
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    draw_curves,
-    finite,
-    interval,
-    key,
-    pearson,
-    seed_values,
-    show_seeds,
-    spec,
-    too_few_seeds,
-)
+from .base import Experiment, Verdict, by_run, decide, draw_curves, finite, key, pearson, spec
 from .p1_increment import ANALYZE_FAST
+from .stats import MIN_SEEDS, interval, seed_values, show_seeds, too_few_seeds
 
 SPECS = spec({"grid": {"data.increment_x,data.increment_y": [[0.05, 0.5], [0.05, 0.25]]},
               "overrides": {"train.steps": 3000}, "analyze": ANALYZE_FAST},

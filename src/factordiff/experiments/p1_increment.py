@@ -13,21 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import figures
-from .base import (
-    MARGIN,
-    MIN_RANK_POINTS,
-    MIN_SEEDS,
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    finite,
-    first_reached,
-    pearson,
-    permutation_rho,
-    spec,
-    too_few_seeds,
-)
+from .base import Experiment, Verdict, by_run, decide, finite, first_reached, pearson, spec
+from .stats import MARGIN, MIN_RANK_POINTS, MIN_SEEDS, permutation_rho, too_few_seeds
 
 ANALYZE_FAST = {"grid": 0, "topology": "none"}
 SPECS = spec({"grid": {"data.increment": [0.125, 0.25, 0.375, 0.5]}, "analyze": ANALYZE_FAST},

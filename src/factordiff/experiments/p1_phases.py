@@ -13,7 +13,8 @@ from pathlib import Path
 from .. import figures
 from ..analyze import phase_panels
 from ..rundir import RunDir
-from .base import MIN_SEEDS, Experiment, Verdict, by_run, decide, onset, run_dir, spec, too_few_seeds
+from .base import Experiment, Verdict, by_run, decide, onset, run_dir, spec
+from .stats import MIN_SEEDS, too_few_seeds
 
 LAYER = "layer4"
 SPECS = spec({"analyze": {"grid": 10, "topology": "last"}}, {})

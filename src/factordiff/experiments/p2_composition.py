@@ -15,22 +15,9 @@ import numpy as np
 from .. import figures, plot
 from ..data import make_dataset
 from ..rundir import RunDir
-from .base import (
-    MARGIN,
-    MIN_SEEDS,
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    final,
-    finite,
-    interval,
-    key,
-    run_dir,
-    seed_values,
-    too_few_seeds,
-)
+from .base import Experiment, Verdict, by_run, decide, final, finite, key, run_dir
 from .p2_common import FAST, p2_spec
+from .stats import MARGIN, MIN_SEEDS, interval, seed_values, too_few_seeds
 
 SECTIONS = ("vertical", "horizontal", "intersection")
 SPECS = p2_spec({"grid": {"data.kind,data.fraction": [["sos", 1.0], ["stripes", 1.0], ["sos+stripes", 1.0],

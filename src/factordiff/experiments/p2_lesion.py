@@ -13,25 +13,9 @@ from pathlib import Path
 from .. import figures, plot
 from ..analyze import umap_2d
 from ..rundir import RunDir
-from .base import (
-    MARGIN,
-    MIN_RANK_POINTS,
-    MIN_SEEDS,
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    finite,
-    interval,
-    key,
-    n_seeds,
-    permutation_rho,
-    run_dir,
-    seed_mean,
-    seed_values,
-    too_few_seeds,
-)
+from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
 from .p2_common import FAST, p2_spec
+from .stats import MARGIN, MIN_RANK_POINTS, MIN_SEEDS, interval, n_seeds, permutation_rho, seed_values, too_few_seeds
 
 SPECS = p2_spec({"grid": {"data.holdout_x": [[7.75, 8.25], [7.125, 8.875], [6.5, 9.5], [6.0, 10.0]]},
                  "overrides": {"data.holdout": "band_x", "data.holdout_x": [6.0, 10.0], "data.increment": 0.25},

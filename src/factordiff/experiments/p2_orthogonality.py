@@ -13,21 +13,9 @@ from pathlib import Path
 from .. import figures
 from ..analyze import probe_geometry
 from ..rundir import RunDir
-from .base import (
-    INFERRED,
-    MIN_SEEDS,
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    finite,
-    interval,
-    last,
-    run_dir,
-    spread,
-    too_few_seeds,
-)
+from .base import INFERRED, Experiment, Verdict, by_run, decide, finite, last, run_dir
 from .p2_torus import SPECS
+from .stats import MIN_SEEDS, interval, spread, too_few_seeds
 
 
 def measure(rows: list[dict], log=print) -> dict:

@@ -19,21 +19,10 @@ from ..analysis.percolation import PercolationConfig, simulate
 from ..analyze import umap_2d
 from ..evaluate import denoising_losses
 from ..rundir import RunDir
-from .base import (
-    INFERRED,
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    final,
-    key,
-    require_seeds,
-    run_dir,
-    runs_per_point,
-    seed_mean,
-)
+from .base import INFERRED, Experiment, Verdict, by_run, decide, final, key, run_dir, seed_mean
 from .p2_common import p2_spec
 from .p2_scaling import GRID_ACC, measure_grid_accuracy, with_grid_acc
+from .stats import require_seeds, runs_per_point
 
 THRESHOLDS = (0.005, 0.05)  # neighbour-overlap thresholds of the simulation; the verdict uses the first
 SPECS = p2_spec({"grid": {"data.sigma": [0.25, 0.5], "data.fraction": [0.1, 0.3, 0.6, 1.0]},

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import figures, plot
-from .base import INFERRED, Experiment, Verdict, decide, key, require_seeds, runs_per_point, seed_mean
+from .base import INFERRED, Experiment, Verdict, decide, key, seed_mean
 from .p2_common import p2_spec
+from .stats import require_seeds, runs_per_point
 
 
 def holdout_grid(n: int, widths, kinds) -> list[list]:

@@ -15,20 +15,9 @@ import numpy as np
 from .. import figures, plot
 from ..data import in_holdout
 from ..rundir import RunDir
-from .base import (
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    draw_curves,
-    finite,
-    key,
-    require_seeds,
-    run_dir,
-    runs_per_point,
-    seed_mean,
-)
+from .base import Experiment, Verdict, by_run, decide, draw_curves, finite, key, run_dir, seed_mean
 from .p2_common import FAST, p2_spec
+from .stats import require_seeds, runs_per_point
 
 SPECS = p2_spec({"presets": ["p2-stripes"], "grid": {"data.rim_width": [1.0, 0.0]}, "analyze": FAST},
                 {"presets": ["p2-stripes"], "grid": {"data.rim_width": [2.0, 0.0]}, "analyze": FAST})

@@ -23,8 +23,9 @@ from .. import figures, plot
 from ..evaluate import grid_accuracy
 from ..io import atomic_write_json
 from ..rundir import RunDir
-from .base import Experiment, Verdict, by_run, decide, finite, key, require_seeds, run_dir, runs_per_point, seed_mean
+from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
 from .p2_common import p2_spec
+from .stats import require_seeds, runs_per_point
 
 GRID_ACC = "acc_grid"  # terminal accuracy over the whole 2D grid of the training region (kept + dropped labels)
 LEVEL = 0.6

@@ -13,23 +13,9 @@ from pathlib import Path
 from .. import figures
 from ..analyze import pca_views, probe_diagrams
 from ..rundir import RunDir
-from .base import (
-    INFERRED,
-    MIN_SEEDS,
-    Experiment,
-    Verdict,
-    by_run,
-    decide,
-    final,
-    finite,
-    interval,
-    last,
-    run_dir,
-    show_seeds,
-    spread,
-    too_few_seeds,
-)
+from .base import INFERRED, Experiment, Verdict, by_run, decide, final, finite, last, run_dir
 from .p2_common import p2_spec
+from .stats import MIN_SEEDS, interval, show_seeds, spread, too_few_seeds
 
 SPECS = p2_spec({"presets": ["p2-torus"], "analyze": {"grid": 16, "topology": "last"}},
                 {"presets": ["p2-torus"], "analyze": {"grid": 32, "topology": "last"}})

@@ -1,0 +1,103 @@
+"""The statistics a verdict rests on: values per seed, intervals, the seed-to-seed spread, permutation tests for
+rank claims, and the thresholds every judge applies (three seeds, four grid points, a 0.1 margin over a
+baseline)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+
+import numpy as np
+
+from .base import INCONCLUSIVE, Verdict, by_run, final, spearman
+
+MIN_SEEDS = 3  # a verdict needs at least this many seeds per grid point (DESIGN.md: seeds and intervals)
+MIN_RANK_POINTS = 4  # a rank claim needs at least this many grid points (3 points: ρ ∈ {±0.5, ±1} only)
+MARGIN = 0.1  # an accuracy must beat its baseline (the nearest-training-label memorizer) by this much
+
+
+def seed_values(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str) -> dict[Hashable, list]:
+    """{group(run): [`final(col)` of each run (seed) in that group]}, missing values left out."""
+    per: dict = {}
+    for rs in by_run(rows).values():
+        v = final(rs, col)
+        per.setdefault(group(rs), [])
+        if math.isfinite(v):
+            per[group(rs)].append(v)
+    return per
+
+
+def n_seeds(per: dict[Hashable, list]) -> int:
+    """The fewest seeds any group has (0 for no group)."""
+    return min((len(v) for v in per.values()), default=0)
+
+
+def interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, lo, hi): a Student-t interval for the mean of the per-seed values (nan bounds with < 2 values)."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], float)
+    if len(v) == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return m, m - half, m + half
+
+
+def spread(values) -> float:
+    """The seed-to-seed spread: the sample std of the per-seed values (0 with one value)."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], float)
+    return float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+
+def show_seeds(values) -> str:
+    m, lo, hi = interval(values)
+    seeds = ", ".join(f"{x:.2f}" for x in values)
+    return f"{m:.2f} [{lo:.2f}, {hi:.2f}] (seeds {seeds})" if math.isfinite(lo) else f"{m:.2f} (seeds {seeds})"
+
+
+def permutation_rho(xs, ys, *, sign: int = 0, n: int = 20000, seed: int = 0) -> tuple[float, float]:
+    """(Spearman ρ, permutation p-value) of ys against xs; one-sided in the direction `sign` (±1), two-sided
+    with sign 0. "never" (inf) in ys ranks after every finite value. Exact over all orderings up to 7 points."""
+    import itertools
+
+    rho = spearman(xs, ys)
+    if not math.isfinite(rho):
+        return rho, float("nan")
+    ys = list(ys)
+    if len(ys) <= 7:
+        perms = [list(p) for p in itertools.permutations(ys)]
+    else:
+        rng = np.random.default_rng(seed)
+        perms = [list(rng.permutation(ys)) for _ in range(n)]
+    null = np.array([spearman(xs, p) for p in perms])
+    null = null[np.isfinite(null)]
+    if sign:
+        p = float(np.mean(sign * null >= sign * rho - 1e-12))
+    else:
+        p = float(np.mean(np.abs(null) >= abs(rho) - 1e-12))
+    return rho, p
+
+
+def too_few_seeds(k: int) -> str:
+    return f"{k} seed{'s' if k != 1 else ''} per point; a verdict needs ≥ {MIN_SEEDS}"
+
+
+def runs_per_point(rows: list[dict], group: Callable[[list[dict]], Hashable]) -> int:
+    """The fewest runs (seeds) any grid point has."""
+    per: dict = {}
+    for rs in by_run(rows).values():
+        per[group(rs)] = per.get(group(rs), 0) + 1
+    return min(per.values(), default=0)
+
+
+def require_seeds(verdicts: list[Verdict], k: int) -> list[Verdict]:
+    """The verdicts, made inconclusive (with the reason) when a grid point has fewer than MIN_SEEDS seeds."""
+    from dataclasses import replace
+
+    if k >= MIN_SEEDS:
+        return verdicts
+    return [replace(v, outcome=INCONCLUSIVE, detail="; ".join(x for x in (v.detail, too_few_seeds(k)) if x))
+            for v in verdicts]

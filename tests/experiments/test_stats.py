@@ -1,0 +1,30 @@
+"""Known answers of the verdict statistics."""
+
+import math
+
+import pytest
+
+from factordiff.experiments.stats import interval, n_seeds, permutation_rho, seed_values, spread
+
+
+def test_permutation_rho_is_exact_for_small_grids():
+    rho, p = permutation_rho([1, 2, 3, 4], [40, 30, 20, 10], sign=-1)
+    assert rho == pytest.approx(-1.0) and p == pytest.approx(1 / 24)  # one ordering of 24 is as extreme
+    rho, p = permutation_rho([1, 2, 3], [3, 2, 1], sign=-1)
+    assert p == pytest.approx(1 / 6)  # three points can never reach p < 0.05: why rank claims need four
+    assert permutation_rho([1, 2, 3, 4], [2, 1, 4, 3])[1] > 0.3  # no trend: a large two-sided p
+    assert math.isnan(permutation_rho([1, 2, 3, 4], [5, 5, 5, 5])[1])
+
+
+def test_interval_and_spread():
+    assert interval([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
+    m, lo, hi = interval([0.0, 1.0, 2.0])
+    assert m == 1.0 and lo == pytest.approx(1 - 4.303 / math.sqrt(3), abs=1e-3) and hi > 3  # t(2) = 4.303
+    assert math.isnan(interval([0.5])[1]) and spread([0.5]) == 0.0 and spread([0.0, 2.0]) == pytest.approx(1.414, 1e-3)
+
+
+def test_seed_values_groups_runs():
+    rows = [{"run": f"a_seed={s}", "step": 0, "g": 1, "v": s} for s in range(3)] + \
+        [{"run": "b_seed=0", "step": 0, "g": 2, "v": None}]
+    per = seed_values(rows, lambda rs: rs[0]["g"], "v")
+    assert per == {1: [0.0, 1.0, 2.0], 2: []} and n_seeds(per) == 0
