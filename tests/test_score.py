@@ -119,3 +119,21 @@ def test_predict_labels_dispatches_by_kind():
     np.testing.assert_allclose(centers[0], labels[0], atol=0.5)
     assert centers[1, 0] == pytest.approx(7.0, abs=0.1) and np.isnan(centers[1, 1])
     assert counts.tolist() == [1, 1]
+
+
+def test_relative_blob_rule_ignores_speckle_and_keeps_bumps():
+    rng = np.random.default_rng(0)
+    speckle = (255 - rng.integers(0, 30, (32, 32))).astype(np.uint8)
+    bump = np.minimum(to_uint8(render_bump(16, 16, sigma=1.0)), speckle)
+    two = to_uint8(np.minimum(render_bump(8, 8, sigma=1.0), render_bump(24, 20, sigma=1.0)))
+    assert count_bumps(np.stack([speckle, bump, two]), "relative").tolist() == [0, 1, 2]
+
+
+def test_centroid_predictor_is_sub_pixel_where_the_bounding_box_is_not():
+    from factordiff.score import analyze_bumps
+
+    labels = np.array([[10.3, 12.7], [7.25, 20.6], [16.5, 16.0]])
+    imgs = np.stack([to_uint8(render_bump(x, y, sigma=1.0)) for x, y in labels])
+    bbox = np.abs(analyze_bumps(imgs)[0] - labels).max()
+    sub = np.abs(analyze_bumps(imgs, predictor="subpixel")[0] - labels).max()
+    assert sub < 0.02 and 0.1 < bbox <= 0.5  # P1's box quantises to half pixels; a Gaussian's log-profile is a parabola

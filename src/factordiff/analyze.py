@@ -64,7 +64,7 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     labels, kinds, step = arrays["labels"].astype(np.float64), arrays["kinds"], step_of(path)
     row = {"kind": "analysis", "step": step, "layer": layer}
     # rescored with the run's config: scorer fixes apply to old snapshots
-    pred, counts = predict_labels(arrays["images"], kinds, cfg.data.blob_rule)
+    pred, counts = predict_labels(arrays["images"], kinds, cfg.data.blob_rule, cfg.data.predictor)
     row |= score_predictions(pred, counts, labels, cfg.data) | {"tol_px": cfg.data.tol_px}
     if train_labels is not None:
         refs = reference_scores(labels, kinds, cfg.data, train_labels)

@@ -68,7 +68,9 @@ class DataConfig:
     tolerance_frame: str = "p1"  # "p1": tolerance in P1 pixels (scaled); "pixels": in this image's pixels (the
     # old absolute rule: 1 px at half scale is two label steps)
     blob_rule: str = "contours"  # P1 Alg. 1: bumps = external contours of the Otsu mask (several → phase A's
-    # failure mode); "min_dark": only components whose darkest pixel reaches 64 (an earlier rule of ours)
+    # failure mode); "relative": blobs that stand out of this image's own background; "min_dark": darkest pixel
+    # ≥ 64 (an earlier rule of ours)
+    predictor: str = "bbox"  # P1 Alg. 1's bounding-box centre (quantised to 0.5 px); "subpixel": profile peaks
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -76,7 +78,8 @@ class DataConfig:
         check_number(p + "pixel_scale", self.pixel_scale, 0, 16, lo_open=True)
         check_number(p + "tolerance", self.tolerance, 0, 64, lo_open=True)
         check_choice(p + "tolerance_frame", self.tolerance_frame, ("p1", "pixels"))
-        check_choice(p + "blob_rule", self.blob_rule, ("contours", "min_dark"))
+        check_choice(p + "blob_rule", self.blob_rule, ("contours", "relative", "min_dark"))
+        check_choice(p + "predictor", self.predictor, ("bbox", "subpixel"))
         check_number(p + "image_size", self.image_size, 8, 256, integer=True)
         if self.image_size % 8:
             lo, hi = self.image_size // 8 * 8, self.image_size // 8 * 8 + 8

@@ -68,7 +68,7 @@ def sample_and_score(net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray
         images = diffusion.sample(net, lab, diffusion_cfg or cfg.diffusion, seed=seed,
                                   image_size=cfg.data.image_size, pixels=True).cpu().numpy()
     sec = time.perf_counter() - t0
-    pred, counts = predict_labels(images, kinds, cfg.data.blob_rule)
+    pred, counts = predict_labels(images, kinds, cfg.data.blob_rule, cfg.data.predictor)
     return {"images": images, "pred": pred, "counts": counts, "seconds": sec,
             "acts": {k: torch.cat(v).flatten(1).float().cpu().numpy() for k, v in rec.items()},
             "metrics": score_predictions(pred, counts, labels, cfg.data)}

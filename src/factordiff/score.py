@@ -39,43 +39,65 @@ def darkness_centroid(image: np.ndarray) -> tuple[float, float]:
 
 MIN_DARK = 64  # blob_rule "min_dark": a blob counts as a bump when its darkest pixel reaches this (25 % of full
 # darkness). P1 counts Otsu's external contours instead ("contours", the default): on a nearly blank, speckled
-# image Otsu then finds several blobs, which is P1's phase-A failure mode
+# image Otsu then finds several blobs, which is P1's phase-A failure mode. "relative": a blob counts when its
+# darkest pixel stands RELATIVE_K robust standard deviations (1.4826 · MAD) above the image's median darkness
+# and at least a quarter of the darkest blob's: faint blobs relative to this image's own background
+RELATIVE_K = 6.0
+BLOB_RULES = ("contours", "min_dark", "relative")
+PREDICTORS = ("bbox", "subpixel")  # P1 Alg. 1's bounding-box centre (0.5 px steps); a log-parabola peak of the blob's
+# row and column darkness profiles (exact for a Gaussian bump)
 
 
-def _count_min_dark(image: np.ndarray, binary: np.ndarray) -> int:
+def _blob_peaks(image: np.ndarray, binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The darkness (255 − img) of each pixel and the peak darkness of each 8-connected blob of the mask."""
     n, labels = cv2.connectedComponents(binary, connectivity=8)
-    if n <= 1:
-        return 0
     dark = 255 - image.astype(np.int32)
-    peak = np.zeros(n, dtype=np.int32)
+    peak = np.zeros(max(n, 1), dtype=np.int32)
     np.maximum.at(peak, labels.ravel(), dark.ravel())
-    return int((peak[1:] >= MIN_DARK).sum())
+    return dark, peak[1:]
 
 
-BLOB_RULES = ("contours", "min_dark")
+def _count(image: np.ndarray, binary: np.ndarray, contours, blob_rule: str) -> int:
+    if int(image.min()) == int(image.max()):
+        return 0  # a uniform image: Otsu's mask is all or nothing, no bump either way
+    if blob_rule == "contours":
+        return len(contours)
+    dark, peak = _blob_peaks(image, binary)
+    if blob_rule == "min_dark":
+        return int((peak >= MIN_DARK).sum())
+    med = float(np.median(dark))
+    mad = 1.4826 * float(np.median(np.abs(dark - med)))
+    keep = (peak >= med + RELATIVE_K * max(mad, 1.0)) & (peak >= 0.25 * peak.max(initial=0))
+    return int(keep.sum())
 
 
-def _bump_one(image: np.ndarray, blob_rule: str = "contours") -> tuple[float, float, int]:
+def _bump_one(image: np.ndarray, blob_rule: str = "contours", predictor: str = "bbox") -> tuple[float, float, int]:
     # P1 Algorithm 1: Otsu threshold, inverted binary, external contours, bounding-rect centre
     _, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if int(image.min()) == int(image.max()):
-        count = 0  # a uniform image: Otsu's mask is all or nothing, no bump either way
-    else:
-        count = len(contours) if blob_rule == "contours" else _count_min_dark(image, binary)
+    count = _count(image, binary, contours, blob_rule)
     if len(contours) != 1:  # "no bumps or more than one bump": fall back to the centroid
         return (*darkness_centroid(image), count)
     x, y, w, h = cv2.boundingRect(contours[0])
+    if predictor == "subpixel":  # the blob's darkness profiles (rows and columns of its box, 2 px wider)
+        dark = 255.0 - image.astype(np.float64)
+        n = image.shape[0]
+        rows, cols = slice(max(y - 2, 0), min(y + h + 2, n)), slice(max(x - 2, 0), min(x + w + 2, n))
+        px, py = dark[rows].sum(axis=0), dark[:, cols].sum(axis=1)
+        return _peak_position(px, int(np.argmax(px))), _peak_position(py, int(np.argmax(py))), count
     # OpenCV's frame has pixel k spanning [k, k+1); labels put pixel centres at 1..N: add half a pixel
     return x + w / 2 + 0.5, y + h / 2 + 0.5, count
 
 
-def analyze_bumps(images, blob_rule: str = "contours") -> tuple[np.ndarray, np.ndarray]:
-    """P1 Algorithm 1 on each image: centres (K, 2) in the label frame and bump counts (K,) by `blob_rule`."""
+def analyze_bumps(images, blob_rule: str = "contours", predictor: str = "bbox") -> tuple[np.ndarray, np.ndarray]:
+    """P1 Algorithm 1 on each image: centres (K, 2) in the label frame and bump counts (K,) by `blob_rule`;
+    `predictor` "subpixel" replaces the bounding-box centre by the peaks of the blob's darkness profiles."""
     if blob_rule not in BLOB_RULES:
         raise ConfigError("blob_rule", blob_rule, "one of " + ", ".join(BLOB_RULES))
+    if predictor not in PREDICTORS:
+        raise ConfigError("predictor", predictor, "one of " + ", ".join(PREDICTORS))
     images = _as_uint8_stack(images)
-    out = np.array([_bump_one(np.ascontiguousarray(img), blob_rule) for img in images],
+    out = np.array([_bump_one(np.ascontiguousarray(img), blob_rule, predictor) for img in images],
                    dtype=np.float64).reshape(-1, 3)
     return out[:, :2], out[:, 2].astype(np.int64)
 
@@ -142,7 +164,8 @@ def predict_stripes(images_uint8, *, min_peak: float = 0.15) -> StripePrediction
     return StripePrediction(centers, counts)
 
 
-def predict_labels(images_uint8, kinds: np.ndarray, blob_rule: str = "contours") -> tuple[np.ndarray, np.ndarray]:
+def predict_labels(images_uint8, kinds: np.ndarray, blob_rule: str = "contours",
+                   predictor: str = "bbox") -> tuple[np.ndarray, np.ndarray]:
     """Predicted labels for mixed datasets: Algorithm 1 on bump images, profiles on SOS / stripe images.
 
     Returns centres (K, 2) and a per-image object count: bumps for bump images, stripes for the others.
@@ -152,7 +175,7 @@ def predict_labels(images_uint8, kinds: np.ndarray, blob_rule: str = "contours")
     centers, counts = np.full((len(images), 2), np.nan), np.zeros(len(images), dtype=np.int64)
     is_sos = kinds == SOS
     if (~is_sos).any():
-        centers[~is_sos], counts[~is_sos] = analyze_bumps(images[~is_sos], blob_rule)
+        centers[~is_sos], counts[~is_sos] = analyze_bumps(images[~is_sos], blob_rule, predictor)
     if is_sos.any():
         stripes = predict_stripes(images[is_sos])
         centers[is_sos], counts[is_sos] = stripes.centers, stripes.counts.sum(axis=1)
@@ -211,7 +234,7 @@ def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
 def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *,
                  tol: float | None = None) -> dict:
     """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
-    pred, counts = predict_labels(images_uint8, kinds, cfg.blob_rule)
+    pred, counts = predict_labels(images_uint8, kinds, cfg.blob_rule, cfg.predictor)
     return score_predictions(pred, counts, labels, cfg, tol=tol)
 
 
