@@ -176,3 +176,12 @@ def test_label_only_control_of_an_untrained_network_matches_its_step0_layer(run)
     analyze_run(run, grid=0, methods=("pca",), topology="none")
     step0 = next(r for r in read_jsonl(run / "analysis.jsonl") if r.get("step") == 0)
     assert step0["r2_label_pca"] == pytest.approx(manifold_r2_seeds(again, labels, method="pca")["r2"], abs=0.02)
+
+
+def test_analyze_rescores_with_other_scoring_fields_only(run):
+    out = analyze_run(run, grid=0, methods=("pca",), topology="none", scoring={"data.pixel_scale": 0.5})
+    assert all(r["tol_px"] == 0.5 for r in out["rows"]) and out["summary"]["scoring"] == {"data.pixel_scale": 0.5}
+    with pytest.raises(ConfigError, match="scoring field"):
+        analyze_run(run, grid=0, scoring={"data.sigma": 2.0})  # would change what was trained
+    assert main(["analyze", str(run), "data.blob_rule=relative", "--grid", "0", "--methods", "pca",
+                 "--topology", "none", "--umap-seeds", "1"]) == 0

@@ -124,6 +124,20 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, allow_nan=True) + "\n" for r in rows))
 
 
+SCORING_FIELDS = ("data.pixel_scale", "data.tolerance", "data.tolerance_frame", "data.blob_rule", "data.predictor")
+
+
+def with_scoring(cfg: RunConfig, scoring: dict) -> RunConfig:
+    """The run's config with scoring fields replaced; any other key is refused (it would change the run)."""
+    from .config import replace_path
+
+    bad = sorted(set(scoring) - set(SCORING_FIELDS))
+    if bad:
+        raise ConfigError(bad[0], scoring[bad[0]], "a scoring field: " + ", ".join(SCORING_FIELDS)
+                          + " (the others describe what was trained)")
+    return replace_path(cfg, scoring) if scoring else cfg
+
+
 def _label_only_from_checkpoints(run: RunDir, cfg: RunConfig, layer: str) -> Callable:
     """label_only_of(step, labels) for snapshots written before the label-only response was recorded: from
     the checkpoint of that step when one is kept (step 0: the seeded initialisation), else None."""
@@ -146,10 +160,13 @@ def _label_only_from_checkpoints(run: RunDir, cfg: RunConfig, layer: str) -> Cal
 
 def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: str = "layer4",
                 methods=METHODS, topology: str = "last", grid: int = 10, seed: int = 0, umap_seeds: int = 3,
-                rule: PhaseRule = DEFAULT_RULE, log: Callable[[str], None] = lambda m: None) -> dict:
-    """Analyse every (or the chosen) snapshot of a run; merge the rows into RUN/analysis.jsonl."""
+                rule: PhaseRule = DEFAULT_RULE, scoring: dict | None = None,
+                log: Callable[[str], None] = lambda m: None) -> dict:
+    """Analyse every (or the chosen) snapshot of a run; merge the rows into RUN/analysis.jsonl. `scoring`
+    ({"data.pixel_scale": 0.5, …}) re-reads the snapshots with other scoring fields (SCORING_FIELDS: they do
+    not change what was trained), e.g. a half-scale run saved before data.pixel_scale existed."""
     run = RunDir(run_dir)
-    cfg = run.load_config()
+    cfg = with_scoring(run.load_config(), scoring or {})
     if layer not in LAYERS:
         raise ConfigError("--layer", layer, f"one of {list(LAYERS)}")
     if topology not in ("none", "last", "all"):
@@ -187,7 +204,8 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
     mine = [r for r in merged if r["layer"] == layer]  # phase onsets over every analysed snapshot of the layer
     summary = {"kind": "summary", "layer": layer, "rule": dataclasses.asdict(rule), "umap": UMAP_DEFAULTS,
                "seed": seed, "umap_seeds": umap_seeds, "image_part": "minus_label_only", "tol_px": cfg.data.tol_px,
-               "blob_rule": cfg.data.blob_rule, "onsets": onsets([r["step"] for r in mine], [r["phase"] for r in mine])}
+               "blob_rule": cfg.data.blob_rule, "predictor": cfg.data.predictor, "scoring": scoring or {},
+               "onsets": onsets([r["step"] for r in mine], [r["phase"] for r in mine])}
     if grid >= 2:
         probe = probe_grid(run, layer, grid, seed=seed)
         save_npz(run.probe(probe["step"]), **probe)

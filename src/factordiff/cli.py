@@ -9,67 +9,8 @@ from pathlib import Path
 from .analysis.percolation import PercolationConfig
 from .config import ConfigError, to_yaml
 from .errors import FactordiffError
+from .helptext import EXAMPLES
 from .presets import PRESETS, resolve_run_config
-
-EXAMPLES = {
-    "preview": """examples:
-  factordiff data preview                                   # P1 bumps, σ = 1, d = 1 (1,089 images)
-  factordiff data preview data.sigma=0.5 data.increment=0.25
-  factordiff data preview --preset p2-sos-stripes-cross     # SOS without the 13–19 cross, plus 1D stripes
-  factordiff data preview my_run.yaml data.fraction=0.3 --out outputs/mine""",
-    "overlap": """examples:
-  factordiff data overlap
-  factordiff data overlap --sigmas 0.25 0.5 1 --increments 0.1 0.5 1 2""",
-    "percolation": """examples:
-  factordiff percolation                                    # σ ∈ {0.1, 0.25, 0.5, 1}, thresholds 0.005 and 0.05
-  factordiff percolation --sigmas 0.2 0.3 --thresholds 0.005 --draws 50 --overlap continuum""",
-    "train": """examples:
-  factordiff train --run-dir runs/tiny data.image_size=16 model.base=8 diffusion.timesteps=200 train.steps=500
-  factordiff train my_run.yaml --run-dir runs/mine          # rerun the same command to resume
-  factordiff train --preset p2-torus --run-dir runs/torus train.device=cuda""",
-    "analyze": """examples:
-  factordiff analyze runs/demo                              # every snapshot, layer4, topology on the last one
-  factordiff analyze runs/demo --steps 0 2000 4000 --layer layer3 --topology all --grid 16""",
-    "report": """examples:
-  factordiff report runs/demo                               # → runs/demo/report.html and runs/demo/figures/
-  factordiff report sweeps/increment                        # a sweep: table of final values, curves, heat map""",
-    "sample": """examples:
-  factordiff sample runs/demo --n 100                       # latest checkpoint, the run's own sampler
-  factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
-  factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
-    "demo": """examples:
-  factordiff demo                                           # → runs/demo/report.html (≈ 10 min on 2 cores)
-  factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset""",
-    "sweep": """examples:
-  factordiff sweep spec.yaml                        # local process pool; rerun to complete what is missing
-  factordiff sweep spec.yaml --jobs 2 --out sweeps/mine
-  factordiff sweep spec.yaml --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1 timeout_min=360
-  factordiff sweep status spec.yaml                 # done / running / interrupted / failed (with the reason)
-  factordiff sweep aggregate spec.yaml              # → SWEEP/results.csv
-
-spec.yaml:
-  name: increment
-  presets: [cpu]
-  overrides: {train.steps: 2500}
-  grid: {data.increment: [0.25, 0.5, 1.0]}
-  seeds: [0, 1]""",
-    "reproduce": """examples:
-  factordiff reproduce p1-increment                 # cpu scale, local pool: heat maps, table, verdicts
-  factordiff reproduce p1-phases --scale cpu --out experiments/phases
-  factordiff reproduce p1-increment --scale paper --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1
-  factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # the second reuses the first's run
-
-P1 Fig 7b is `factordiff data overlap`. The experiments:
-""",
-    "bench": """examples:
-  factordiff bench train --preset paper --batch 64 --device cpu   # tuned vs plain eager, one JSON line
-  factordiff bench train --preset paper --batch 256 --device cuda
-  factordiff bench sample --preset cpu --batch 100                # the preset's own sampler
-  factordiff bench sample --preset paper --batch 64 --sample-steps 100""",
-    "config": """examples:
-  factordiff config show --preset p1-hole-10
-  factordiff config show data.kind=sos data.holdout=cross > sos.yaml""",
-}
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -148,9 +89,11 @@ def cmd_train(args) -> int:
 
 def cmd_analyze(args) -> int:
     from .analyze import analyze_run
+    from .config import parse_overrides
 
     out = analyze_run(args.run, steps=args.steps, layer=args.layer, topology=args.topology, grid=args.grid,
-                      seed=args.seed, umap_seeds=args.umap_seeds, methods=tuple(args.methods), log=print)
+                      seed=args.seed, umap_seeds=args.umap_seeds, methods=tuple(args.methods),
+                      scoring=parse_overrides(args.items), log=print)
     print(f"phase onsets {out['summary']['onsets']}; wrote {out['path']}")
     return 0
 
@@ -309,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="phases, R², effective dimension, topology, factorization of a run",
                        epilog=EXAMPLES["analyze"], formatter_class=fmt)
     p.add_argument("run", type=Path, help="run directory with snapshots")
+    p.add_argument("items", nargs="*", metavar="key=value", help="scoring fields to re-read the snapshots with: "
+                   "data.pixel_scale, data.tolerance, data.tolerance_frame, data.blob_rule, data.predictor")
     p.add_argument("--steps", type=int, nargs="+", help="only these snapshot steps")
     p.add_argument("--layer", default="layer4", help="recorded layer (default layer4, the papers' choice)")
     p.add_argument("--methods", nargs="+", choices=("pca", "umap"), default=["pca", "umap"])

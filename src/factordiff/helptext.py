@@ -1,0 +1,63 @@
+"""The examples each `factordiff` command shows under --help (the experiment list comes from the registry)."""
+
+EXAMPLES = {
+    "preview": """examples:
+  factordiff data preview                                   # P1 bumps, σ = 1, d = 1 (1,089 images)
+  factordiff data preview data.sigma=0.5 data.increment=0.25
+  factordiff data preview --preset p2-sos-stripes-cross     # SOS without the 13–19 cross, plus 1D stripes
+  factordiff data preview my_run.yaml data.fraction=0.3 --out outputs/mine""",
+    "overlap": """examples:
+  factordiff data overlap
+  factordiff data overlap --sigmas 0.25 0.5 1 --increments 0.1 0.5 1 2""",
+    "percolation": """examples:
+  factordiff percolation                                    # σ ∈ {0.1, 0.25, 0.5, 1}, thresholds 0.005 and 0.05
+  factordiff percolation --sigmas 0.2 0.3 --thresholds 0.005 --draws 50 --overlap continuum""",
+    "train": """examples:
+  factordiff train --run-dir runs/tiny data.image_size=16 model.base=8 diffusion.timesteps=200 train.steps=500
+  factordiff train my_run.yaml --run-dir runs/mine          # rerun the same command to resume
+  factordiff train --preset p2-torus --run-dir runs/torus train.device=cuda""",
+    "analyze": """examples:
+  factordiff analyze runs/demo                              # every snapshot, layer4, topology on the last one
+  factordiff analyze runs/demo --steps 0 2000 4000 --layer layer3 --topology all --grid 16
+  factordiff analyze runs/old-cpu-run data.pixel_scale=0.5      # a half-scale run saved before pixel_scale
+  factordiff analyze runs/demo data.blob_rule=relative data.predictor=subpixel""",
+    "report": """examples:
+  factordiff report runs/demo                               # → runs/demo/report.html and runs/demo/figures/
+  factordiff report sweeps/increment                        # a sweep: table of final values, curves, heat map""",
+    "sample": """examples:
+  factordiff sample runs/demo --n 100                       # latest checkpoint, the run's own sampler
+  factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
+  factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
+    "demo": """examples:
+  factordiff demo                                           # → runs/demo/report.html (≈ 10 min on 2 cores)
+  factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset""",
+    "sweep": """examples:
+  factordiff sweep spec.yaml                        # local process pool; rerun to complete what is missing
+  factordiff sweep spec.yaml --jobs 2 --out sweeps/mine
+  factordiff sweep spec.yaml --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1 timeout_min=360
+  factordiff sweep status spec.yaml                 # done / running / interrupted / failed (with the reason)
+  factordiff sweep aggregate spec.yaml              # → SWEEP/results.csv
+
+spec.yaml:
+  name: increment
+  presets: [cpu]
+  overrides: {train.steps: 2500}
+  grid: {data.increment: [0.25, 0.5, 1.0]}
+  seeds: [0, 1]""",
+    "reproduce": """examples:
+  factordiff reproduce p1-increment                 # cpu scale, local pool: heat maps, table, verdicts
+  factordiff reproduce p1-phases --scale cpu --out experiments/phases
+  factordiff reproduce p1-increment --scale paper --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1
+  factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # the second reuses the first's run
+
+P1 Fig 7b is `factordiff data overlap`. The experiments:
+""",
+    "bench": """examples:
+  factordiff bench train --preset paper --batch 64 --device cpu   # tuned vs plain eager, one JSON line
+  factordiff bench train --preset paper --batch 256 --device cuda
+  factordiff bench sample --preset cpu --batch 100                # the preset's own sampler
+  factordiff bench sample --preset paper --batch 64 --sample-steps 100""",
+    "config": """examples:
+  factordiff config show --preset p1-hole-10
+  factordiff config show data.kind=sos data.holdout=cross > sos.yaml""",
+}
