@@ -61,15 +61,12 @@ class DataConfig:
     fraction: float = 1.0  # λ: share of the labels kept (P2 Figs 4g, 5, 6), uniform without replacement
     subsample_scope: str = "2d"  # [INFERRED] subsample only 2D images (P2 Fig 5b keeps all stripes)
     subsample_seed: int = 0
-    # Reading labels back (P1 §3). A reduced scale keeps P1's criterion in P1's units (PAPERS §7 #24):
-    pixel_scale: float = 1.0  # this image's pixels per P1 pixel: 1 at P1's scale; the cpu preset renders P1's
-    # data at half scale (N, σ, d halved), 0.5
-    tolerance: float = 1.0  # P1 eq. 1: correct when |µ − µ̂| < 1 P1 pixel (= tolerance × pixel_scale pixels here)
-    tolerance_frame: str = "p1"  # "p1": tolerance in P1 pixels (scaled); "pixels": in this image's pixels (the
-    # old absolute rule: 1 px at half scale is two label steps)
-    blob_rule: str = "contours"  # P1 Alg. 1: bumps = external contours of the Otsu mask (several → phase A's
-    # failure mode); "relative": blobs that stand out of this image's own background; "min_dark": darkest pixel
-    # ≥ 64 (an earlier rule of ours)
+    # Reading labels back (P1 §3), P1's criterion in P1's units at any scale (PAPERS §7 #24):
+    pixel_scale: float = 1.0  # this image's pixels per P1 pixel (the cpu preset renders P1's data at half scale: 0.5)
+    tolerance: float = 1.0  # P1 eq. 1: |µ − µ̂| < 1 P1 pixel (= tolerance × pixel_scale pixels here)
+    tolerance_frame: str = "p1"  # "pixels": tolerance in this image's pixels (the old absolute rule)
+    blob_rule: str = "contours"  # P1 Alg. 1: external contours of the Otsu mask; "relative" (to the image's own
+    # background) or "min_dark" (darkest pixel ≥ 64, an earlier rule of ours)
     predictor: str = "bbox"  # P1 Alg. 1's bounding-box centre (quantised to 0.5 px); "subpixel": profile peaks
 
     def __post_init__(self) -> None:

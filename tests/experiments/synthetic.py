@@ -92,11 +92,12 @@ def p1_holes(outcome):
 
 def p2_torus(outcome):
     betti, pr = {SUP: ("1,2,1", 7.2), NOT: ("1,0,0", 3.0), INC: (None, None)}[outcome]
-    rows = run("t", model_betti=betti, torus3d_betti="1,2,1", label_only_betti="1,0,0", participation_ratio=pr,
+    rows = run("t", acc=0.8, model_betti=betti, torus3d_betti="1,2,1", label_only_betti="1,0,0", participation_ratio=pr,
                pr_label=6.0 if outcome == NOT else 3.0)
     rows[0] = rows[0] | {"participation_ratio": 1.0}  # step 0: the untrained network
     dgm = [np.array([[0, 0.1], [0, np.inf]]), np.array([[0.1, 0.5]]), np.zeros((0, 2))]
     return rows, {"t": {"analysis": analysis_rows("ABC"), "diagrams": {"model": dgm, "3D torus": dgm},
+                        "references_at_probe": {"3-D torus": "1,2,1", "Clifford torus": "1,2,1"},
                         "pca": [{"step": 0, "pca": RNG.normal(size=(20, 3)), "x": RNG.uniform(0, 16, 20)}]}}
 
 
@@ -105,7 +106,7 @@ def p2_orthogonality(outcome):
             "clifford_y_on_y_orth_mean": 0.64, "untrained_image_part_x_on_x_orth_mean": 0.9,
             "untrained_image_part_y_on_y_orth_mean": 0.9, "label_only_x_on_y_orth_mean": 0.0}
     m = {SUP: (0.1, 0.3, 0.3), NOT: (0.4, 0.7, 0.7), INC: (None, None, None)}[outcome]
-    rows = run("t", **base, image_part_x_on_y_orth_mean=m[0], image_part_x_on_x_orth_mean=m[1],
+    rows = run("t", acc=0.8, **base, image_part_x_on_y_orth_mean=m[0], image_part_x_on_x_orth_mean=m[1],
                image_part_y_on_y_orth_mean=m[2])
     stats = {k: RNG.uniform(0, 1, 50) for k in ("x_on_y_orth", "x_on_x_par", "x_on_x_orth", "y_on_y_par")}
     return rows, {"t": {"model": stats, "Clifford torus": stats}}

@@ -131,3 +131,15 @@ def test_percolation_figures_with_several_seeds(tmp_path):
     onsets = perc.accuracy_onsets(sc.with_grid_acc(rows + twin, m2["grid"]), level=0.5)
     one = seed_mean(sc.with_grid_acc(rows, m["grid"]), lambda rs: float(rs[0]["data.sigma"]), sc.GRID_ACC)
     assert all(a < 0.5 for a in one.values()) and all(math.isfinite(v) for v in onsets.values())
+
+
+def test_torus_betti_is_inconclusive_where_ideal_tori_at_the_probe_grid_are_not_tori():
+    from synthetic import CASES
+
+    from factordiff.experiments import p2_torus
+
+    rows, m = CASES["p2-torus"]("not supported")  # the model's probe gives (1, 0, 0)
+    assert p2_torus.judge(rows, m)[0].outcome == "not supported"
+    blind = {k: {**v, "references_at_probe": {"3-D torus": "1,0,0", "Clifford torus": "1,2,1"}} for k, v in m.items()}
+    v = p2_torus.judge(rows, blind)[0]
+    assert v.outcome == "inconclusive" and "cannot see a torus" in v.detail

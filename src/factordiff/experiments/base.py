@@ -16,8 +16,8 @@ from ..table import by_run  # noqa: F401 - part of the helpers experiments use
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 OUTCOMES = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
 MARK = {SUPPORTED: "✔", NOT_SUPPORTED: "✘", INCONCLUSIVE: "?"}
-CPU_NOTE = ("cpu scale: the cpu preset (P1 data at half scale: N = 16, σ, d halved, where the grid does not set "
-            "them), few grid points, one seed")
+CPU_NOTE = ("cpu scale: the cpu preset (P1 data at half scale: N = 16, σ, d halved where the grid does not set "
+            "them; P1's tolerance in P1's pixels), few grid points, three seeds")
 INFERRED = "[INFERRED] definitions: PAPERS.md §2"
 
 

@@ -15,7 +15,7 @@ from ..analyze import probe_geometry
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, decide, finite, last, run_dir
 from .p2_torus import SPECS
-from .stats import MIN_SEEDS, interval, spread, too_few_seeds
+from .stats import MIN_SEEDS, interval, not_learned, spread, too_few_seeds
 
 
 def measure(rows: list[dict], log=print) -> dict:
@@ -52,10 +52,12 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     m, c, t = (_mean(runs, f"{p}_x_on_y_orth_mean") for p in (CLOUD, "clifford", "torus3d"))
     layer, lab = _mean(runs, "model_x_on_y_orth_mean"), _mean(runs, "label_only_x_on_y_orth_mean")
     why = [] if k >= MIN_SEEDS else [too_few_seeds(k)]
-    why += [] if finite(m) else ["no image-driven part: re-analyse (the probe needs the label-only response)"]
+    why += [] if finite(m) else ["the image-driven part is zero (the layer is its label code) or was not measured"]
+    why += not_learned(runs)
     out = [Verdict("x and y are factorized: x-on-y orthogonality like the Clifford torus, not the 3-D torus "
                    "(P2 Fig 3)", "mean |cos(Δx, Δy)| of the image-driven part", m,
-                   decide(finite(m, c, t) and abs(m - c) < abs(m - t), finite(m, c, t) and k >= MIN_SEEDS),
+                   decide(finite(m, c, t) and abs(m - c) < abs(m - t),
+                          finite(m, c, t) and k >= MIN_SEEDS and not not_learned(runs)),
                    "; ".join(["supported when nearer the Clifford value", *why]),
                    {"Clifford": c, "3-D torus": t, "layer": layer, "label-only": lab})]
     per = {a: [last(rs).get(f"{CLOUD}_{a}_on_{a}_orth_mean") for rs in runs.values()] for a in "xy"}
@@ -69,7 +71,9 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     out.append(Verdict("hyper-factorized: different values of one feature are more orthogonal than on the Clifford "
                        "torus (P2 abstract)", "mean |cos| x-on-x, y-on-y of the image-driven part",
                        f"{mx:.2f}, {my:.2f}" if have else None,
-                       decide(mx < cx and my < cy, have and k >= MIN_SEEDS and beats_untrained), "; ".join(why2),
+                       decide(mx < cx and my < cy,
+                              have and k >= MIN_SEEDS and beats_untrained and not not_learned(runs)),
+                       "; ".join(why2),
                        {"Clifford x-on-x": cx, "Clifford y-on-y": cy, "untrained x-on-x": ux, "untrained y-on-y": uy}))
     return out
 

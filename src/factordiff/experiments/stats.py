@@ -14,6 +14,17 @@ from .base import INCONCLUSIVE, Verdict, by_run, final, spearman
 MIN_SEEDS = 3  # a verdict needs at least this many seeds per grid point (DESIGN.md: seeds and intervals)
 MIN_RANK_POINTS = 4  # a rank claim needs at least this many grid points (3 points: ρ ∈ {±0.5, ±1} only)
 MARGIN = 0.1  # an accuracy must beat its baseline (the nearest-training-label memorizer) by this much
+LEARNED = 0.5  # a claim about a trained model's representation needs its final accuracy (P1's tolerance) this high
+
+
+def not_learned(runs: dict[str, list[dict]]) -> list[str]:
+    """[reason] when the runs' mean final accuracy is below LEARNED (the budget was too short for a claim about
+    what a trained model represents), else []."""
+    acc = [final(rs, "acc") for rs in runs.values()]
+    acc = [a for a in acc if math.isfinite(a)]
+    m = float(np.mean(acc)) if acc else float("nan")
+    return [] if acc and m >= LEARNED else [f"accuracy {m:.2f} (last third of training) < {LEARNED}: not learned "
+                                            "within the budget"]
 
 
 def seed_values(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str) -> dict[Hashable, list]:
