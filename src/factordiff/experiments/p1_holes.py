@@ -3,14 +3,14 @@ below ID.
 
     factordiff reproduce p1-holes             # cpu scale: [6.5, 9.5]² and [5.5, 10.5]² held out, d = 0.25
 
-Measured cpu time: 19.4 min (2-core AMD EPYC, README).
+Measured cpu time: 19.4 min with one seed (2-core AVX2 EPYC); 23.3 min with three (2-core AMD EPYC family 26).
 """
 
 from __future__ import annotations
 
 from .base import Experiment, Verdict, decide, draw_curves, finite, key, spec
 from .p1_increment import ANALYZE_FAST
-from .stats import MARGIN, MIN_SEEDS, interval, seed_values, show_seeds, too_few_seeds
+from .stats import MARGIN, MIN_SEEDS, interval, seed_values, show_seeds, spread, too_few_seeds
 
 LEARNED = 0.5  # an ID accuracy below this: the model has not learned, so its OOD accuracy tests nothing
 SPECS = spec({"grid": {"data.holdout_x,data.holdout_y": [[[6.5, 9.5], [6.5, 9.5]], [[5.5, 10.5], [5.5, 10.5]]]},
@@ -27,7 +27,8 @@ def _hole(rs: list[dict]) -> str:
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     """Per held-out square, over the seeds: the OOD accuracy inside the hole must be within 0.2 of ID and beat
-    the nearest-training-label memorizer (which draws the closest training bump: no interpolation) by MARGIN.
+    the nearest-training-label memorizer (which draws the closest training bump: no interpolation) by more than
+    max(MARGIN, the seed-to-seed spread).
     A gap ≥ 0.2 is not supported; an OOD accuracy no better than the memorizer's is inconclusive (the hole is
     narrow enough to pass without interpolating), as are a model that has not learned (ID < 0.5) and fewer
     than MIN_SEEDS seeds."""
@@ -39,10 +40,11 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
         mn = interval(near.get(hole, []))[0]
         k = min(len(i.get(hole, [])), len(o[hole]))
         learned = finite(mi, mo) and mi >= LEARNED
-        beats = finite(mn) and mo > mn + MARGIN
+        need = max(MARGIN, spread(o[hole]))  # beat the memorizer by more than the seed-to-seed spread
+        beats = finite(mn) and mo > mn + need
         decidable = learned and k >= MIN_SEEDS and (mi - mo >= 0.2 or beats)
         why = [f"ID {mi:.2f}, OOD {show_seeds(o[hole])}; supported when ID − OOD < 0.2 and OOD beats the "
-               f"memorizer by {MARGIN}"]
+               f"memorizer by more than max({MARGIN}, seed spread) = {need:.2f}"]
         why += [] if learned else [f"ID accuracy below {LEARNED}: the model has not learned"]
         why += [] if k >= MIN_SEEDS else [too_few_seeds(k)]
         why += [] if beats or not learned or mi - mo >= 0.2 else ["OOD no better than the memorizer"]

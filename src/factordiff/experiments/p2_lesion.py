@@ -15,7 +15,17 @@ from ..analyze import umap_2d
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
 from .p2_common import FAST, p2_spec
-from .stats import MARGIN, MIN_RANK_POINTS, MIN_SEEDS, interval, n_seeds, permutation_rho, seed_values, too_few_seeds
+from .stats import (
+    MARGIN,
+    MIN_RANK_POINTS,
+    MIN_SEEDS,
+    interval,
+    n_seeds,
+    permutation_rho,
+    seed_values,
+    spread,
+    too_few_seeds,
+)
 
 SPECS = p2_spec({"grid": {"data.holdout_x": [[7.75, 8.25], [7.125, 8.875], [6.5, 9.5], [6.0, 10.0]]},
                  "overrides": {"data.holdout": "band_x", "data.holdout_x": [6.0, 10.0], "data.increment": 0.25},
@@ -52,7 +62,8 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     mem = [interval(near.get(w, []))[0] for w in widths]
     rho, p = permutation_rho(widths, acc, sign=-1)
     k = n_seeds(ood)
-    interpolates = bool(widths) and finite(acc[0], mem[0]) and acc[0] > mem[0] + MARGIN
+    need = max(MARGIN, spread(ood[widths[0]])) if widths else MARGIN
+    interpolates = bool(widths) and finite(acc[0], mem[0]) and acc[0] > mem[0] + need
     why = [] if len(widths) >= MIN_RANK_POINTS else [f"{len(widths)} widths; a rank claim needs ≥ {MIN_RANK_POINTS}"]
     why += [] if k >= MIN_SEEDS else [too_few_seeds(k)]
     why += [] if interpolates else ["at the narrowest width the model does not beat the memorizer"]

@@ -3,7 +3,7 @@ settles near 7, above the Clifford torus's 4.
 
     factordiff reproduce p2-torus             # cpu scale: one periodic run, a 16 × 16 grid probe, homology
 
-Measured cpu time: 9.2 min (2-core AMD EPYC, README).
+Measured cpu time: 17.0 min for three seeds, another experiment sharing the machine (2-core AMD EPYC family 26).
 """
 
 from __future__ import annotations
