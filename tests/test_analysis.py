@@ -139,12 +139,20 @@ def test_synthetic_snapshot_stream_is_labelled_a_b_c_in_order():
     stream = [({"0": 0.3, "1": 0.1, ">1": 0.6}, 0.01, 0.05), ({"0": 0.1, "1": 0.3, ">1": 0.6}, 0.02, 0.2),
               ({"0": 0.0, "1": 0.8, ">1": 0.2}, 0.05, 0.4), ({"0": 0.0, "1": 0.95, ">1": 0.05}, 0.3, 0.7),
               ({"0": 0.0, "1": 0.97, ">1": 0.03}, 0.7, 0.95), ({"0": 0.0, "1": 1.0, ">1": 0.0}, 0.9, 0.98)]
-    phases = [classify(c, a, r) for c, a, r in stream]
+    phases = [classify(c, a, r, ceiling=0.85) for c, a, r in stream]  # C needs 0.8 × 0.85 = 0.68
     assert phases == ["A", "A", "B", "B", "C", "C"]
     assert onsets([0, 1, 2, 3, 4, 5], phases) == {"A": 0, "B": 2, "C": 4}
     # a relapse postpones the onset; stricter thresholds are honoured
     assert onsets([0, 1, 2, 3], ["A", "C", "B", "C"])["C"] == 3
-    assert classify({"1": 0.97}, 0.7, 0.95, PhaseRule(acc_c=0.8)) == "B"
+    assert classify({"1": 0.97}, 0.7, 0.95, PhaseRule(acc_c=0.9), ceiling=0.85) == "B"
+    # P1's criterion is relative to what ground-truth images score; without a ceiling acc_c is absolute
+    assert classify({"1": 0.97}, 0.6, 0.95, ceiling=0.7) == "C"
+    assert classify({"1": 0.97}, 0.6, 0.95) == "B"
+    assert classify({"1": 0.97}, 0.6, 0.95, PhaseRule(acc_c=0.5, acc_of="absolute"), ceiling=0.99) == "C"
+    # the ordered manifold must beat the label-only response's R² by margin_c: label code alone is not C
+    assert classify({"1": 0.97}, 0.7, 0.95, ceiling=0.85, r2_control=0.92) == "B"
+    assert classify({"1": 0.97}, 0.7, 0.95, ceiling=0.85, r2_control=0.9) == "C"
+    assert classify({"1": 0.97}, 0.7, 0.95, PhaseRule(structure="layer"), ceiling=0.85, r2_control=0.9) == "C"
 
 
 def test_controls_known_answers(rng):

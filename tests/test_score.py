@@ -10,10 +10,13 @@ from factordiff.score import (
     coordinate_correct,
     count_bumps,
     count_histogram,
+    detectable,
     predict_bump_centers,
     predict_labels,
     predict_stripes,
+    reference_scores,
     score_images,
+    score_predictions,
 )
 
 
@@ -35,6 +38,23 @@ def test_algorithm1_border_clipping_is_reported_not_hidden():
     assert accuracy(pred[interior], ds.labels[interior])["acc"] == 1.0
     assert 0.8 < acc["acc"] < 1.0  # clipped bumps at labels 0, 1 and 32 are missed (PAPERS.md §5.1)
     assert (counts == 1).all()
+
+
+def test_detectable_labels_at_the_cpu_scale():
+    """N = 16, σ = 1, d = 1 (the cpu preset): the detector misses exactly the labels with a coordinate in
+    {0, 1, 16} (border-clipped bumps), so 14² of 17² are detectable; accuracy over them is 1 on ground truth,
+    while the all-label ceiling is 0.678, and a model can score above that ceiling only through those labels."""
+    cfg = preset("cpu").data
+    ds = make_dataset(cfg)
+    mask = detectable(ds.labels, ds.kinds, cfg)
+    clipped = np.isin(ds.labels, (0.0, 1.0, 16.0)).any(axis=1)
+    assert (mask == ~clipped).all() and mask.sum() == 14 * 14 and len(mask) == 17 * 17
+    refs = reference_scores(ds.labels, ds.kinds, cfg, ds.labels)
+    assert refs["ceiling"]["acc"] == pytest.approx(196 / 289)
+    assert refs["ceiling"]["detectable"]["acc"] == 1.0 and refs["ceiling"]["detectable"]["n"] == 196
+    wrong = ds.labels + 1.5  # every prediction off by 1.5 px: 0 everywhere
+    out = score_predictions(wrong, np.ones(len(wrong)), ds.labels, cfg, detectable_mask=mask)
+    assert out["acc"] == 0.0 and out["detectable"]["acc"] == 0.0
 
 
 def test_bump_counts_and_fallbacks():

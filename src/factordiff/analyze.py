@@ -32,7 +32,7 @@ from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
 from .io import atomic_write_text, save_npz
 from .rundir import RunDir, step_of
-from .score import predict_labels, reference_scores, score_predictions
+from .score import detectable, predict_labels, reference_scores, score_predictions
 from .unet import LAYERS
 
 METHODS = ("pca", "umap")
@@ -65,7 +65,8 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     row = {"kind": "analysis", "step": step, "layer": layer}
     # rescored with the run's config: scorer fixes apply to old snapshots
     pred, counts = predict_labels(arrays["images"], kinds, cfg.data.blob_rule, cfg.data.predictor)
-    row |= score_predictions(pred, counts, labels, cfg.data) | {"tol_px": cfg.data.tol_px}
+    row |= score_predictions(pred, counts, labels, cfg.data, detectable_mask=detectable(labels, kinds, cfg.data))
+    row["tol_px"] = cfg.data.tol_px
     if train_labels is not None:
         refs = reference_scores(labels, kinds, cfg.data, train_labels)
         row |= {"acc_ceiling": refs["ceiling"]["acc"], "references": refs}
@@ -82,7 +83,8 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
         row |= {"label_share": label_share(X, X_lab), "pr_image": participation_ratio(img),
                 "pr_label": participation_ratio(X_lab)}
     row |= spectrum(X)
-    row["phase"] = classify(row["counts"], row["acc"], structure_r2(row, rule), rule)
+    row["phase"] = classify(row["counts"], row["acc"], structure_r2(row, rule), rule, row.get("acc_ceiling"),
+                            control_r2(row, rule))
     if topology:
         row["betti"] = list(betti_numbers(X, seed=seed))
     return row
@@ -90,9 +92,18 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
 
 def structure_r2(row: dict, rule: PhaseRule = DEFAULT_RULE) -> float:
     """The R² the phase rule reads: of the image-driven part (rule.structure = "image", when the label-only
-    response is known) or of the layer as P1 records it ("layer"); UMAP before PCA."""
+    response is known) or of the layer as P1 records it ("layer", "control"); UMAP before PCA."""
     keys = (["r2_image_umap", "r2_image_pca"] if rule.structure == "image" else []) + ["r2_umap", "r2_pca"]
     return next((row[k] for k in keys if row.get(k) is not None), float("nan"))
+
+
+def control_r2(row: dict, rule: PhaseRule = DEFAULT_RULE) -> float | None:
+    """The label-only response's R² the layer must beat (rule.structure = "control"; same method as
+    `structure_r2`), None when the rule does not read it or it was not recorded."""
+    if rule.structure != "control":
+        return None
+    method = "umap" if row.get("r2_umap") is not None else "pca"
+    return row.get(f"r2_label_{method}")
 
 
 def _geometry_rows(probe: dict, *, seed: int, topology: bool, untrained: dict | None = None) -> dict:

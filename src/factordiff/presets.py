@@ -16,14 +16,14 @@ SCALES: dict[str, dict[str, Any]] = {
               "diffusion.timesteps": 1000, "diffusion.sampler": "ddpm", "diffusion.sample_steps": 0,
               "train.steps": 320000, "train.batch_size": 64, "train.eval_samples": 500,
               "train.snapshot_every": 6400},
-    # The same design at a quarter of the width on P1's dataset at half scale (N = 16, σ = 0.5, d = 0.5: the
-    # same 33 × 33 labels and neighbour overlap), found by experiment (README "The cpu preset"): all three
-    # phases in about 7 minutes on a 2-core CPU. No self-attention, light bottleneck, T = 200 with β scaled ×5,
-    # evaluation with 20-step stochastic DDIM (η = 1) on 300 samples (P1: 500; 100 left UMAP's R² to its seed).
-    "cpu": {"data.image_size": 16, "data.sigma": 0.5, "data.increment": 0.5, "data.pixel_scale": 0.5,
+    # The same design at a quarter of the width on P1's pixels (σ = 1, d = 1, tolerance 1 px: P1's geometry)
+    # on a cropped canvas N = 16 (17 × 17 labels, P1's neighbour overlap), found by experiment (README "The cpu
+    # preset"): all three phases by P1's criteria in about 3 minutes on a 2-core CPU. No self-attention, light
+    # bottleneck, T = 200 with β scaled ×5, evaluation with 20-step stochastic DDIM (η = 1) on 300 samples.
+    "cpu": {"data.image_size": 16, "data.sigma": 1.0, "data.increment": 1.0, "data.pixel_scale": 1.0,
             "model.base": 16, "model.pe_dim": 32, "model.attention": (), "model.bottleneck": "light",
             "diffusion.timesteps": 200, "diffusion.sampler": "ddim", "diffusion.sample_steps": 20,
-            "diffusion.eta": 1.0, "train.steps": 2500, "train.batch_size": 64, "train.lr": 2e-3,
+            "diffusion.eta": 1.0, "train.steps": 2000, "train.batch_size": 64, "train.lr": 2e-3,
             "train.ema_decay": 0.99, "train.ema_start": 1000, "train.snapshot_every": 100,
             "train.checkpoint_every": 500, "train.eval_samples": 300, "train.eval_ood_samples": 50,
             "train.channels_last": True},

@@ -216,15 +216,30 @@ def count_histogram(counts: np.ndarray) -> dict[str, float]:
             ">1": float((counts > 1).sum() / n)}
 
 
+def detectable(labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *, tol: float | None = None) -> np.ndarray:
+    """Mask of the labels whose ground-truth image the detector reads within the tolerance (P1 Algorithm 1
+    misses bumps clipped by the border: labels 0, 1 and N at σ = 1): where accuracy can reach 1."""
+    from .data import render_labels, to_uint8
+
+    labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
+    pred, _ = predict_labels(to_uint8(render_labels(labels, kinds, cfg)), kinds, cfg.blob_rule, cfg.predictor)
+    ok = coordinate_correct(pred, labels, tol=cfg.tol_px if tol is None else tol, visible=visible_coords(labels, cfg))
+    return ok.all(axis=1)
+
+
 def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, cfg: DataConfig, *,
-                      tol: float | None = None) -> dict:
+                      tol: float | None = None, detectable_mask: np.ndarray | None = None) -> dict:
     """Accuracy overall and per named region, and the 0 / 1 / >1 count histogram, from predictions; `tol`
-    (label units) defaults to P1's 1 px in P1's pixels (`cfg.tol_px`)."""
+    (label units) defaults to P1's 1 px in P1's pixels (`cfg.tol_px`). With `detectable_mask` (`detectable`)
+    also the accuracy over the labels whose ground truth is detectable, as the region "detectable"."""
     tol = cfg.tol_px if tol is None else tol
     labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
     visible = visible_coords(labels, cfg)
     out = accuracy(pred, labels, tol=tol, visible=visible)
-    for name, mask in label_regions(labels, cfg).items():
+    regions = label_regions(labels, cfg)
+    if detectable_mask is not None:
+        regions["detectable"] = np.asarray(detectable_mask, dtype=bool)
+    for name, mask in regions.items():
         if name != "all":
             out[name] = accuracy(pred[mask], labels[mask], tol=tol, visible=visible[mask])
     out["counts"] = count_histogram(counts)
@@ -232,10 +247,10 @@ def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
 
 
 def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *,
-                 tol: float | None = None) -> dict:
+                 tol: float | None = None, detectable_mask: np.ndarray | None = None) -> dict:
     """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
     pred, counts = predict_labels(images_uint8, kinds, cfg.blob_rule, cfg.predictor)
-    return score_predictions(pred, counts, labels, cfg, tol=tol)
+    return score_predictions(pred, counts, labels, cfg, tol=tol, detectable_mask=detectable_mask)
 
 
 def nearest_training_labels(labels: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
@@ -253,9 +268,11 @@ def reference_scores(labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, tra
     from .data import render_labels, to_uint8
 
     labels = np.asarray(labels, float).reshape(-1, 2)
-    near = nearest_training_labels(labels, train_labels)
-    out = {"ceiling": score_images(to_uint8(render_labels(labels, kinds, cfg)), labels, kinds, cfg),
-           "nearest": score_images(to_uint8(render_labels(near, kinds, cfg)), labels, kinds, cfg)}
+    near, mask = nearest_training_labels(labels, train_labels), detectable(labels, kinds, cfg)
+    out = {"ceiling": score_images(to_uint8(render_labels(labels, kinds, cfg)), labels, kinds, cfg,
+                                   detectable_mask=mask),
+           "nearest": score_images(to_uint8(render_labels(near, kinds, cfg)), labels, kinds, cfg,
+                                   detectable_mask=mask)}
     return {k: {r: v for r, v in sc.items() if r != "counts"} for k, sc in out.items()}
 
 

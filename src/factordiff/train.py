@@ -190,7 +190,9 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
                                        **m, "acc_ceiling": ceiling, "tol_px": cfg.data.tol_px,
                                        "references": refs})
             model.train()
-            log(f"step {step}: acc {m['acc']:.2f} of {ceiling:.2f} possible (x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
+            det = m.get("detectable", {}).get("acc", float("nan"))
+            log(f"step {step}: acc {m['acc']:.2f} of {ceiling:.2f} possible ({det:.2f} where the ground truth is "
+                f"detectable; x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
                 f"bumps 0/1/>1 = {m['counts']['0']:.2f}/{m['counts']['1']:.2f}/{m['counts']['>1']:.2f}")
 
         # Save a checkpoint (on the cadence, at the end, and when a stop signal arrived).

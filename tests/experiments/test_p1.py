@@ -43,7 +43,7 @@ def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
     verdicts = json.loads((tmp_path / "inc" / "verdicts.json").read_text())
     assert {v["statistic"].split("(")[0] for v in verdicts} == {"Spearman ρ", "Pearson r"}
     assert all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
-    assert "50 % at" in verdicts[0]["detail"]
+    assert "50 % of the ceiling at" in verdicts[0]["detail"]
     assert "Verdicts" in (tmp_path / "inc" / "report.html").read_text()
     with pytest.raises(ConfigError, match="EXPERIMENT"):
         reproduce("p9-nothing")

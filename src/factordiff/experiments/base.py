@@ -16,8 +16,8 @@ from ..table import by_run  # noqa: F401 - part of the helpers experiments use
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 OUTCOMES = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
 MARK = {SUPPORTED: "✔", NOT_SUPPORTED: "✘", INCONCLUSIVE: "?"}
-CPU_NOTE = ("cpu scale: the cpu preset (P1 data at half scale: N = 16, σ, d halved where the grid does not set "
-            "them; P1's tolerance in P1's pixels), few grid points, three seeds")
+CPU_NOTE = ("cpu scale: the cpu preset (P1's pixels on a cropped canvas: N = 16, σ = 1, d = 1 where the grid "
+            "does not set them, tolerance 1 px), few grid points, three seeds")
 INFERRED = "[INFERRED] definitions: PAPERS.md §2"
 
 
@@ -121,10 +121,13 @@ def onset(run_rows: list[dict], phase: str = "C") -> float:
     return float("inf")
 
 
-def first_reached(run_rows: list[dict], col: str = "acc", level: float = 0.5) -> float:
-    """The first step at which `col` reaches `level` (inf if never): the learning speed of a run."""
+def first_reached(run_rows: list[dict], col: str = "acc", level: float = 0.5, of: str | None = "acc_ceiling") -> float:
+    """The first step at which `col` reaches `level` × the row's `of` column (the ground-truth ceiling, when
+    the row has it; `of=None`: `level` itself); inf if never: the learning speed of a run."""
     for r in run_rows:
-        if r.get(col) is not None and r[col] >= level:
+        ref = r.get(of) if of else None
+        need = level * ref if isinstance(ref, int | float) and math.isfinite(ref) else level
+        if r.get(col) is not None and r[col] >= need:
             return float(r["step"])
     return float("inf")
 

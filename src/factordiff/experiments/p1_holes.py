@@ -1,7 +1,7 @@
 """P1 Fig 9: models trained with a held-out centre square still generate there: OOD accuracy only slightly
 below ID.
 
-    factordiff reproduce p1-holes             # cpu scale: [6.5, 9.5]² and [5.5, 10.5]² held out, d = 0.25
+    factordiff reproduce p1-holes             # cpu: [6, 10]², [5, 11]² held out (4, 6 px; P1: 6, 10), d = 0.25
 
 Measured cpu time: 19.4 min with one seed (2-core AVX2 EPYC); 23.3 min with three (2-core AMD EPYC family 26).
 """
@@ -13,8 +13,8 @@ from .p1_increment import ANALYZE_FAST
 from .stats import MARGIN, MIN_SEEDS, interval, seed_values, show_seeds, spread, too_few_seeds
 
 LEARNED = 0.5  # an ID accuracy below this: the model has not learned, so its OOD accuracy tests nothing
-SPECS = spec({"grid": {"data.holdout_x,data.holdout_y": [[[6.5, 9.5], [6.5, 9.5]], [[5.5, 10.5], [5.5, 10.5]]]},
-              "overrides": {"data.holdout": "box", "data.holdout_x": [6.5, 9.5], "data.holdout_y": [6.5, 9.5],
+SPECS = spec({"grid": {"data.holdout_x,data.holdout_y": [[[6, 10], [6, 10]], [[5, 11], [5, 11]]]},
+              "overrides": {"data.holdout": "box", "data.holdout_x": [6, 10], "data.holdout_y": [6, 10],
                             "data.increment": 0.25, "train.steps": 3000}, "analyze": ANALYZE_FAST},
              {"grid": {"data.holdout_x,data.holdout_y": [[[13, 19], [13, 19]], [[11, 21], [11, 21]]]},
               "overrides": {"data.holdout": "box", "data.increment": 0.1}, "analyze": ANALYZE_FAST})

@@ -1,6 +1,6 @@
 """P1 Fig 8: no strong correlation between the bump width σ and how fast the manifold emerges.
 
-    factordiff reproduce p1-sigma             # cpu scale: σ ∈ {0.3125, 0.375, 0.4375, 0.5} × 3 seeds
+    factordiff reproduce p1-sigma             # cpu scale: σ ∈ {0.5, 0.625, 0.75, 1} px × 3 seeds, d = 1
 
 Measured cpu time: 34 min with tests running beside it, about 7 min a run alone (2-core AMD EPYC, README).
 """
@@ -13,7 +13,7 @@ from .. import figures
 from .base import Experiment, Verdict, spec
 from .p1_increment import ANALYZE_FAST, onset_verdicts
 
-SPECS = spec({"grid": {"data.sigma": [0.3125, 0.375, 0.4375, 0.5]}, "analyze": ANALYZE_FAST},
+SPECS = spec({"grid": {"data.sigma": [0.5, 0.625, 0.75, 1.0]}, "analyze": ANALYZE_FAST},
              {"grid": {"data.sigma": [round(0.1 * k, 1) for k in range(1, 11)], "data.increment": [0.1, 0.5, 1.0]},
               "analyze": ANALYZE_FAST})
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from .base import spec
 
-# At cpu scale images are N = 16 (P2: 32), so P2's pixel ranges are halved: cross 13–19 → 6.5–9.5, canvas
-# margin 6 → 3, rim band 2 → 1, lesion widths 1 / 3.5 / 8 → 0.5 / 1.75 / 4. Every cpu run trains the cpu
-# preset's 2,500 steps: at 1,500 an N = 16 run is still climbing, which would make the data-efficiency
-# verdicts measure the step budget instead of the data.
+# At cpu scale images are N = 16 (P2: 32) with P2's pixels (σ = 1, d = 1), so ranges given as a share of the
+# canvas are halved: cross 13–19 → 6.5–9.5 (3 px = 3σ wide, P2's is 6σ), canvas margin 6 → 3, rim band 2 → 1;
+# lesion widths stay in pixels where they fit (p2_lesion). Every cpu run trains the cpu preset's steps.
 P2_CPU = {"data.canvas_margin": 3, "data.rim_width": 1.0, "train.eval_ood_samples": 100}
 FAST = {"grid": 0, "topology": "none"}
 

@@ -1,7 +1,7 @@
 """P2 Fig 11: interpolation is limited: accuracy inside a vertical lesion (a held-out band of x) decays with
 its width.
 
-    factordiff reproduce p2-lesion            # cpu scale: widths 0.5, 1.75, 3, 4 at x = 8, d = 0.25, 3 seeds
+    factordiff reproduce p2-lesion            # cpu: widths 1, 2, 3.5, 5 px at x = 8 (P2: 1, 3.5, 8), d = 0.25
 
 Measured cpu time: 24.0 min (2-core AMD EPYC, README).
 """
@@ -27,8 +27,8 @@ from .stats import (
     too_few_seeds,
 )
 
-SPECS = p2_spec({"grid": {"data.holdout_x": [[7.75, 8.25], [7.125, 8.875], [6.5, 9.5], [6.0, 10.0]]},
-                 "overrides": {"data.holdout": "band_x", "data.holdout_x": [6.0, 10.0], "data.increment": 0.25},
+SPECS = p2_spec({"grid": {"data.holdout_x": [[7.5, 8.5], [7.0, 9.0], [6.25, 9.75], [5.5, 10.5]]},
+                 "overrides": {"data.holdout": "band_x", "data.holdout_x": [5.5, 10.5], "data.increment": 0.25},
                  "analyze": FAST},
                 {"grid": {"data.holdout_x": [[15.5, 16.5], [14.25, 17.75], [13.0, 19.0], [12.0, 20.0]]},
                  "overrides": {"data.holdout": "band_x", "data.increment": 0.1}, "analyze": FAST})
