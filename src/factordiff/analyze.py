@@ -30,7 +30,7 @@ from .config import RunConfig
 from .data import make_dataset
 from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
-from .io import atomic_write_text, save_npz
+from .io import atomic_write_text, load_npz, save_npz
 from .rundir import RunDir, step_of
 from .score import detectable, predict_labels, reference_scores, score_predictions
 from .unet import LAYERS
@@ -55,8 +55,7 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     labels: the control) and of its image-driven part (layer − label-only); the label-only share of the layer's
     variance; the PCA spectrum; the phase; Betti numbers. The label-only response comes from the snapshot
     (recorded since it exists) or from `label_only_of(step, labels)` (a kept checkpoint; None when none)."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays = load_npz(path)
     if f"act_{layer}" not in arrays:
         have = [k[4:] for k in arrays if k.startswith("act_")]
         raise ConfigError("--layer", layer, f"one of the recorded layers {have}")
@@ -273,8 +272,8 @@ def pick_phase_steps(rows: list[dict]) -> list[dict]:
 
 
 def _load_layer(path: Path, layer: str) -> tuple[np.ndarray, dict]:
-    with np.load(path, allow_pickle=False) as z:
-        return z[f"act_{layer}"].astype(np.float64), {k: z[k] for k in z.files if not k.startswith("act_")}
+    z = load_npz(path)
+    return z[f"act_{layer}"].astype(np.float64), {k: v for k, v in z.items() if not k.startswith("act_")}
 
 
 def phase_panels(run: RunDir, rows: list[dict], layer: str = "layer4", seed: int = 0) -> list[dict]:
@@ -301,8 +300,7 @@ def probe_geometry(probe_path: Path, seed: int = 0) -> dict[str, dict]:
     """P2 Fig 3's data: the displacement statistics' samples of the model's grid probe and the reference tori."""
     from .analysis import displacement_stats
 
-    with np.load(probe_path, allow_pickle=False) as z:
-        reps = z["reps"]
+    reps = load_npz(probe_path)["reps"]
     return {name: displacement_stats(c, seed=seed) for name, c in reference_clouds(reps).items()}
 
 
@@ -311,8 +309,7 @@ def probe_diagrams(probe_path: Path, seed: int = 0) -> dict[str, list]:
     least a 32 × 32 grid, as `analyze` computes their Betti numbers)."""
     from .analysis import persistence
 
-    with np.load(probe_path, allow_pickle=False) as z:
-        reps = z["reps"]
+    reps = load_npz(probe_path)["reps"]
     clouds = reference_clouds(reps, 32) | {"model": reps}
     return {name: persistence(c.reshape(-1, c.shape[-1]), seed=seed)["dgms"] for name, c in clouds.items()}
 

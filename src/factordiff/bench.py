@@ -110,3 +110,62 @@ def device_name(dev: torch.device) -> str:
     import platform
 
     return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def _shape(cfg: RunConfig) -> tuple:
+    """What the cost of a step and of a snapshot depends on (not the data's values, the grid or the seed)."""
+    t = cfg.train
+    return (cfg.model, cfg.data.image_size, cfg.diffusion, t.batch_size, t.eval_samples, t.eval_ood_samples,
+            t.eval_layers, t.channels_last, t.amp, t.compile, t.device)
+
+
+def snapshots_of(cfg: RunConfig, start: int = 0) -> int:
+    """How many snapshots a run from `start` to train.steps writes (every snapshot_every steps and the last)."""
+    every, steps = cfg.train.snapshot_every, cfg.train.steps
+    n = len(range(-(-start // every) * every, steps + 1, every))
+    return n + (steps % every != 0 and steps >= start)
+
+
+def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, cache: dict | None = None) -> dict:
+    """The wall time of training `cfg` from step `start`, from a few-step benchmark on the device: seconds
+    per training step (2 timed after 1 warm-up) × steps, plus seconds per snapshot (the real `snapshot` with
+    1- and 2-step samplers, extrapolated to the run's sampler steps) × snapshots. Checkpoints, analysis and
+    start-up are not counted. `cache` (shape → timings) shares the benchmark between runs of the same shape."""
+    from .evaluate import snapshot
+    from .train import _eval_set
+
+    dev = resolve_device(device or cfg.train.device)
+    key = _shape(cfg)
+    if cache is None or key not in cache:
+        step_s = _time_train(cfg, dev, steps=2, warmup=1)["sec_per_step"]
+        ds = make_dataset(cfg.data)
+        labels, kinds = _eval_set(cfg, ds)
+        net = make_model(cfg, dev).eval()
+        times = []
+        for k in (1, 1, 2):  # the first 1-step run warms the sampler up
+            small = replace_path(cfg, {"diffusion.sampler": "ddim", "diffusion.sample_steps": k,
+                                       "diffusion.timesteps": cfg.diffusion.timesteps})
+            _sync(dev)
+            t0 = time.perf_counter()
+            snapshot(small, net, labels, kinds)
+            _sync(dev)
+            times.append(time.perf_counter() - t0)
+        per_step = max(times[2] - times[1], times[1] / 2)
+        n_sampler = len(diffusion.sampling_timesteps(cfg.diffusion))
+        timing = {"sec_per_step": step_s, "sec_per_snapshot": max(times[1] - per_step, 0.0) + per_step * n_sampler}
+        if cache is not None:
+            cache[key] = timing
+    timing = cache[key] if cache is not None else timing
+    steps, snaps = max(cfg.train.steps - start, 0), snapshots_of(cfg, start)
+    train_s, snap_s = steps * timing["sec_per_step"], snaps * timing["sec_per_snapshot"]
+    return {**timing, "steps": steps, "snapshots": snaps, "train_s": train_s, "snapshot_s": snap_s,
+            "total_s": train_s + snap_s, "device": dev.type, "device_name": device_name(dev)}
+
+
+def hours(seconds: float) -> str:
+    """A duration in words: 45 s, 12 min, 3.4 h, 26 days."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 3 * 86400 else f"{seconds / 86400:.0f} days"

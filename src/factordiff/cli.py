@@ -21,6 +21,13 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                         f"(one of {', '.join(sorted(PRESETS))})")
 
 
+def _add_plan_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true", help="print the runs and the time they would take here "
+                   "(a few-step benchmark on this device), run nothing")
+    p.add_argument("--allow-slow", action="store_true", help="start even when the estimate on a CPU exceeds "
+                   "24 h (refused otherwise)")
+
+
 def _add_lists(p: argparse.ArgumentParser, **flags: str) -> None:
     """--NAME V [V ...] options of floats, one per keyword (its value is the help text)."""
     for name, text in flags.items():
@@ -79,9 +86,16 @@ def cmd_percolation(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from .plan import check_budget, describe, plan
     from .train import train
 
     cfg = resolve_run_config(args.items, args.preset)
+    est = plan([(args.run_dir.name, cfg, args.run_dir)])
+    for line in describe(est) if args.dry_run else describe(est, limit=0):
+        print(line)
+    if args.dry_run:
+        return 0
+    check_budget(est, allow_slow=args.allow_slow)
     summary = train(cfg, args.run_dir, progress=None)
     print(f"trained {summary['run_dir']} to step {summary['step']} (resumed from step {summary['resumed_from']})")
     return 0
@@ -156,7 +170,10 @@ def cmd_sweep(args) -> int:
         return 0
     if action == "run":
         slurm = parse_overrides(args.slurm or [])
-        summary = launch(spec, out, launcher=args.launcher, jobs=args.jobs, slurm=slurm)
+        summary = launch(spec, out, launcher=args.launcher, jobs=args.jobs, slurm=slurm, dry_run=args.dry_run,
+                         allow_slow=args.allow_slow)
+        if args.dry_run:
+            return 0
         print(f"{summary['ran']} runs ran, {summary['failed']} failed, {summary['skipped']} already done")
     table = aggregate(out)
     print(f"wrote {table['path']} ({len(table['rows'])} rows)")
@@ -168,8 +185,10 @@ def cmd_reproduce(args) -> int:
     from .experiments import reproduce
 
     out = reproduce(args.experiment, args.scale, out=args.out, launcher=args.launcher, jobs=args.jobs,
-                    slurm=parse_overrides(args.slurm or []), overrides=parse_overrides(args.items), seeds=args.seeds)
-    print(f"wrote {out['report']}")
+                    slurm=parse_overrides(args.slurm or []), overrides=parse_overrides(args.items), seeds=args.seeds,
+                    dry_run=args.dry_run, allow_slow=args.allow_slow)
+    if not args.dry_run:
+        print(f"wrote {out['report']}")
     return 0
 
 
@@ -201,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="factordiff", description="A laboratory for how diffusion models learn "
                                      "to represent, factorize and compose features (Liang et al. 2024).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"factordiff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="datasets of both papers").add_subparsers(dest="data_command", required=True)
@@ -234,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EXAMPLES["train"], formatter_class=fmt)
     _add_config_args(p)
     p.add_argument("--run-dir", type=Path, required=True, help="run directory; rerunning on it resumes")
+    _add_plan_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sample", help="draw and score images from a run's checkpoint (one JSON line)",
@@ -285,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="sweep directory (default sweeps/NAME)")
     p.add_argument("--slurm", nargs="+", metavar="key=value", help="submitit parameters (slurm_partition, "
                    "timeout_min, gpus_per_node, cpus_per_task, mem_gb, …; cluster=local runs without Slurm)")
+    _add_plan_args(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("reproduce", help="regenerate a paper figure: sweep, table, figure, verdicts, report",
@@ -298,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="+", help="replace the scale's seeds (default 0 1 2; fewer than three "
                    "make every verdict inconclusive)")
     p.add_argument("--slurm", nargs="+", metavar="key=value")
+    _add_plan_args(p)
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("bench", help="images/s of the real training step or sampling loop (one JSON line)",

@@ -355,6 +355,9 @@ def load_config(path: str | Path, cls: type = RunConfig) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError("config", str(path), f"a readable YAML file ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError("config", str(path), "a UTF-8 YAML file", f"{path}: not a text file (undecodable as "
+                          "UTF-8): a damaged or binary file where a YAML config belongs") from None
     return from_dict(cls, parse_yaml(text, str(path)) or {})
 
 
@@ -395,5 +398,8 @@ def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return updates
 
 
-def apply_overrides(cfg: Any, overrides: list[str] | tuple[str, ...]) -> Any:
-    return replace_path(cfg, parse_overrides(overrides)) if overrides else cfg
+def apply_overrides(cfg: Any, overrides: list[str] | tuple[str, ...] | dict[str, Any]) -> Any:
+    """`key=value` strings (as typed on the command line) or a {dotted.key: value} dict, on top of `cfg`."""
+    if not overrides:
+        return cfg
+    return replace_path(cfg, dict(overrides) if isinstance(overrides, dict) else parse_overrides(overrides))

@@ -29,7 +29,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise FactordiffError("train.device: 'cuda' was requested but no CUDA GPU is visible")
+        raise ConfigError("train.device", name, "cpu or auto (no CUDA GPU is visible here)")
     return torch.device(name)
 
 

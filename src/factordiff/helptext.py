@@ -15,7 +15,8 @@ EXAMPLES = {
     "train": """examples:
   factordiff train --run-dir runs/tiny data.image_size=16 model.base=8 diffusion.timesteps=200 train.steps=500
   factordiff train my_run.yaml --run-dir runs/mine          # rerun the same command to resume
-  factordiff train --preset p2-torus --run-dir runs/torus train.device=cuda""",
+  factordiff train --preset p2-torus --run-dir runs/torus train.device=cuda
+  factordiff train --preset paper --run-dir runs/p1 --dry-run   # steps, snapshots, hours on this device""",
     "analyze": """examples:
   factordiff analyze runs/demo                              # every snapshot, layer4, topology on the last one
   factordiff analyze runs/demo --steps 0 2000 4000 --layer layer3 --topology all --grid 16
@@ -29,7 +30,7 @@ EXAMPLES = {
   factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
   factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
     "demo": """examples:
-  factordiff demo                                           # → runs/demo/report.html (≈ 10 min on 2 cores)
+  factordiff demo                                           # → runs/demo/report.html (≈ 4 min on 2 cores)
   factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset""",
     "sweep": """examples:
   factordiff sweep spec.yaml                        # local process pool; rerun to complete what is missing
@@ -37,6 +38,7 @@ EXAMPLES = {
   factordiff sweep spec.yaml --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1 timeout_min=360
   factordiff sweep status spec.yaml                 # done / running / interrupted / failed (with the reason)
   factordiff sweep aggregate spec.yaml              # → SWEEP/results.csv
+  factordiff sweep spec.yaml --dry-run              # the runs and their estimated time here; runs nothing
 
 spec.yaml:
   name: increment
@@ -49,6 +51,8 @@ spec.yaml:
   factordiff reproduce p1-phases --scale cpu --out experiments/phases
   factordiff reproduce p1-increment --scale paper --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1
   factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # the second reuses the first's run
+  factordiff reproduce p1-increment --scale paper --dry-run   # runs and hours here (refused on a CPU without
+                                                             # --allow-slow when over 24 h)
 
 P1 Fig 7b is `factordiff data overlap`. The experiments:
 """,

@@ -136,6 +136,23 @@ def save_npz(path: str | os.PathLike, **arrays) -> Path:
     return Path(path)
 
 
+def load_npz(path: str | os.PathLike) -> dict:
+    """Every array of an .npz file (snapshots, probes), loaded; a truncated, damaged or missing file is one
+    FactordiffError naming it and what to do, not a BadZipFile traceback."""
+    import zipfile
+
+    import numpy as np
+
+    from .errors import FactordiffError
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise FactordiffError(f"{path}: unreadable array file ({type(e).__name__}: {e}); it is damaged or "
+                              "truncated: delete it and rerun the command that wrote it") from None
+
+
 def append_jsonl(path: str | os.PathLike, row: dict) -> None:
     """One JSON object per line, flushed; a reader skips a partial last line after a crash."""
     try:

@@ -49,14 +49,37 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def preset(names: str | list[str] | tuple[str, ...], overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+def preset(names: str | list[str] | tuple[str, ...],
+           overrides: list[str] | tuple[str, ...] | dict[str, Any] = ()) -> RunConfig:
     """The named preset(s), applied left to right (e.g. ["cpu", "p2-torus"]: a scale, then a dataset), then
-    `key=value` overrides on top."""
-    cfg = RunConfig()
-    for name in [names] if isinstance(names, str) else names:
+    overrides on top: `key=value` strings or a {dotted.key: value} dict."""
+    names = [names] if isinstance(names, str) else list(names)
+    scales = [n for n in names if n in SCALES]
+    if len(scales) > 1:
+        raise ConfigError("--preset", scales, "at most one scale preset (they set the same fields to different "
+                          "values: a hybrid would run neither scale)",
+                          f"--preset: {' and '.join(scales)} are both scale presets; use one (a hybrid would run "
+                          "neither scale), then dataset presets and key=value overrides")
+    cfg, set_by = RunConfig(), {}
+    for name in names:
         if name not in PRESETS:
             raise ConfigError("preset", name, "one of " + ", ".join(sorted(PRESETS)))
-        cfg = replace_path(cfg, PRESETS[name])
+        for key, value in PRESETS[name].items():
+            if key in set_by and set_by[key][1] != value and set_by[key][0] not in SCALES:
+                first, old = set_by[key]
+                raise ConfigError(key, value, "one value", f"{key}: preset {first!r} sets {old!r} and preset "
+                                  f"{name!r} sets {value!r}; use one of them, or set {key}=… explicitly")
+            set_by[key] = (name, value)
+        try:
+            cfg = replace_path(cfg, PRESETS[name])
+        except ConfigError as e:
+            section = e.field.split(".")[0] + "."
+            sides = {}
+            for k, (n, v) in set_by.items():
+                if k.startswith(section) and n not in SCALES:
+                    sides.setdefault(n, []).append(f"{k}={v!r}")
+            who = "; ".join(f"preset {n!r} sets {', '.join(ks)}" for n, ks in sides.items())
+            raise ConfigError(e.field, e.value, e.allowed, f"{e}: {who}") from None
     return apply_overrides(cfg, overrides)
 
 

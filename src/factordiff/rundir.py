@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import RunConfig, load_config, to_dict
-from .errors import CheckpointError, FactordiffError
+from .errors import CheckpointError, ConfigError, FactordiffError
 from .io import read_jsonl
 
 # Every file name of a run directory and of a sweep directory, in one place: RunDir(p).<key> is p / <name>.
@@ -83,8 +83,11 @@ class RunDir:
     def load_config(self) -> RunConfig:
         """The run's saved config; a clear error when this is not a run directory."""
         if not self.config.exists():
-            raise FactordiffError(f"{self.path} is not a run directory (no {RUN_FILES['config']}); train one with "
-                                  f"`factordiff train --run-dir {self.path}`")
+            raise ConfigError("RUN", str(self.path), "a run directory", f"{self.path} is not a run directory (no "
+                              f"{RUN_FILES['config']}); train one with `factordiff train --run-dir {self.path}`")
+        if self.config.stat().st_size == 0 or not self.config.read_bytes().strip():
+            raise ConfigError("RUN", str(self.config), "a saved config", f"{self.config} is empty: a damaged run "
+                              "directory (its config was cut); the run cannot be read as any config")
         return load_config(self.config)
 
     def read_metrics(self, kind: str | None = None) -> list[dict]:

@@ -213,10 +213,14 @@ def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dic
 
 
 def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", jobs: int | None = None,
-           slurm: dict | None = None, log=print) -> dict:
-    """Run every run that is not done; returns {'done': n, 'failed': n, 'skipped': n}."""
+           slurm: dict | None = None, dry_run: bool = False, allow_slow: bool = False, log=print) -> dict:
+    """Run every run that is not done; returns {'runs', 'ran', 'failed', 'skipped'} (and 'plan' for a local
+    launch: the estimate). A local launch is estimated first (`plan`): `dry_run` prints the plan and runs
+    nothing; a CPU plan longer than plan.SLOW_HOURS is refused unless `allow_slow`."""
     if launcher not in ("local", "slurm"):
         raise ConfigError("--launcher", launcher, "local or slurm")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError("--jobs", jobs, "a positive whole number of parallel runs (default: one per core)")
     sweep_dir = Path(sweep_dir)
     runs = _prepare(spec, sweep_dir)
     todo = []
@@ -233,9 +237,23 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     log(f"sweep {spec.name}: {len(runs)} runs, {skipped} done or running, {len(todo)} to run ({launcher})")
     if not todo:
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped}
+    extra = {}
+    if launcher == "local":
+        from .plan import check_budget, describe, plan
+
+        extra["plan"] = est = plan(todo, jobs=min(jobs or os.cpu_count() or 1, len(todo)))
+        for line in describe(est) if dry_run else describe(est, limit=0)[-1:]:
+            log(line)
+        if not dry_run:
+            check_budget(est, allow_slow=allow_slow)
+    elif dry_run:
+        for name, cfg, _ in todo:
+            log(f"  {name}: {cfg.train.steps} steps on a Slurm node (not estimated here: another machine)")
+    if dry_run:
+        return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped, "dry_run": True, **extra}
     fn = _launch_local if launcher == "local" else _launch_slurm
     failed = fn(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log)
-    return {"runs": len(runs), "ran": len(todo), "failed": failed, "skipped": skipped}
+    return {"runs": len(runs), "ran": len(todo), "failed": failed, "skipped": skipped, **extra}
 
 
 @contextlib.contextmanager
@@ -278,8 +296,11 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
             _stop_workers_on_signal(pool):
         futures = {pool.submit(run_one, to_dict(cfg), str(run_dir), spec.analyze, threads): name
                    for name, cfg, run_dir in todo}
-        for fut in as_completed(futures):
+        t0 = time.time()
+        for k, fut in enumerate(as_completed(futures), 1):
             name = futures[fut]
+            left = (time.time() - t0) / k * (len(futures) - k)
+            name = f"[{k}/{len(futures)} runs, {time.time() - t0:.0f} s, ≈ {left:.0f} s left] {name}"
             try:
                 out = fut.result()
                 log(f"{name}: running in another process; left to it" if out.get("busy")

@@ -24,7 +24,7 @@ from . import diffusion
 from .checkpoint import latest_valid, save_checkpoint
 from .config import RunConfig, save_config, to_dict
 from .data import make_dataset, render_labels_torch
-from .errors import NonFiniteError, Preempted
+from .errors import ConfigError, NonFiniteError, Preempted
 from .evaluate import resolve_device, snapshot
 from .io import append_jsonl, clean_temp_files, run_lock, save_npz, truncate_jsonl
 from .rundir import RunDir, check_resume
@@ -119,6 +119,9 @@ def update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, log=print) -> dict:
     """Train (or resume) the run in `run_dir`; returns a summary. Raises NonFiniteError / Preempted."""
     run = RunDir(run_dir)
+    if run.path.exists() and not run.path.is_dir():
+        raise ConfigError("--run-dir", str(run.path), "a directory (new or an earlier run's)",
+                          f"--run-dir: {run.path} is a file, not a directory; choose a new path or a run directory")
     ds = make_dataset(cfg.data)  # validates the data config before anything is written
     device = resolve_device(cfg.train.device)
     check_resume(run, cfg)  # seed, data, model and diffusion must match a run that exists

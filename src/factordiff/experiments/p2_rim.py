@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import figures, plot
 from ..data import in_holdout
+from ..io import load_npz
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, decide, draw_curves, finite, key, run_dir, seed_mean
 from .p2_common import FAST, p2_spec
@@ -33,8 +34,8 @@ def measure(rows: list[dict], log=print) -> dict:
         if not snaps:
             out[name] = None
             continue
-        with np.load(snaps[-1][1], allow_pickle=False) as z:
-            imgs, labels, pred = z["images"], z["labels"], z["pred"]
+        z = load_npz(snaps[-1][1])
+        imgs, labels, pred = z["images"], z["labels"], z["pred"]
         ood = np.flatnonzero(in_holdout(labels.astype(np.float64), run.load_config().data))[:25]
         out[name] = {"images": imgs[ood], "labels": labels[ood], "pred": pred[ood]}
     return out

@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import figures
 from ..analysis import betti_numbers, references
 from ..analyze import pca_views, probe_diagrams
+from ..io import load_npz
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, decide, final, finite, last, run_dir
 from .p2_common import p2_spec
@@ -25,10 +26,7 @@ SPECS = p2_spec({"presets": ["p2-torus"], "analyze": {"grid": 16, "topology": "l
 def reference_betti(probe_path: Path) -> dict[str, str]:
     """Betti numbers of the ideal 3-D and Clifford tori sampled on the model probe's own k × k grid, through the
     same pipeline: whether this measurement can see a torus at this resolution at all (PAPERS §7 #28)."""
-    import numpy as np
-
-    with np.load(probe_path, allow_pickle=False) as z:
-        k = len(z["xs"])
+    k = len(load_npz(probe_path)["xs"])
     return {name: ",".join(map(str, betti_numbers(f(k, k).reshape(k * k, -1))))
             for name, f in (("3-D torus", references.torus3d), ("Clifford torus", references.clifford_torus))}
 

@@ -61,11 +61,13 @@ def measure_cached(exp: Experiment, rows: list[dict], out: Path, log=print) -> d
 
 def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
               jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None,
-              analyze: dict | None = None, seeds: list[int] | None = None, log=print) -> dict:
+              analyze: dict | None = None, seeds: list[int] | None = None, dry_run: bool = False,
+              allow_slow: bool = False, log=print) -> dict:
     """Run (or complete) the experiment's sweep, aggregate it, measure, draw its figures, judge its claims,
     write OUT/report.html. `overrides` ({dotted.key: value}) apply to every run; `analyze` (e.g.
     {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse; `seeds` replaces the scale's
-    seeds (fewer than three make every verdict inconclusive: for trying an experiment out)."""
+    seeds (fewer than three make every verdict inconclusive: for trying an experiment out); `dry_run` and
+    `allow_slow` as in `sweep.launch`."""
     exp = get(name)
     if scale not in exp.specs:
         raise ConfigError("--scale", scale, "cpu or paper")
@@ -79,7 +81,10 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     spec = parse_spec({"name": sweep_name, **body})
     out = Path(out) if out else Path("experiments") / f"{name}-{scale}"
     runs_at = out.parent / sweep_name if exp.sweep_of else out  # shared runs: the sibling experiment's sweep
-    summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, log=log)
+    summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, dry_run=dry_run,
+                     allow_slow=allow_slow, log=log)
+    if dry_run:
+        return {"out": str(out), **summary}
     if summary["failed"]:
         raise FactordiffError(f"{summary['failed']} of {summary['runs']} runs failed; their reasons: `factordiff "
                               f"sweep status` on {runs_at} (or RUN/status.json); rerun to retry only those")

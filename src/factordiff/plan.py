@@ -1,0 +1,66 @@
+"""Plan before spending: what a train / sweep / reproduce call would run and how long it would take here,
+estimated from a few-step benchmark on the device (`bench.estimate_run`). A local launch whose estimate on a
+CPU exceeds `SLOW_HOURS` is refused unless the caller allows it (`--allow-slow`), with the estimate in the
+message; `--dry-run` prints the plan and runs nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import RunConfig
+from .errors import ConfigError
+from .rundir import RunDir, step_of
+
+SLOW_HOURS = 24.0  # a local CPU launch estimated above this is refused without --allow-slow
+
+
+def resume_step(run_dir: str | Path) -> int:
+    """The step a run would resume from: its newest committed checkpoint's (0 when it has none)."""
+    from .checkpoint import list_checkpoints
+
+    kept = list_checkpoints(RunDir(run_dir).checkpoints)
+    return step_of(kept[-1]) if kept else 0
+
+
+def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str | None = None) -> dict:
+    """Per run (name, config, run directory) still to run: the step it starts from, its steps, snapshots and
+    estimated seconds; and the totals (serial, and divided over `jobs` parallel workers)."""
+    from .bench import estimate_run
+
+    cache: dict = {}
+    rows = []
+    for name, cfg, run_dir in todo:
+        start = resume_step(run_dir)
+        est = estimate_run(cfg, start=start, device=device, cache=cache)
+        rows.append({"run": name, "start": start, **est})
+    total = sum(r["total_s"] for r in rows)
+    return {"runs": rows, "total_s": total, "jobs": max(1, jobs), "wall_s": total / max(1, min(jobs, len(rows) or 1)),
+            "device": rows[0]["device"] if rows else None, "device_name": rows[0]["device_name"] if rows else None}
+
+
+def describe(p: dict, limit: int = 12) -> list[str]:
+    """The plan in lines: one per run (the first `limit`), then the totals."""
+    from .bench import hours
+
+    out = [f"  {r['run']}: steps {r['start']}→{r['start'] + r['steps']}, {r['snapshots']} snapshots, "
+           f"≈ {hours(r['total_s'])} ({r['sec_per_step']:.3g} s/step, {r['sec_per_snapshot']:.3g} s/snapshot)"
+           for r in p["runs"][:limit]]
+    if len(p["runs"]) > limit:
+        out.append(f"  … and {len(p['runs']) - limit} more runs")
+    out.append(f"estimate on {p['device_name']}: {len(p['runs'])} runs, ≈ {hours(p['total_s'])} of training and "
+               f"sampling one after another" + (f", ≈ {hours(p['wall_s'])} with {p['jobs']} at a time"
+                                                 if p["jobs"] > 1 and len(p["runs"]) > 1 else "")
+               + " (analysis and start-up not counted)")
+    return out
+
+
+def check_budget(p: dict, *, allow_slow: bool) -> None:
+    """Refuse a CPU plan estimated above SLOW_HOURS unless `allow_slow`; the message carries the estimate."""
+    from .bench import hours
+
+    if p["device"] == "cpu" and p["wall_s"] > SLOW_HOURS * 3600 and not allow_slow:
+        raise ConfigError("--allow-slow", False, "given to start a CPU job this long",
+                          f"this would take ≈ {hours(p['wall_s'])} on this CPU ({p['device_name']}; "
+                          f"{len(p['runs'])} runs, ≈ {hours(p['total_s'] / max(len(p['runs']), 1))} each): use a "
+                          "GPU (train.device=cuda, or --launcher slurm), the cpu scale, or pass --allow-slow to "
+                          "start it anyway; --dry-run shows the plan")

@@ -1,0 +1,52 @@
+"""The notebook API: `import factordiff`, `preset()` with a dict, `load_run` on a tiny run, `Run.sample`."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import factordiff
+from conftest import tiny
+from factordiff.config import ConfigError
+from factordiff.errors import FactordiffError
+
+
+def test_version_and_lazy_import():
+    assert factordiff.__version__ and factordiff.__version__[0].isdigit()
+    code = "import sys, factordiff; factordiff.__version__; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    with pytest.raises(AttributeError):
+        factordiff.nothing  # noqa: B018
+
+
+def test_preset_accepts_a_dict_and_refuses_a_hybrid_scale():
+    assert factordiff.preset("cpu", {"train.steps": 10}).train.steps == 10
+    assert factordiff.preset("cpu", ["train.steps=10"]) == factordiff.preset("cpu", {"train.steps": 10})
+    with pytest.raises(ConfigError, match="cpu and paper are both scale presets"):
+        factordiff.preset(["cpu", "paper"])
+    with pytest.raises(ConfigError, match="preset 'p2-torus' sets data.periodic=True; preset 'p1-hole-10'"):
+        factordiff.preset(["p2-torus", "p1-hole-10"])
+
+
+def test_load_run_reads_a_tiny_run_and_samples(tmp_path):
+    from factordiff.train import train
+
+    cfg = tiny(4, "train.snapshot_every=2", "train.eval_samples=8")
+    train(cfg, tmp_path / "r", log=lambda m: None)
+    run = factordiff.load_run(tmp_path / "r")
+    assert run.config == cfg and run.steps == [0, 2, 4]
+    evals = run.metrics()  # a DataFrame when pandas is installed, else the rows
+    rows = evals.to_dict("records") if hasattr(evals, "to_dict") else evals
+    assert [r["step"] for r in rows] == [0, 2, 4]
+    snap = run.snapshot()
+    assert snap["images"].dtype == np.uint8 and len(snap["labels"]) == 8 and "act_layer4" in snap
+    out = run.sample([[8, 8], [4, 12]], seed=1, layers=["layer4"])
+    assert out["images"].shape == (2, 16, 16) and out["images"].dtype == np.uint8
+    assert out["acts"]["layer4"].shape[0] == 2 and 0.0 <= out["metrics"]["acc"] <= 1.0
+    again = run.sample([[8, 8], [4, 12]], seed=1)
+    assert (again["images"] == out["images"]).all()  # seeded
+    with pytest.raises(ConfigError, match="a step with a snapshot"):
+        run.snapshot(3)
+    with pytest.raises(FactordiffError, match="not a run directory"):
+        factordiff.load_run(tmp_path / "nothing")

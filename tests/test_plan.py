@@ -1,0 +1,54 @@
+"""Plan before spending: the estimate of a run against the run itself, --dry-run runs nothing, a long CPU
+plan is refused without --allow-slow."""
+
+import pytest
+
+from conftest import TINY, tiny
+from factordiff import plan as plan_mod
+from factordiff.bench import snapshots_of
+from factordiff.cli import main
+from factordiff.config import ConfigError, parse_overrides
+from factordiff.rundir import RunDir
+from factordiff.sweep import launch, parse_spec
+from factordiff.train import train
+
+
+def test_snapshot_count():
+    assert snapshots_of(tiny(30, "train.snapshot_every=10")) == 4  # 0, 10, 20, 30
+    assert snapshots_of(tiny(25, "train.snapshot_every=10")) == 4  # 0, 10, 20 and the last, 25
+    assert snapshots_of(tiny(30, "train.snapshot_every=10"), start=10) == 3  # resumed: 10 is re-sampled if missing
+
+
+def test_estimate_is_within_twice_the_measured_run(tmp_path):
+    """The estimate (steps × s/step + snapshots × s/snapshot from a few-step benchmark) against the same
+    config's real training loop, timed by the trainer itself (train rows' s/step, eval rows' seconds)."""
+    cfg = tiny(60, "train.snapshot_every=20", "train.eval_samples=32", "train.log_every=10")
+    est = plan_mod.plan([("r", cfg, tmp_path / "r")])
+    train(cfg, tmp_path / "r", log=lambda m: None)
+    rows = RunDir(tmp_path / "r").read_metrics()
+    steps = [r for r in rows if r["kind"] == "train"]
+    measured = sum(r["sec_per_step"] for r in steps) * 60 / len(steps) + sum(r["sec"] for r in rows
+                                                                               if r["kind"] == "eval")
+    assert est["runs"][0]["snapshots"] == 4 and est["runs"][0]["steps"] == 60
+    assert 0.5 < est["total_s"] / measured < 2.0, (est["total_s"], measured)
+
+
+def test_dry_run_runs_nothing_and_a_long_cpu_plan_is_refused(tmp_path, monkeypatch, capsys):
+    spec = parse_spec({"name": "t", "overrides": parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2",
+                                                                  "train.eval_samples=8"]),
+                       "grid": {"data.sigma": [0.75, 1.0]}, "seeds": [0], "analyze": False})
+    lines = []
+    out = launch(spec, tmp_path / "s", dry_run=True, log=lines.append)
+    assert out["dry_run"] and out["ran"] == 0 and len(out["plan"]["runs"]) == 2
+    assert any("estimate on" in line for line in lines) and any("sigma=0.75_seed=0: steps 0→4" in x for x in lines)
+    assert not any((tmp_path / "s" / "runs").glob("*/checkpoints"))
+    monkeypatch.setattr(plan_mod, "SLOW_HOURS", 1e-9)
+    with pytest.raises(ConfigError, match="--allow-slow"):
+        launch(spec, tmp_path / "s", log=lines.append)
+    assert not any((tmp_path / "s" / "runs").glob("*/checkpoints"))
+    assert main(["train", "--run-dir", str(tmp_path / "t"), *TINY, "train.steps=4"]) == 2  # refused, exit 2
+    assert "--allow-slow" in capsys.readouterr().err and not (tmp_path / "t").exists()
+    assert main(["train", "--run-dir", str(tmp_path / "t"), *TINY, "train.steps=4", "--dry-run"]) == 0
+    assert "steps 0→4" in capsys.readouterr().out and not (tmp_path / "t").exists()
+    out = launch(spec, tmp_path / "s", allow_slow=True, log=lines.append)
+    assert out["ran"] == 2 and out["failed"] == 0
