@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 import torch
-from conftest import TINY, tiny
 
+from conftest import TINY, tiny
 from factordiff.cli import main
 from factordiff.train import train
 

@@ -112,6 +112,53 @@ def test_sigterm_checkpoints_then_resume_is_exact(straight, tmp_path):
 
 
 @pytest.mark.faults
+@pytest.mark.parametrize("at_step, reverse_step", [(0, 2), (20, 3), (30, 4)])
+def test_sigterm_during_a_snapshot_exits_within_seconds_and_resumes_exactly(straight, tmp_path, at_step,
+                                                                            reverse_step):
+    """The stop flag is read after every reverse step of a snapshot's sampler: the snapshot is abandoned (the
+    resumed run takes it, with the same noise), a checkpoint of that step is written, and the process exits
+    143 within 5 s of the signal; the resumed run ends bit-identical to a straight one, every snapshot
+    included. A sleep in each reverse step stands for a paper-scale snapshot (hours of sampling)."""
+    run = tmp_path / "r"
+    script = textwrap.dedent(f"""
+        import os, signal, sys, time
+        import torch
+        torch.set_num_threads({torch.get_num_threads()})
+        from factordiff.config import RunConfig, apply_overrides
+        from factordiff import diffusion, train as T
+        orig, calls = diffusion.ddim_step, {{"n": 0, "snap": -1}}
+        orig_snapshot = T.snapshot
+        def snapshot(*a, **k):
+            calls["snap"] += 1
+            calls["n"] = 0
+            return orig_snapshot(*a, **k)
+        def step(*a, **k):
+            calls["n"] += 1
+            time.sleep(0.3)
+            if calls["snap"] == {at_step // 10} and calls["n"] == {reverse_step}:
+                print("signal", time.time(), flush=True)
+                os.kill(os.getpid(), signal.SIGTERM)
+            return orig(*a, **k)
+        diffusion.ddim_step, T.snapshot = step, snapshot
+        try:
+            T.train(apply_overrides(RunConfig(), {TINY + ['train.steps=30']!r}), {str(run)!r}, log=lambda m: None)
+        except T.Preempted as e:
+            print(e); print("exit", time.time(), flush=True); sys.exit(e.exit_code)
+    """)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert res.returncode == 143, res.stderr
+    times = dict(line.split()[:2] for line in res.stdout.splitlines() if line.split()[0] in ("signal", "exit"))
+    assert float(times["exit"]) - float(times["signal"]) < 5.0
+    assert not (run / "snapshots" / f"step_{at_step:08d}.npz").exists()  # abandoned, not half-written
+    assert load_checkpoint(list_checkpoints(run / "checkpoints")[-1])["manifest"]["step"] == at_step
+    train(tiny(30), run, log=quiet)
+    assert_same_state(final_state(straight), final_state(run))
+    for k in (0, 10, 20, 30):
+        a, b = (np.load(r / "snapshots" / f"step_{k:08d}.npz") for r in (straight, run))
+        assert all((a[f] == b[f]).all() for f in a.files), k
+
+
+@pytest.mark.faults
 @pytest.mark.parametrize("damage", ["truncate", "empty", "bitflip"])
 def test_corrupt_checkpoint_is_named_and_previous_is_used(straight, tmp_path, damage, capsys):
     run = tmp_path / "r"
@@ -190,3 +237,12 @@ def test_foreign_file_is_not_unpickled(tmp_path, straight):
     with pytest.raises(CheckpointError):
         load_checkpoint(d, verify=False)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_progress_lines_without_a_terminal(tmp_path):
+    """No tty (nohup, Slurm): a progress line every 10 % of the run with the time left, snapshots included."""
+    lines = []
+    train(tiny(40, "train.log_every=2"), tmp_path / "r", progress=False, log=lines.append)
+    prog = [m for m in lines if "/40: loss" in m]
+    assert [m.split("/")[0] for m in prog] == [f"step {s}" for s in range(4, 41, 4)], prog
+    assert all("left (snapshots included)" in m for m in prog) and prog[-1].split("≈ ")[1].startswith("0 s")

@@ -17,7 +17,7 @@ from . import diffusion
 from .config import RunConfig, check_number, replace_path
 from .data import make_dataset
 from .evaluate import resolve_device
-from .train import make_batch_loss, make_model, update
+from .train import hours, make_batch_loss, make_model, snapshots_of, update  # noqa: F401 - re-exported
 
 RECOMMENDED = {"cpu": {"train.channels_last": True},
                "cuda": {"train.channels_last": True, "train.amp": "bf16", "train.compile": True}}
@@ -119,13 +119,6 @@ def _shape(cfg: RunConfig) -> tuple:
             t.eval_layers, t.channels_last, t.amp, t.compile, t.device)
 
 
-def snapshots_of(cfg: RunConfig, start: int = 0) -> int:
-    """How many snapshots a run from `start` to train.steps writes (every snapshot_every steps and the last)."""
-    every, steps = cfg.train.snapshot_every, cfg.train.steps
-    n = len(range(-(-start // every) * every, steps + 1, every))
-    return n + (steps % every != 0 and steps >= start)
-
-
 def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, cache: dict | None = None) -> dict:
     """The wall time of training `cfg` from step `start`, from a few-step benchmark on the device: seconds
     per training step (2 timed after 1 warm-up) × steps, plus seconds per snapshot (the real `snapshot` with
@@ -162,10 +155,27 @@ def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, c
             "total_s": train_s + snap_s, "device": dev.type, "device_name": device_name(dev)}
 
 
-def hours(seconds: float) -> str:
-    """A duration in words: 45 s, 12 min, 3.4 h, 26 days."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h" if seconds < 3 * 86400 else f"{seconds / 86400:.0f} days"
+def machine() -> dict:
+    """What a number was measured on: CPU model, cores, the vector extensions that matter for speed, the GPU,
+    torch's version and threads (every benchmark and recording names its machine)."""
+    import os
+    import platform
+
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                info.setdefault(k.strip(), v.strip())
+                if k.strip() == "flags":
+                    break
+    except OSError:
+        pass
+    model = info.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in info:
+        model += f" (family {info['cpu family']} model {info.get('model', '?')})"
+    flags = set(info.get("flags", "").split())
+    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+    return {"cpu": model, "cores": os.cpu_count(), "cpu_flags": [f for f in wanted if f in flags],
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "torch": torch.__version__, "threads": torch.get_num_threads()}

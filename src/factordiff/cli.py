@@ -195,7 +195,7 @@ def cmd_reproduce(args) -> int:
 def cmd_bench(args) -> int:
     import json
 
-    from .bench import bench_sample, bench_train
+    from .bench import bench_sample, bench_train, machine
 
     cfg = resolve_run_config(args.items, args.preset)
     if args.what == "train":
@@ -204,6 +204,7 @@ def cmd_bench(args) -> int:
     else:
         out = bench_sample(cfg, batch=args.batch, device=args.device, sample_steps=args.sample_steps)
     out["preset"] = args.preset
+    out["machine"] = machine()
     print(json.dumps(out))
     return 0
 

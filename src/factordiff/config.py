@@ -224,20 +224,16 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         p = self.section + "."
-        check_number(p + "steps", self.steps, 1, 10**8, integer=True)
-        check_number(p + "batch_size", self.batch_size, 1, 65536, integer=True)
+        for name, lo, hi in (("steps", 1, 10**8), ("batch_size", 1, 65536), ("ema_start", 0, 10**8),
+                             ("snapshot_every", 1, 10**8), ("eval_samples", 1, 100_000),
+                             ("eval_ood_samples", 0, 100_000), ("checkpoint_every", 0, 10**8),
+                             ("keep_checkpoints", 2, 1000), ("log_every", 1, 10**8)):
+            check_number(p + name, getattr(self, name), lo, hi, integer=True)
         check_number(p + "lr", self.lr, 0, 1, lo_open=True)
         check_number(p + "weight_decay", self.weight_decay, 0, 1)
         check_number(p + "ema_decay", self.ema_decay, 0, 1, hi_open=True)
-        check_number(p + "ema_start", self.ema_start, 0, 10**8, integer=True)
-        check_number(p + "snapshot_every", self.snapshot_every, 1, 10**8, integer=True)
-        check_number(p + "eval_samples", self.eval_samples, 1, 100_000, integer=True)
-        check_number(p + "eval_ood_samples", self.eval_ood_samples, 0, 100_000, integer=True)
         for name in self.eval_layers:
             check_choice(p + "eval_layers", name, ("inc", "bottleneck", *ALL_LAYERS))
-        check_number(p + "checkpoint_every", self.checkpoint_every, 0, 10**8, integer=True)
-        check_number(p + "keep_checkpoints", self.keep_checkpoints, 2, 1000, integer=True)
-        check_number(p + "log_every", self.log_every, 1, 10**8, integer=True)
         check_choice(p + "device", self.device, ("auto", "cpu", "cuda"))
         check_choice(p + "amp", self.amp, ("none", "bf16"))
 
@@ -356,8 +352,8 @@ def load_config(path: str | Path, cls: type = RunConfig) -> Any:
     except OSError as e:
         raise ConfigError("config", str(path), f"a readable YAML file ({e.strerror})") from None
     except UnicodeDecodeError:
-        raise ConfigError("config", str(path), "a UTF-8 YAML file", f"{path}: not a text file (undecodable as "
-                          "UTF-8): a damaged or binary file where a YAML config belongs") from None
+        raise ConfigError("config", str(path), "a UTF-8 YAML file", f"{path}: not a text file (undecodable "
+                          "as UTF-8): a damaged or binary file where a YAML config belongs") from None
     return from_dict(cls, parse_yaml(text, str(path)) or {})
 
 
@@ -400,6 +396,4 @@ def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 def apply_overrides(cfg: Any, overrides: list[str] | tuple[str, ...] | dict[str, Any]) -> Any:
     """`key=value` strings (as typed on the command line) or a {dotted.key: value} dict, on top of `cfg`."""
-    if not overrides:
-        return cfg
     return replace_path(cfg, dict(overrides) if isinstance(overrides, dict) else parse_overrides(overrides))

@@ -113,16 +113,22 @@ def _chunk_generator(seed: int, i: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint64)[0] >> 1))
 
 
+class SamplingStopped(Exception):
+    """`should_stop()` said yes between two reverse steps: the sample was abandoned (nothing returned)."""
+
+
 @torch.inference_mode()
 def sample(model: nn.Module, labels: torch.Tensor, cfg: DiffusionConfig, *, seed: int = 0,
            image_size: int = 32, callback: Callable[[int, int, torch.Tensor], None] | None = None,
-           chunk: int = SAMPLE_CHUNK, pixels: bool = False) -> torch.Tensor:
+           chunk: int = SAMPLE_CHUNK, pixels: bool = False,
+           should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
     """Generate one image per label (B, 2) → (B, 1, N, N) in [−1, 1] (or uint8 (B, N, N) with `pixels`,
     which keeps only bytes between chunks).
 
     Labels are processed `chunk` at a time. Noise comes from a CPU generator per chunk (chunk 0: `seed`), then
     moves to the model's device, so a fixed seed gives the same noise on every device. `callback(i, t, x)`
-    sees every intermediate of every chunk.
+    sees every intermediate of every chunk. `should_stop()` is asked after every reverse step; when it says yes
+    sampling raises SamplingStopped (a stop signal during a long snapshot is honoured within one network call).
     """
     if chunk < 1:
         raise ValueError(f"chunk: must be ≥ 1 (got {chunk})")
@@ -131,7 +137,8 @@ def sample(model: nn.Module, labels: torch.Tensor, cfg: DiffusionConfig, *, seed
     outs = []
     for c, start in enumerate(range(0, labels.shape[0], chunk)):
         lab = labels[start:start + chunk]
-        x = _sample_chunk(model, lab, cfg, sched, steps, _chunk_generator(seed, c), image_size, callback)
+        x = _sample_chunk(model, lab, cfg, sched, steps, _chunk_generator(seed, c), image_size, callback,
+                          should_stop)
         outs.append(to_pixels(x) if pixels else x)
     if not outs:
         return torch.empty((0, image_size, image_size) if pixels else (0, 1, image_size, image_size),
@@ -139,7 +146,7 @@ def sample(model: nn.Module, labels: torch.Tensor, cfg: DiffusionConfig, *, seed
     return outs[0] if len(outs) == 1 else torch.cat(outs)
 
 
-def _sample_chunk(model, labels, cfg, sched, steps, gen, image_size, callback) -> torch.Tensor:
+def _sample_chunk(model, labels, cfg, sched, steps, gen, image_size, callback, should_stop=None) -> torch.Tensor:
     device = labels.device
     shape = (labels.shape[0], 1, image_size, image_size)
     x = torch.randn(shape, generator=gen).to(device)
@@ -154,6 +161,8 @@ def _sample_chunk(model, labels, cfg, sched, steps, gen, image_size, callback) -
             x = ddim_step(x, eps_hat, t, t_prev, sched, z, eta=cfg.eta, clip_x0=cfg.clip_x0)
         if callback is not None:
             callback(i, t, x)
+        if should_stop is not None and should_stop():
+            raise SamplingStopped(f"stopped at reverse step {i + 1} of {len(steps)}")
     return x.clamp(-1, 1)
 
 

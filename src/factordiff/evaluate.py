@@ -56,7 +56,7 @@ def load_network(run: str | Path | RunDir, step: int | None = None, device: str 
 
 @torch.no_grad()
 def sample_and_score(net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray, cfg: RunConfig, *, seed: int,
-                     layers=(), diffusion_cfg=None) -> dict:
+                     layers=(), diffusion_cfg=None, should_stop=None) -> dict:
     """Sample one image per label (the run's sampler unless `diffusion_cfg`), recording `layers` at the last
     reverse step; score them (P1 Alg. 1, eq. 1). {'images', 'pred', 'counts', 'acts': {layer: (n, D)},
     'metrics', 'seconds'}."""
@@ -66,7 +66,7 @@ def sample_and_score(net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray
     t0 = time.perf_counter()
     with diffusion.capture(net, list(layers)) as rec:
         images = diffusion.sample(net, lab, diffusion_cfg or cfg.diffusion, seed=seed,
-                                  image_size=cfg.data.image_size, pixels=True).cpu().numpy()
+                                  image_size=cfg.data.image_size, pixels=True, should_stop=should_stop).cpu().numpy()
     sec = time.perf_counter() - t0
     pred, counts = predict_labels(images, kinds, cfg.data.blob_rule, cfg.data.predictor)
     return {"images": images, "pred": pred, "counts": counts, "seconds": sec,
@@ -100,11 +100,12 @@ def untrained_network(cfg: RunConfig, device: str = "auto") -> torch.nn.Module:
     return net.eval()
 
 
-def snapshot(cfg: RunConfig, net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray) -> dict:
+def snapshot(cfg: RunConfig, net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray, should_stop=None) -> dict:
     """The arrays of one snapshot (images, labels, kinds, predictions, bump counts, act_<layer> and the
     label-only response lab_<layer>, both in fp16) and its scores: one image per evaluation label, with the
-    same noise at every snapshot."""
-    out = sample_and_score(net, labels, kinds, cfg, seed=cfg.seed + SNAPSHOT_SEED, layers=cfg.train.eval_layers)
+    same noise at every snapshot. `should_stop` as in `diffusion.sample` (raises diffusion.SamplingStopped)."""
+    out = sample_and_score(net, labels, kinds, cfg, seed=cfg.seed + SNAPSHOT_SEED, layers=cfg.train.eval_layers,
+                           should_stop=should_stop)
     arrays = {"images": out["images"], "labels": labels.astype(np.float32), "kinds": kinds,
               "pred": out["pred"].astype(np.float32), "counts": out["counts"]}
     arrays |= {f"act_{k}": v.astype(np.float16) for k, v in out["acts"].items()}

@@ -72,6 +72,46 @@ def stop_signals():
             signal.signal(s, h)
 
 
+def snapshots_of(cfg: RunConfig, start: int = 0) -> int:
+    """How many snapshots a run from `start` to train.steps writes (every snapshot_every steps and the last)."""
+    every, steps = cfg.train.snapshot_every, cfg.train.steps
+    n = len(range(-(-start // every) * every, steps + 1, every))
+    return n + (steps % every != 0 and steps >= start)
+
+
+def hours(seconds: float) -> str:
+    """A duration in words: 45 s, 12 min, 3.4 h, 26 days."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 3 * 86400 else f"{seconds / 86400:.0f} days"
+
+
+class Clock:
+    """Time left in a run, snapshots included (tqdm's own ETA counts only steps): mean seconds per step and per
+    snapshot so far × what remains; `due(step)` every 10 % of the run, for progress lines without a terminal."""
+
+    def __init__(self, cfg: RunConfig, start: int):
+        self.cfg, self.train_s, self.n_steps, self.snap_s, self.n_snaps = cfg, 0.0, 0, 0.0, 0
+        self.every = max(cfg.train.log_every, cfg.train.steps // 10)
+
+    def steps_took(self, n: int, seconds: float) -> None:
+        self.train_s, self.n_steps = self.train_s + seconds, self.n_steps + n
+
+    def snapshot_took(self, seconds: float) -> None:
+        self.snap_s, self.n_snaps = self.snap_s + seconds, self.n_snaps + 1
+
+    def due(self, step: int) -> bool:
+        return step % self.every < self.cfg.train.log_every
+
+    def left(self, step: int) -> str:
+        tc = self.cfg.train
+        per_step = self.train_s / max(self.n_steps, 1)
+        per_snap = self.snap_s / max(self.n_snaps, 1)
+        return hours((tc.steps - step) * per_step + max(snapshots_of(self.cfg, step) - 1, 0) * per_snap)
+
+
 def _eval_set(cfg: RunConfig, ds) -> tuple[np.ndarray, np.ndarray]:
     """Fixed evaluation labels: P1 draws 500 from the training set; plus held-out labels when there are any."""
     rng = np.random.default_rng(cfg.seed + 1)
@@ -177,6 +217,9 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=tc.steps, initial=start, disable=not show, desc="train", dynamic_ncols=True)
+    if show and log is print:
+        log = bar.write  # lines above the bar, not through it
+    clock = Clock(cfg, start)
     model.train()
     step, running, n_run, t_log = start, 0.0, 0, time.perf_counter()
     while True:
@@ -184,11 +227,21 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
 
         # Save a snapshot (sampled with the EMA weights of this step; taken before its checkpoint, so a
         # resumed run finds every snapshot up to its checkpoint on disk).
-        if (step % tc.snapshot_every == 0 or step == tc.steps) and not run.snapshot(step).exists():
+        # A stop signal during the sampling abandons the snapshot (the resumed run takes it, with the same
+        # noise) and goes on to the checkpoint.
+        due = (step % tc.snapshot_every == 0 or step == tc.steps) and not run.snapshot(step).exists()
+        out = None
+        if due and stop["signal"] is None:
             t0 = time.perf_counter()
-            out = snapshot(cfg, ema.model if tc.ema_decay > 0 else model, eval_labels, eval_kinds)
+            try:
+                out = snapshot(cfg, ema.model if tc.ema_decay > 0 else model, eval_labels, eval_kinds,
+                               should_stop=lambda: stop["signal"] is not None)
+            except diffusion.SamplingStopped:
+                done = True
+        if out is not None:
             save_npz(run.snapshot(step), **out["arrays"])
             m = out["metrics"]
+            clock.snapshot_took(time.perf_counter() - t0)
             append_jsonl(run.metrics, {"kind": "eval", "step": step, "sec": round(time.perf_counter() - t0, 3),
                                        **m, "acc_ceiling": ceiling, "tol_px": cfg.data.tol_px,
                                        "references": refs})
@@ -223,10 +276,14 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
             dt = time.perf_counter() - t_log
             append_jsonl(run.metrics, {"kind": "train", "step": step, "loss": running / n_run, "lr": tc.lr,
                                        "sec_per_step": round(dt / n_run, 5)})
-            bar.set_postfix(loss=f"{running / n_run:.4f}")
+            clock.steps_took(n_run, dt)
+            bar.set_postfix(loss=f"{running / n_run:.4f}", left=clock.left(step))
+            if not show and clock.due(step):  # no terminal (nohup, Slurm): a progress line every 10 %
+                log(f"step {step}/{tc.steps}: loss {running / n_run:.4f}, {dt / n_run:.3g} s/step, "
+                    f"≈ {clock.left(step)} left (snapshots included)")
             running, n_run, t_log = 0.0, 0, time.perf_counter()
     bar.close()
-    if stop["signal"] is not None and step < tc.steps:
+    if stop["signal"] is not None and (step < tc.steps or not run.snapshot(step).exists()):
         raise Preempted(f"stopped by signal {stop['signal']} at step {step}; checkpoint written, "
                         f"rerun the same command to resume")
     return {"run_dir": str(run.path), "step": step, "resumed_from": start}

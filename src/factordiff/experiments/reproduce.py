@@ -59,6 +59,27 @@ def measure_cached(exp: Experiment, rows: list[dict], out: Path, log=print) -> d
     return measured
 
 
+def record_call(out: Path, name: str, scale: str, spec, summary: dict, wall_s: float) -> None:
+    """OUT/record.json: what this call ran, on what, for how long (appended per call: a resumed experiment's
+    time is the sum of its calls)."""
+    import datetime
+
+    from .. import __version__
+    from ..bench import machine
+
+    path = out / "record.json"
+    try:
+        calls = json.loads(path.read_text())["calls"] if path.exists() else []
+    except (OSError, ValueError, KeyError):
+        calls = []
+    calls.append({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  "wall_s": round(wall_s, 1), "runs": summary["runs"], "ran": summary["ran"],
+                  "machine": machine(), "version": __version__})
+    atomic_write_json(path, {"experiment": name, "scale": scale, "seeds": list(spec.seeds),
+                             "overrides": jsonable(spec.overrides), "calls": calls,
+                             "wall_s": round(sum(c["wall_s"] for c in calls), 1)})
+
+
 def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
               jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None,
               analyze: dict | None = None, seeds: list[int] | None = None, dry_run: bool = False,
@@ -68,6 +89,9 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse; `seeds` replaces the scale's
     seeds (fewer than three make every verdict inconclusive: for trying an experiment out); `dry_run` and
     `allow_slow` as in `sweep.launch`."""
+    import time
+
+    t_start = time.time()
     exp = get(name)
     if scale not in exp.specs:
         raise ConfigError("--scale", scale, "cpu or paper")
@@ -100,5 +124,6 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
                                      [v.to_dict() for v in verdicts], summary["runs"])
     for v in verdicts:
         log(v.line())
+    record_call(out, exp.name, scale, spec, summary, time.time() - t_start)
     return {"out": str(out), "figures": [str(p) for p in figures], "verdicts": verdicts, "report": str(report),
             **summary}
