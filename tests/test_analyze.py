@@ -62,6 +62,10 @@ def test_report_writes_html_and_figures(run):
     for name in ("phases", "curves", "dimension", "geometry", "topology"):
         assert (run / "figures" / f"{name}.png").stat().st_size > 1000, name
     assert len(out["figures"]) == 5
+    # provenance: version and commit, torch, the machine, the time spent, the full config; the phase rule in words
+    assert "Provenance" in html and "factordiff</th><td>" in html and "torch</th>" in html and "cores" in html
+    assert "training (steps, as logged)" in html and "<summary>config</summary>" in html and "sigma:" in html
+    assert "Phase C: accuracy ≥ 0.8 × the ceiling" in html
 
 
 def test_sample_scores_and_saves(run, capsys):

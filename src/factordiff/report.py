@@ -34,6 +34,31 @@ def img(path: str | Path) -> str:
     return f'<img src="data:image/png;base64,{data}" style="max-width:100%">'
 
 
+def provenance(config_text: str | None = None, **extra) -> str:
+    """The page's provenance block: factordiff version and commit, torch, the machine, the date, `extra`
+    (e.g. wall time) and the full config."""
+    import datetime
+    import subprocess
+
+    from . import __version__
+    from .bench import machine
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                                capture_output=True, text=True, timeout=5).stdout.strip() or "not a git checkout"
+    except (OSError, subprocess.SubprocessError):
+        commit = "not a git checkout"
+    m = machine()
+    items = {"factordiff": f"{__version__} (commit {commit})", "torch": m["torch"],
+             "machine": f"{m['cpu']}, {m['cores']} cores, {', '.join(m['cpu_flags']) or 'no AVX2'}"
+                        + (f", GPU {m['gpu']}" if m["gpu"] else ", no GPU"),
+             "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **extra}
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in items.items())
+    cfg = (f"<details><summary>config</summary><pre>{html.escape(config_text)}</pre></details>"
+           if config_text else "")
+    return f"<h2>Provenance</h2><table>{rows}</table>{cfg}"
+
+
 def _show(v) -> str:
     if v is None:
         return ""
@@ -117,6 +142,11 @@ network. {_rule_text(rule)}</p>
        ["step", "phase", "acc", "acc_ceiling", "acc_detectable", "bumps 0/1/>1", "r2_umap", "r2_image_umap",
         "r2_label_umap", "r2_shuffled_umap", "label_share", "r2_pca", "r2_image_pca", "participation_ratio",
         "pr_image"])}"""
+    metrics = run.read_metrics()
+    train_s = sum(r.get("sec_per_step", 0) * cfg.train.log_every for r in metrics if r.get("kind") == "train")
+    snap_s = sum(r.get("sec", 0) for r in metrics if r.get("kind") == "eval")
+    body += provenance(run.config.read_text(), **{"training (steps, as logged)": f"{train_s / 60:.1f} min",
+                                                  "snapshots (sampling + scoring)": f"{snap_s / 60:.1f} min"})
     out = atomic_write_text(run.report, page(f"factordiff report: {run.name}", body))
     return {"report": str(out), "figures": {k: str(v) for k, v in paths.items()}}
 
@@ -166,4 +196,6 @@ def write_experiment_report(out: Path, name: str, figure: str, claim: str, scale
             f"<p><b>Claim</b>: {html.escape(claim)}.</p><p>{html.escape(note)}. {n_runs} runs; table: "
             f"<code>results.csv</code>.</p><h2>Verdicts (computed from the runs)</h2>{verdict_table(verdicts)}"
             f"<h2>Figures</h2>{''.join(img(p) for p in paths)}")
+    spec = Path(out) / "sweep.json"
+    body += provenance(spec.read_text() if spec.exists() else None)
     return atomic_write_text(Path(out) / "report.html", page(f"{name} ({scale})", body))
