@@ -68,3 +68,25 @@ def test_reproduce_reads_an_analysis_cut_by_a_crash(tmp_path):
     assert again["ran"] == 0 and [v.to_dict() for v in again["verdicts"]] == [v.to_dict() for v in first["verdicts"]]
     assert json.loads((out / "measured.json").read_text())["measured"]
     assert list((out / "figures").glob("phases_*.png"))
+
+
+def test_onsets_censored_by_the_budget_are_inconclusive_not_a_refutation():
+    """p1-sigma at 2,000 steps (2026-12-01): σ 0.5, 0.625, 0.75 each had a seed that never reached 50 % of the
+    ceiling; their order is unknown, so ρ = −0.775 over those lower bounds decides nothing."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from synthetic import curve
+
+    from factordiff.experiments.p1_increment import onset_verdicts
+
+    reach = {0.5: (400, None, 500), 0.625: (300, None, None), 0.75: (200, None, 500), 1.0: (100, 300, 300)}
+    rows = [r | {"seed": s} for v, rs in reach.items() for s, at in enumerate(rs)
+            for r in curve(f"sigma={v}_seed={s}", at, **{"data.sigma": v})]
+    v = onset_verdicts(rows, "data.sigma", 0, "σ does not strongly change the onset")[0]
+    assert v.outcome == "inconclusive" and "3 of 4 points" in v.detail and "budget is too short" in v.detail
+    reach[0.625], reach[0.75] = (300, 400, 400), (200, 300, 500)  # one censored point: it ranks slowest
+    rows = [r | {"seed": s} for v, rs in reach.items() for s, at in enumerate(rs)
+            for r in curve(f"sigma={v}_seed={s}", at, **{"data.sigma": v})]
+    assert onset_verdicts(rows, "data.sigma", 0, "σ")[0].outcome != "inconclusive"

@@ -34,12 +34,14 @@ def _mean_speed(v: list[float]) -> float:
 
 
 def onset_verdicts(rows: list[dict], col: str, claim_sign: int, what: str, strong: float = 0.8) -> list[Verdict]:
-    """Rank correlation between a grid value and the learning speed (steps to 50 % of the ceiling at P1's tolerance,
-    seeds averaged), with a permutation test. claim_sign ±1: supported when ρ has that sign, |ρ| ≥ `strong` and
-    the one-sided p < 0.05; claim_sign 0 ("no strong effect"): supported when |ρ| < 0.5. Inconclusive with
-    fewer than MIN_RANK_POINTS grid points or MIN_SEEDS seeds, or when ρ is undefined (no or every run
-    reaching 50 %). The second verdict: R² of the layer's image-driven part goes with accuracy over the
-    snapshots, and does so more than the label-only response's R² (two curves that merely both rise)."""
+    """Rank correlation between a grid value and the learning speed (steps to 50 % of the ceiling at P1's
+    tolerance, seeds averaged), with a permutation test. claim_sign ±1: supported when ρ has that sign,
+    |ρ| ≥ `strong` and the one-sided p < 0.05; claim_sign 0 ("no strong effect"): supported when |ρ| < 0.5.
+    Inconclusive with fewer than MIN_RANK_POINTS grid points or MIN_SEEDS seeds, when ρ is undefined (no or every
+    run reaching 50 %), or when two or more grid points have a seed that never gets there within the budget
+    (their speeds are only lower bounds, so their order is unknown). The second verdict: R² of the layer's
+    image-driven part goes with accuracy over the snapshots, and does so more than the label-only response's R²
+    (two curves that merely both rise)."""
     per = _speeds(rows, col)
     xs = sorted(per)
     speed = [_mean_speed(per[x]) for x in xs]
@@ -48,10 +50,15 @@ def onset_verdicts(rows: list[dict], col: str, claim_sign: int, what: str, stron
     show = lambda v: "never" if np.isinf(v) else str(int(v))  # noqa: E731
     table = "; ".join(f"{short} {x:g}: 50 % of the ceiling at {show(o)}" for x, o in zip(xs, speed))
     k = min((len(v) for v in per.values()), default=0)
-    decidable = finite(rho) and len(xs) >= MIN_RANK_POINTS and k >= MIN_SEEDS
+    censored = [x for x, o in zip(xs, speed) if np.isinf(o)]  # some seed never got there: only a lower bound
+    budget = max((int(r["step"]) for r in rows), default=0)
+    decidable = finite(rho) and len(xs) >= MIN_RANK_POINTS and k >= MIN_SEEDS and len(censored) < 2
     ok = (np.sign(rho) == claim_sign and abs(rho) >= strong and p < 0.05) if claim_sign else abs(rho) < 0.5
     why = [] if len(xs) >= MIN_RANK_POINTS else [f"{len(xs)} grid points; a rank claim needs ≥ {MIN_RANK_POINTS}"]
     why += [] if k >= MIN_SEEDS else [too_few_seeds(k)]
+    if len(censored) >= 2:  # their order is unknown: ρ would rank lower bounds
+        why += [f"{len(censored)} of {len(xs)} points have a seed that never reaches 50 % of the ceiling within "
+                f"{budget} steps, so their order is unknown: the budget is too short to decide"]
     out = [Verdict(what, f"Spearman ρ({short}, steps to 50 % of the ceiling), seeds averaged", rho,
                    decide(bool(ok), decidable), "; ".join([table, *why]), {"permutation p": p})]
     acc = [x.get("acc") for x in rows]
