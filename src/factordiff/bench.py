@@ -107,9 +107,7 @@ def bench_sample(cfg: RunConfig, *, batch: int, device: str = "auto", sample_ste
 def device_name(dev: torch.device) -> str:
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
-    import platform
-
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    return f"{machine()['cpu']}, {torch.get_num_threads()} threads"
 
 
 def _shape(cfg: RunConfig) -> tuple:
