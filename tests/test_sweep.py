@@ -44,11 +44,12 @@ def test_expand_names_and_validates_every_config_up_front(tmp_path):
 def test_local_sweep_completes_then_skips_finished_runs(tmp_path):
     out = tmp_path / "sw"
     first = launch(spec(seeds=[0]), out, jobs=2, log=quiet)  # 2 of the 4 runs
+    assert first.pop("plan")["runs"][0]["steps"] == 4  # the estimate every local launch makes (test_plan.py)
     assert first == {"runs": 2, "ran": 2, "failed": 0, "skipped": 0}
     done_ckpt = out / "runs" / "sigma=1_seed=0" / "checkpoints"
     before = {p: p.stat().st_mtime_ns for p in done_ckpt.rglob("*")}
     second = launch(spec(), out, jobs=2, log=quiet)  # the full spec: only the missing seed-1 runs run
-    assert second == {"runs": 4, "ran": 2, "failed": 0, "skipped": 2}
+    assert {k: v for k, v in second.items() if k != "plan"} == {"runs": 4, "ran": 2, "failed": 0, "skipped": 2}
     assert {p: p.stat().st_mtime_ns for p in done_ckpt.rglob("*")} == before
     assert all(r["state"] == "done" for r in sweep_status(spec(), out))
     table = aggregate(out)
@@ -120,7 +121,9 @@ def test_raising_train_steps_extends_finished_runs_bit_exactly(tmp_path):
     short, long = (spec(grid={"data.sigma": [1.0]}, seeds=[0], overrides={**BASE, "train.steps": n})
                    for n in (4, 6))
     assert launch(short, tmp_path / "ext", log=quiet)["ran"] == 1
-    assert launch(long, tmp_path / "ext", log=quiet) == {"runs": 1, "ran": 1, "failed": 0, "skipped": 0}
+    out = launch(long, tmp_path / "ext", log=quiet)
+    assert out["plan"]["runs"][0]["start"] == 4  # resumed: the estimate starts from the checkpoint
+    assert {k: v for k, v in out.items() if k != "plan"} == {"runs": 1, "ran": 1, "failed": 0, "skipped": 0}
     assert launch(long, tmp_path / "fresh", log=quiet)["ran"] == 1
     run = "runs/sigma=1_seed=0"
     assert run_status(tmp_path / "ext" / run)["step"] == 6
