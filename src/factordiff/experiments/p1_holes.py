@@ -3,7 +3,7 @@ below ID.
 
     factordiff reproduce p1-holes             # cpu: [6, 10]², [5, 11]² held out (4, 6 px; P1: 6, 10), d = 0.25
 
-Measured cpu time: 19.4 min with one seed (2-core AVX2 EPYC); 23.3 min with three (2-core AMD EPYC family 26).
+Measured cpu time: 26.2 min for the 6 runs at P1's pixels, two at a time (2-core AMD EPYC family 26, 2026-12-01).
 """
 
 from __future__ import annotations
