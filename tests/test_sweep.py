@@ -62,6 +62,19 @@ def test_local_sweep_completes_then_skips_finished_runs(tmp_path):
     assert "sigma=0.75_seed=1" in page and (out / "figures" / "heatmaps.png").exists()
 
 
+def test_sweep_status_reads_a_sweep_or_experiment_folder(tmp_path, capsys):
+    """`sweep status DIR` takes the folder's own sweep.json (a `reproduce` output folder has one); a running
+    or interrupted run shows the step of its newest checkpoint."""
+    out = tmp_path / "sw"
+    launch(spec(seeds=[0]), out, jobs=1, log=quiet)
+    (out / "runs" / "sigma=1_seed=0" / "status.json").write_text('{"state": "interrupted", "reason": "test"}')
+    capsys.readouterr()
+    assert main(["sweep", "status", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "done         sigma=0.75_seed=0  step 4" in printed and "interrupted  sigma=1_seed=0" in printed
+    assert "2 runs: 1 done, 1 interrupted" in printed
+
+
 def test_interrupted_run_resumes_and_failures_are_reported(tmp_path, capsys):
     out = tmp_path / "sw"
     s = spec(grid={"data.sigma": [1.0]}, seeds=[0])

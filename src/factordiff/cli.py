@@ -157,9 +157,15 @@ def cmd_sweep(args) -> int:
     action, rest = (args.args[0], args.args[1:]) if args.args[0] in ("status", "aggregate", "run") else \
         ("run", args.args)
     if len(rest) != 1:
-        raise ConfigError("SPEC", rest, "exactly one sweep spec YAML file")
-    spec = load_spec(rest[0])
-    out = args.out or Path("sweeps") / spec.name
+        raise ConfigError("SPEC", rest, "exactly one sweep spec YAML file or sweep / experiment folder")
+    if Path(rest[0]).is_dir():  # a sweep or `reproduce` output folder: its own sweep.json
+        from .rundir import SweepDir
+        from .sweep import parse_spec
+
+        spec, out = parse_spec(SweepDir(rest[0]).load_spec(), str(rest[0])), args.out or Path(rest[0])
+    else:
+        spec = load_spec(rest[0])
+        out = args.out or Path("sweeps") / spec.name
     if action == "status":
         rows = sweep_status(spec, out)
         for r in rows:

@@ -357,7 +357,12 @@ def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
 def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
     out = []
     for name, _cfg, assign in expand(spec):
-        st = run_status(SweepDir(sweep_dir).run(name).path)
+        path = SweepDir(sweep_dir).run(name).path
+        st = run_status(path)
+        if st.get("step") is None and st["state"] in ("running", "interrupted"):
+            from .plan import resume_step  # the newest checkpoint: how far a running run has got
+
+            st["step"] = resume_step(path) or None
         out.append({"run": name, **assign, "state": st["state"], "reason": st.get("reason", ""),
                     "step": st.get("step")})
     return out
