@@ -35,7 +35,9 @@ def test_analyze_writes_a_row_for_every_snapshot(run):
     assert summary["kind"] == "summary" and summary["onsets"]["A"] == 0
     geo = summary["geometry"]
     assert set(geo) == {"model", "torus3d", "clifford", "label_only", "image_part", "untrained",
-                        "untrained_image_part"}
+                        "untrained_image_part", "ground_truth"}
+    assert {"betti", "topology"} <= set(geo["ground_truth"]) and "agree" in geo["model"]["topology"]
+    assert "agree" not in geo["torus3d"]["topology"] and len(geo["model"]["topology"]["lifetimes"]) == 3
     for r in analysis:  # the controls, from the label-only response the snapshots recorded
         assert 0 <= r["r2_label_pca"] <= 1 and "r2_image_umap" in r and r["label_share"] <= 1
         assert r["tol_px"] == 1.0 and r["references"]["ceiling"]["acc"] == r["acc_ceiling"]

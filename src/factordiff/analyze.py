@@ -27,7 +27,7 @@ from .analysis import (
 from .analysis.controls import image_part, label_share
 from .analysis.embed import UMAP_DEFAULTS, manifold_r2_seeds
 from .config import RunConfig
-from .data import make_dataset
+from .data import make_dataset, render_labels
 from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
 from .io import atomic_write_text, load_npz, save_npz
@@ -105,25 +105,34 @@ def control_r2(row: dict, rule: PhaseRule = DEFAULT_RULE) -> float | None:
     return row.get(f"r2_label_{method}")
 
 
-def _geometry_rows(probe: dict, *, seed: int, topology: bool, untrained: dict | None = None) -> dict:
+# the clouds whose topology carries a stability check (the others: the default measurement only)
+STABLE_CLOUDS = ("model", "image_part", "label_only", "ground_truth")
+
+
+def _geometry_rows(probe: dict, *, seed: int, topology: bool, untrained: dict | None = None,
+                   truth: np.ndarray | None = None) -> dict:
     """Factorization numbers of the model's grid, of its controls (the label-only response on the same grid,
-    the image-driven part, the untrained network's grid) and of the reference tori on the same grid; the
-    references' Betti numbers use a 32 × 32 grid (a 3-D torus sampled coarser than that breaks into spurious
-    loops)."""
+    the image-driven part, the untrained network's grid), of the ground-truth images at the grid's labels
+    (`truth`, (k, k, N²): the data's own answer) and of the reference tori, all on the same k × k grid. With
+    `topology`, each cloud's Betti numbers, top lifetimes and (STABLE_CLOUDS) stability check
+    (analysis.topology.topology)."""
+    from .analysis.topology import topology as measure_topology
+
     k = len(probe["xs"])
-    clouds = {"model": probe["reps"], "torus3d": references.torus3d, "clifford": references.clifford_torus}
+    clouds = {"model": probe["reps"], "torus3d": references.torus3d(k, k), "clifford": references.clifford_torus(k, k)}
     if "reps_label" in probe:
         clouds |= {"label_only": probe["reps_label"], "image_part": image_part(probe["reps"], probe["reps_label"])}
     if untrained is not None:
         clouds |= {"untrained": untrained["reps"],
                    "untrained_image_part": image_part(untrained["reps"], untrained["reps_label"])}
+    if truth is not None:
+        clouds["ground_truth"] = truth
     out = {}
-    for name, cloud in clouds.items():
-        reps = cloud if isinstance(cloud, np.ndarray) else cloud(k, k)
+    for name, reps in clouds.items():
         geo = factorization(reps, seed=seed)
         if topology:
-            dense = reps if isinstance(cloud, np.ndarray) else cloud(max(k, 32), max(k, 32))
-            geo["betti"] = list(betti_numbers(dense.reshape(-1, dense.shape[-1]), seed=seed))
+            top = measure_topology(reps.reshape(-1, reps.shape[-1]), seed=seed, stability=name in STABLE_CLOUDS)
+            geo |= {"betti": top.pop("betti"), "topology": top}
         out[name] = geo
     return out
 
@@ -169,7 +178,8 @@ def _label_only_from_checkpoints(run: RunDir, cfg: RunConfig, layer: str) -> Cal
 
 
 def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: str = "layer4",
-                methods=METHODS, topology: str = "last", grid: int = 10, seed: int = 0, umap_seeds: int = 3,
+                methods=METHODS, topology: str = "last", grid: int = 10, grid_repeats: int = 1, seed: int = 0,
+                umap_seeds: int = 3,
                 rule: PhaseRule = DEFAULT_RULE, scoring: dict | None = None,
                 log: Callable[[str], None] = lambda m: None) -> dict:
     """Analyse every (or the chosen) snapshot of a run; merge the rows into RUN/analysis.jsonl. `scoring`
@@ -183,6 +193,8 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
         raise ConfigError("--topology", topology, "none, last or all")
     if not 0 <= grid <= 64:
         raise ConfigError("--grid", grid, "0 (no grid probe) or 2..64 labels per axis")
+    if not (isinstance(grid_repeats, int) and 1 <= grid_repeats <= 64):
+        raise ConfigError("--grid-repeats", grid_repeats, "an integer 1..64 (samples averaged per grid label)")
     if not (isinstance(umap_seeds, int) and 1 <= umap_seeds <= 20):
         raise ConfigError("--umap-seeds", umap_seeds, "an integer 1..20 (P1: R² of one UMAP; ≥ 3 for a verdict)")
     snaps = run.list_snapshots()
@@ -217,12 +229,16 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
                "blob_rule": cfg.data.blob_rule, "predictor": cfg.data.predictor, "scoring": scoring or {},
                "onsets": onsets([r["step"] for r in mine], [r["phase"] for r in mine])}
     if grid >= 2:
-        probe = probe_grid(run, layer, grid, seed=seed)
+        probe = probe_grid(run, layer, grid, seed=seed, repeats=grid_repeats)
         save_npz(run.probe(probe["step"]), **probe)
-        untrained = probe_grid(run, layer, grid, seed=seed, untrained=True)
-        summary |= {"grid": grid, "grid_step": probe["step"],
+        untrained = probe_grid(run, layer, grid, seed=seed, untrained=True, repeats=grid_repeats)
+        labels = np.stack(np.meshgrid(probe["xs"], probe["ys"], indexing="ij"), -1).reshape(-1, 2)
+        truth = render_labels(labels, None, cfg.data).reshape(grid, grid, -1)
+        log(f"grid probe: {grid} × {grid} labels × {grid_repeats} samples at step {probe['step']}"
+            + (", persistent homology of model, controls, ground truth, reference tori" if topology != "none" else ""))
+        summary |= {"grid": grid, "grid_step": probe["step"], "grid_repeats": grid_repeats,
                     "geometry": _geometry_rows(probe, seed=seed, topology=topology != "none",
-                                               untrained=untrained)}
+                                               untrained=untrained, truth=truth)}
     _write_rows(out, [*merged, summary])
     return {"rows": rows, "summary": summary, "path": str(out)}
 
@@ -254,6 +270,14 @@ def summary_columns(summary: dict) -> dict:
         out |= {f"{cloud}_{k}": geo.get(k) for k in GEOMETRY_COLUMNS if k in geo}
         if "betti" in geo:
             out[f"{cloud}_betti"] = ",".join(map(str, geo["betti"]))
+            top = geo.get("topology") or {}
+            if "agree" in top:
+                out[f"{cloud}_betti_agree"] = top["agree"]
+            if top.get("lifetimes"):
+                # the longest H1 and H2 bars (shares of the diameter): how clearly the numbers were read
+                out[f"{cloud}_h1_life"] = ",".join(f"{v:.3f}" for v in top["lifetimes"][1][:3])
+                if len(top["lifetimes"]) > 2:
+                    out[f"{cloud}_h2_life"] = ",".join(f"{v:.3f}" for v in top["lifetimes"][2][:2])
     return out
 
 # ---- what the figures show, measured here so that figures only draw -----------------------------------------
@@ -304,13 +328,21 @@ def probe_geometry(probe_path: Path, seed: int = 0) -> dict[str, dict]:
     return {name: displacement_stats(c, seed=seed) for name, c in reference_clouds(reps).items()}
 
 
-def probe_diagrams(probe_path: Path, seed: int = 0) -> dict[str, list]:
-    """P2 Fig 2b's data: persistence diagrams of the model's grid probe and of the reference tori (these on at
-    least a 32 × 32 grid, as `analyze` computes their Betti numbers)."""
+def probe_diagrams(probe_path: Path, seed: int = 0, data=None) -> dict[str, list]:
+    """P2 Fig 2b's data: persistence diagrams of the model's grid probe, its image-driven part, the label-only
+    response, the ground-truth images at the probe's labels (with `data`, the run's DataConfig) and the
+    reference tori, all on the probe's own grid, measured as `analyze` measures their Betti numbers."""
     from .analysis import persistence
 
-    reps = load_npz(probe_path)["reps"]
-    clouds = reference_clouds(reps, 32) | {"model": reps}
+    z = load_npz(probe_path)
+    reps = z["reps"]
+    clouds = reference_clouds(reps)
+    if "reps_label" in z:
+        clouds |= {"image part": image_part(reps, z["reps_label"]), "label-only": z["reps_label"]}
+    if data is not None:
+        k = len(z["xs"])
+        labels = np.stack(np.meshgrid(z["xs"], z["ys"], indexing="ij"), -1).reshape(-1, 2)
+        clouds["ground truth"] = render_labels(labels, None, data).reshape(k, k, -1)
     return {name: persistence(c.reshape(-1, c.shape[-1]), seed=seed)["dgms"] for name, c in clouds.items()}
 
 

@@ -106,7 +106,8 @@ def cmd_analyze(args) -> int:
     from .config import parse_overrides
 
     out = analyze_run(args.run, steps=args.steps, layer=args.layer, topology=args.topology, grid=args.grid,
-                      seed=args.seed, umap_seeds=args.umap_seeds, methods=tuple(args.methods),
+                      grid_repeats=args.grid_repeats, seed=args.seed, umap_seeds=args.umap_seeds,
+                      methods=tuple(args.methods),
                       scoring=parse_overrides(args.items), log=print)
     print(f"phase onsets {out['summary']['onsets']}; wrote {out['path']}")
     return 0
@@ -290,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topology", choices=("none", "last", "all"), default="last",
                    help="persistent homology on which snapshots (default the last)")
     p.add_argument("--grid", type=int, default=10, help="labels per axis of the factorization probe (0 = off)")
+    p.add_argument("--grid-repeats", type=int, default=1,
+                   help="samples per grid label, their layer averaged (default 1; p2-torus uses 4)")
     p.add_argument("--umap-seeds", type=int, default=3, help="UMAP seeds each R² is averaged over (default 3)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_analyze)

@@ -152,7 +152,12 @@ class ModelConfig:
     pe_dim: int = 128  # [INFERRED] PE dims per part (t, µx, µy): 3 × 128 = 384 (PAPERS.md §6.9)
     attention: tuple[str, ...] = ALL_LAYERS  # P1 Fig 6: self-attention after every Down/Up block
     bottleneck: str = "big"  # dome272 original 256→512→512→256; "light": 256→256→256
-    label_encoding: str = "sinusoidal"  # P1 PE of raw µ; "periodic": harmonics of 2πµ/N (torus ablation, §6.16)
+    # P1 PE of raw µ; "periodic": harmonics 1…pe_dim/2 of 2πµ/N (§6.16; on integer labels of N ≤ pe_dim these
+    # are orthogonal, a one-hot code in disguise); "periodic_smooth": harmonics 1…label_harmonics only, cycled
+    # to fill pe_dim (a smooth code on the circle: neighbours alike, its own Betti numbers a torus)
+    label_encoding: str = "sinusoidal"
+    label_harmonics: int = 2  # [INFERRED] harmonics of "periodic_smooth" (torus ablation, issue 20)
+    padding: str = "zeros"  # "circular": every 3×3 conv wraps and upsampling wraps (torus ablation, issue 20)
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -165,7 +170,9 @@ class ModelConfig:
         for name in self.attention:
             check_choice(p + "attention", name, ALL_LAYERS)
         check_choice(p + "bottleneck", self.bottleneck, ("big", "light"))
-        check_choice(p + "label_encoding", self.label_encoding, ("sinusoidal", "periodic"))
+        check_choice(p + "label_encoding", self.label_encoding, ("sinusoidal", "periodic", "periodic_smooth"))
+        check_number(p + "label_harmonics", self.label_harmonics, 1, self.pe_dim // 2, integer=True)
+        check_choice(p + "padding", self.padding, ("zeros", "circular"))
 
 
 @dataclass(frozen=True)

@@ -121,10 +121,13 @@ def grid_labels(cfg: RunConfig, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(0.0, end, k), np.linspace(0.0, end, k)
 
 
-def probe_grid(run: RunDir, layer: str, k: int, *, seed: int = 0, untrained: bool = False) -> dict:
-    """Sample the latest checkpoint (or, `untrained`, the step-0 network) once per label of a k × k grid while
-    recording `layer`; the (k, k, D) representation r(x, y) of P2 Fig 3, and the label-only response on the
-    same grid (`reps_label`, the control)."""
+def probe_grid(run: RunDir, layer: str, k: int, *, seed: int = 0, untrained: bool = False, repeats: int = 1) -> dict:
+    """Sample the latest checkpoint (or, `untrained`, the step-0 network) `repeats` times per label of a k × k
+    grid while recording `layer`; the (k, k, D) representation r(x, y) of P2 Fig 3, averaged over the repeats
+    (each with its own noise: the mean response to the label, with the sampler's noise averaged down by
+    √repeats), and the label-only response on the same grid (`reps_label`, the control). `images` holds the
+    first repeat's samples."""
+    check_number("repeats", repeats, 1, 64, integer=True)
     if untrained:
         cfg = run.load_config()
         net, step = untrained_network(cfg), 0
@@ -133,12 +136,14 @@ def probe_grid(run: RunDir, layer: str, k: int, *, seed: int = 0, untrained: boo
     xs, ys = grid_labels(cfg, k)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
     labels = np.stack([gx.ravel(), gy.ravel()], 1)
-    out = sample_and_score(net, labels, np.zeros(len(labels), np.int64), cfg, seed=cfg.seed + 777 + seed,
+    tiled = np.tile(labels, (repeats, 1))
+    out = sample_and_score(net, tiled, np.zeros(len(tiled), np.int64), cfg, seed=cfg.seed + 777 + seed,
                            layers=[layer])
     n = cfg.data.image_size
     lab = label_only(net, labels, [layer], n)[layer]
-    return {"step": step, "xs": xs, "ys": ys, "reps": out["acts"][layer].reshape(k, k, -1),
-            "reps_label": lab.reshape(k, k, -1), "images": out["images"].reshape(k, k, n, n)}
+    reps = out["acts"][layer].reshape(repeats, k, k, -1).mean(0)
+    return {"step": step, "xs": xs, "ys": ys, "reps": reps, "repeats": repeats,
+            "reps_label": lab.reshape(k, k, -1), "images": out["images"][:k * k].reshape(k, k, n, n)}
 
 
 def dropped_by_subsampling(cfg: RunConfig):

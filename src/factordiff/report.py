@@ -105,7 +105,7 @@ def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -
     probe = run.probe(summary.get("grid_step", -1))
     if probe.exists():
         figs |= {"geometry": figures.geometry(probe_geometry(probe, seed)),
-                 "topology": figures.topology(probe_diagrams(probe, seed))}
+                 "topology": figures.topology(probe_diagrams(probe, seed, cfg.data))}
     paths = {name: figures.save(fig, run.figures, name, tight=name != "phases") for name, fig in figs.items()}
     last = rows[-1]
     geometry = ""

@@ -38,7 +38,7 @@ from .presets import PRESETS, preset
 from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-ANALYZE_KEYS = {"grid", "topology", "methods", "layer", "umap_seeds"}
+ANALYZE_KEYS = {"grid", "grid_repeats", "topology", "methods", "layer", "umap_seeds"}
 
 
 @dataclass(frozen=True)

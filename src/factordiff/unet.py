@@ -30,26 +30,33 @@ from .config import ModelConfig
 LAYERS = ("inc", "layer0", "layer1", "layer2", "bottleneck", "layer3", "layer4", "layer5")
 
 
-def sinusoidal(values: torch.Tensor, dim: int, *, period: float | None = None) -> torch.Tensor:
+def sinusoidal(values: torch.Tensor, dim: int, *, period: float | None = None,
+               harmonics: int | None = None) -> torch.Tensor:
     """P1 Fig 6: PE(v, 2i) = sin(v / 10000^(2i/d)), PE(v, 2i+1) = cos(…), as [sin…, cos…] blocks (a
-    permutation of the interleaved form). With `period`, frequencies 2πk/period instead: periodic in v."""
+    permutation of the interleaved form). With `period`, frequencies 2πk/period, k = 1…dim/2, instead: periodic
+    in v; with `harmonics` too, k cycles through 1…harmonics (a smooth code on the circle)."""
     half = dim // 2
     k = torch.arange(half, device=values.device, dtype=torch.float32)
+    if period and harmonics:
+        k = k % harmonics
     freqs = 2 * math.pi * (k + 1) / period if period else 10000.0 ** (-2 * k / dim)
     angles = values.float()[:, None] * freqs[None, :]
     return torch.cat([angles.sin(), angles.cos()], dim=1)
 
 
 class DoubleConv(nn.Module):
-    """Conv3×3 → GroupNorm(1) → GELU → Conv3×3 → GroupNorm(1); residual variant gelu(x + f(x))."""
+    """Conv3×3 → GroupNorm(1) → GELU → Conv3×3 → GroupNorm(1); residual variant gelu(x + f(x)). `padding`
+    "circular" wraps the convolutions round the image's edges (a torus)."""
 
-    def __init__(self, c_in: int, c_out: int, c_mid: int | None = None, residual: bool = False):
+    def __init__(self, c_in: int, c_out: int, c_mid: int | None = None, residual: bool = False,
+                 padding: str = "zeros"):
         super().__init__()
         c_mid = c_mid or c_out
         self.residual = residual
         self.net = nn.Sequential(
-            nn.Conv2d(c_in, c_mid, 3, padding=1, bias=False), nn.GroupNorm(1, c_mid), nn.GELU(),
-            nn.Conv2d(c_mid, c_out, 3, padding=1, bias=False), nn.GroupNorm(1, c_out))
+            nn.Conv2d(c_in, c_mid, 3, padding=1, bias=False, padding_mode=padding), nn.GroupNorm(1, c_mid),
+            nn.GELU(), nn.Conv2d(c_mid, c_out, 3, padding=1, bias=False, padding_mode=padding),
+            nn.GroupNorm(1, c_out))
 
     def forward(self, x):
         return F.gelu(x + self.net(x)) if self.residual else self.net(x)
@@ -75,20 +82,34 @@ class SelfAttention(nn.Module):
 
 
 class Down(nn.Module):
-    def __init__(self, c_in: int, c_out: int, emb_dim: int):
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, padding: str = "zeros"):
         super().__init__()
-        self.conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(c_in, c_in, residual=True), DoubleConv(c_in, c_out))
+        self.conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(c_in, c_in, residual=True, padding=padding),
+                                  DoubleConv(c_in, c_out, padding=padding))
         self.emb = nn.Sequential(nn.SiLU(), nn.Linear(emb_dim, c_out))
 
     def forward(self, x, emb):
         return self.conv(x) + self.emb(emb)[:, :, None, None]
 
 
+class CircularUpsample(nn.Module):
+    """×2 bilinear upsampling of a periodic image: pad one pixel round (wrapping), upsample with half-pixel
+    centres (align_corners=False), crop the two pixels each side that came from the pad. Commutes with
+    circular shifts, as zero-padded align_corners=True upsampling does not."""
+
+    def forward(self, x):
+        x = F.interpolate(F.pad(x, (1, 1, 1, 1), mode="circular"), scale_factor=2, mode="bilinear",
+                          align_corners=False)
+        return x[..., 2:-2, 2:-2]
+
+
 class Up(nn.Module):
-    def __init__(self, c_in: int, c_out: int, emb_dim: int):
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, padding: str = "zeros"):
         super().__init__()
-        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
-        self.conv = nn.Sequential(DoubleConv(c_in, c_in, residual=True), DoubleConv(c_in, c_out, c_in // 2))
+        self.up = (CircularUpsample() if padding == "circular"
+                   else nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True))
+        self.conv = nn.Sequential(DoubleConv(c_in, c_in, residual=True, padding=padding),
+                                  DoubleConv(c_in, c_out, c_in // 2, padding=padding))
         self.emb = nn.Sequential(nn.SiLU(), nn.Linear(emb_dim, c_out))
 
     def forward(self, x, skip, emb):
@@ -113,23 +134,25 @@ class UNet(nn.Module):
         super().__init__()
         self.cfg, self.image_size = cfg, image_size
         b, e = cfg.base, 3 * cfg.pe_dim  # P1 Fig 6: Time PE ⊕ X PE ⊕ Y PE
-        att = set(cfg.attention)
-        self.inc = DoubleConv(1, b)
-        self.layer0 = Stage(Down(b, 2 * b, e), 2 * b, "layer0" in att)
-        self.layer1 = Stage(Down(2 * b, 4 * b, e), 4 * b, "layer1" in att)
-        self.layer2 = Stage(Down(4 * b, 4 * b, e), 4 * b, "layer2" in att)
+        att, pad = set(cfg.attention), cfg.padding
+        self.inc = DoubleConv(1, b, padding=pad)
+        self.layer0 = Stage(Down(b, 2 * b, e, pad), 2 * b, "layer0" in att)
+        self.layer1 = Stage(Down(2 * b, 4 * b, e, pad), 4 * b, "layer1" in att)
+        self.layer2 = Stage(Down(4 * b, 4 * b, e, pad), 4 * b, "layer2" in att)
         wide = 8 * b if cfg.bottleneck == "big" else 4 * b
-        self.bottleneck = nn.Sequential(DoubleConv(4 * b, wide), DoubleConv(wide, wide), DoubleConv(wide, 4 * b))
-        self.layer3 = Stage(Up(8 * b, 2 * b, e), 2 * b, "layer3" in att)
-        self.layer4 = Stage(Up(4 * b, b, e), b, "layer4" in att)
-        self.layer5 = Stage(Up(2 * b, b, e), b, "layer5" in att)
+        self.bottleneck = nn.Sequential(DoubleConv(4 * b, wide, padding=pad), DoubleConv(wide, wide, padding=pad),
+                                        DoubleConv(wide, 4 * b, padding=pad))
+        self.layer3 = Stage(Up(8 * b, 2 * b, e, pad), 2 * b, "layer3" in att)
+        self.layer4 = Stage(Up(4 * b, b, e, pad), b, "layer4" in att)
+        self.layer5 = Stage(Up(2 * b, b, e, pad), b, "layer5" in att)
         self.outc = nn.Conv2d(b, 1, 1)
 
     def embed(self, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        d = self.cfg.pe_dim
-        period = float(self.image_size) if self.cfg.label_encoding == "periodic" else None
-        return torch.cat([sinusoidal(t, d), sinusoidal(labels[:, 0], d, period=period),
-                          sinusoidal(labels[:, 1], d, period=period)], dim=1)
+        d, enc = self.cfg.pe_dim, self.cfg.label_encoding
+        period = float(self.image_size) if enc in ("periodic", "periodic_smooth") else None
+        harmonics = self.cfg.label_harmonics if enc == "periodic_smooth" else None
+        return torch.cat([sinusoidal(t, d), sinusoidal(labels[:, 0], d, period=period, harmonics=harmonics),
+                          sinusoidal(labels[:, 1], d, period=period, harmonics=harmonics)], dim=1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         emb = self.embed(t, labels).to(x.dtype)

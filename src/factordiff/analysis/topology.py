@@ -1,9 +1,17 @@
 """Persistent homology of the representation (P2 Fig 2b) with ripser: Vietoris–Rips up to H2.
 
 Preprocessing (PAPERS §6.17, adapted): centre, PCA to at most `pca_dims` dimensions, scale by the overall RMS
-radius (one factor for all axes: per-axis z-scoring would blow tiny noise directions up to full size), then
-greedy farthest-point landmarks (`n_landmarks`, ripser's n_perm) so H2 runs in seconds. `exact=True` uses
-every point.
+radius (one factor for all axes: per-axis z-scoring would blow tiny noise directions up to full size).
+
+Distances (`metric`): "geodesic" (the default) is the shortest-path length through the symmetrised graph of
+each point's `neighbors` nearest neighbours (Isomap's distance; Gardner et al. 2022 read grid-cell tori with a
+graph distance of the same kind); "euclidean" is the straight line. On a label grid as coarse as the probe's
+(16 × 16) a torus of revolution in R³ has its outer rim sampled 3× sparser than its tube, and Euclidean Rips
+fills the tube before the rim's gaps close: (1, 17, 1) or (1, 0, 0) where it is a torus. Through the graph
+the way across the tube is the way round it, so the void lives long enough to be seen (tests/test_analysis.py:
+ideal 3-D and Clifford tori with noise at 16 × 16 and 20 × 20 → (1, 2, 1), a sheet → (1, 0, 0), a cylinder →
+(1, 1, 0)). Clouds with more than `n_landmarks` points keep that many greedy farthest-point landmarks
+(ripser's n_perm) of the full distance matrix; `exact=True` uses every point.
 
 Betti numbers count "long" bars per dimension with a gap rule: sort the lifetimes (as shares of the cloud's
 diameter, the infinite H0 bar capped at 1); among the bars longer than `floor`, find the largest ratio between
@@ -31,22 +39,56 @@ def prepare(points: np.ndarray, *, pca_dims: int = 10) -> np.ndarray:
     return X / rms if rms > 0 else X
 
 
-def persistence(points: np.ndarray, *, maxdim: int = 2, n_landmarks: int = 200, exact: bool = False,
-                pca_dims: int = 10, seed: int = 0) -> dict:
+METRICS = ("geodesic", "euclidean")
+NEIGHBORS = 14  # graph neighbours of the geodesic distance: ≈ 2 label steps on a 2-D grid
+LANDMARKS = 400  # clouds up to this size are used whole (a 16 × 16 or 20 × 20 probe)
+
+
+def distances(points: np.ndarray, *, metric: str = "geodesic", neighbors: int = NEIGHBORS,
+              pca_dims: int = 10) -> np.ndarray:
+    """The (n, n) distance matrix of the prepared cloud; a graph in pieces gets 2 × its largest finite
+    distance between the pieces (each piece then shows as its own long H0 bar)."""
+    from scipy.spatial.distance import pdist, squareform
+
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    X = prepare(points, pca_dims=pca_dims)
+    D = squareform(pdist(X))
+    if metric == "euclidean":
+        return D
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    k = int(min(max(neighbors, 1), len(X) - 1))
+    nearest = np.argsort(D, axis=1)[:, 1:k + 1]
+    rows = np.repeat(np.arange(len(X)), k)
+    G = csr_matrix((D[rows, nearest.ravel()], (rows, nearest.ravel())), shape=D.shape)
+    G = G.maximum(G.T)
+    out = shortest_path(G, directed=False)
+    finite = np.isfinite(out)
+    if not finite.all():
+        out[~finite] = 2 * out[finite].max()
+    return out
+
+
+def persistence(points: np.ndarray, *, maxdim: int = 2, n_landmarks: int = LANDMARKS, exact: bool = False,
+                pca_dims: int = 10, seed: int = 0, metric: str = "geodesic", neighbors: int = NEIGHBORS) -> dict:
     """Persistence diagrams [(birth, death), ...] per dimension 0..maxdim, plus the scale used for 'long'."""
     from ripser import ripser
 
-    X = prepare(points, pca_dims=pca_dims)
-    if len(X) > n_landmarks and not exact:
+    D = distances(points, metric=metric, neighbors=neighbors, pca_dims=pca_dims)
+    if len(D) > n_landmarks and not exact:
         # ripser's greedy permutation starts at index 0; a seeded shuffle makes the start point explicit
-        X = X[np.random.default_rng(seed).permutation(len(X))]
-        res = ripser(X, maxdim=maxdim, n_perm=n_landmarks)
-        used = X[res["idx_perm"]]
+        order = np.random.default_rng(seed).permutation(len(D))
+        D = D[np.ix_(order, order)]
+        res = ripser(D, maxdim=maxdim, distance_matrix=True, n_perm=n_landmarks)
+        used = res["idx_perm"]
     else:
-        res = ripser(X, maxdim=maxdim)
-        used = X
-    diam = float(np.sqrt(((used[:, None, :] - used[None, :, :]) ** 2).sum(-1)).max())
-    return {"dgms": [np.asarray(d) for d in res["dgms"]], "diameter": diam, "n_points": len(used)}
+        res = ripser(D, maxdim=maxdim, distance_matrix=True)
+        used = np.arange(len(D))
+    diam = float(D[np.ix_(used, used)].max())
+    return {"dgms": [np.asarray(d) for d in res["dgms"]], "diameter": diam, "n_points": len(used),
+            "metric": metric, "neighbors": neighbors}
 
 
 def lifetimes(dgm: np.ndarray, cap: float) -> np.ndarray:
@@ -74,7 +116,38 @@ def count_long_bars(result: dict, *, floor: float = FLOOR, gap: float = GAP) -> 
 
 
 def betti_numbers(points: np.ndarray, *, maxdim: int = 2, seed: int = 0, floor: float = FLOOR, gap: float = GAP,
-                  n_landmarks: int = 200, exact: bool = False) -> tuple[int, ...]:
+                  n_landmarks: int = LANDMARKS, exact: bool = False, metric: str = "geodesic",
+                  neighbors: int = NEIGHBORS) -> tuple[int, ...]:
     """(b0, …, b_maxdim) from long bars: a noisy circle → (1, 1, 0), a torus → (1, 2, 1), a sphere → (1, 0, 1)."""
-    res = persistence(points, maxdim=maxdim, n_landmarks=n_landmarks, exact=exact, seed=seed)
+    res = persistence(points, maxdim=maxdim, n_landmarks=n_landmarks, exact=exact, seed=seed, metric=metric,
+                      neighbors=neighbors)
     return count_long_bars(res, floor=floor, gap=gap)
+
+
+def top_lifetimes(result: dict, n: int = 3) -> list[list[float]]:
+    """The n longest bars per dimension as shares of the cloud's diameter (H0's infinite bar counts as 1)."""
+    scale = result["diameter"]
+    return [[round(float(v), 4) for v in np.sort(lifetimes(d, scale) / scale)[::-1][:n]] for d in result["dgms"]]
+
+
+# The stability check: the same cloud through other neighbour counts and through landmark subsets.
+# (k = 10 is not among them: it misreads the ideal 3-D torus at 16 × 16 as (1, 0, 0), where 14 and 20 read
+# (1, 2, 1); a variant that cannot see the known answer would only add noise to the agreement.)
+STABILITY = {"k20": {"neighbors": 20},
+             "landmarks200_seed0": {"n_landmarks": 200, "seed": 0},
+             "landmarks200_seed1": {"n_landmarks": 200, "seed": 1}}
+
+
+def topology(points: np.ndarray, *, seed: int = 0, stability: bool = True, **kw) -> dict:
+    """Betti numbers with their evidence: the default measurement's Betti numbers and top lifetimes, and
+    (`stability`) the Betti numbers under each STABILITY variant and the share of the variants that agree
+    with the default (1.0: every variant reads the same numbers)."""
+    res = persistence(points, seed=seed, **kw)
+    out = {"betti": list(count_long_bars(res)), "lifetimes": top_lifetimes(res), "metric": res["metric"],
+           "neighbors": res["neighbors"], "n_points": res["n_points"]}
+    if stability:
+        variants = {name: ",".join(map(str, betti_numbers(points, **({"seed": seed} | kw | v))))
+                    for name, v in STABILITY.items()}
+        default = ",".join(map(str, out["betti"]))
+        out |= {"variants": variants, "agree": sum(b == default for b in variants.values()) / len(variants)}
+    return out

@@ -1,7 +1,7 @@
 """P2 Fig 3: the torus representation is factorized (x ⊥ y like a Clifford torus, not a 3-D torus) and
 hyper-factorized (different values of one feature more orthogonal than on the Clifford torus).
 
-    factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # reuses p2-torus's run
+    factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # reuses p2-torus's runs of P2's network
 
 Measured cpu time: 0.3 min once p2-torus has run (2-core AMD EPYC, README).
 """
@@ -14,13 +14,14 @@ from .. import figures
 from ..analyze import probe_geometry
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, decide, finite, last, run_dir
-from .p2_torus import SPECS
+from .p2_torus import SPECS, base_rows
 from .stats import MIN_SEEDS, interval, not_learned, spread, too_few_seeds
 
 
 def measure(rows: list[dict], log=print) -> dict:
-    """Per run: the displacement statistics' samples of its last grid probe and of the reference tori."""
-    out = {}
+    """Per run of P2's network: the displacement statistics' samples of its last grid probe and of the reference
+    tori."""
+    rows, out = base_rows(rows), {}
     for name in by_run(rows):
         probes = RunDir(run_dir(rows, name)).list_probes()
         out[name] = probe_geometry(probes[-1][1]) if probes else None
@@ -46,8 +47,8 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     x-on-y |cos| nearer the Clifford torus than the 3-D torus. Hyper-factorized: x-on-x and y-on-y |cos|
     below the Clifford torus's, and below the untrained network's image-driven part by more than the seed
     spread (a network trained for 20 steps passed the layer-level version). Inconclusive without the controls
-    or with fewer than MIN_SEEDS seeds."""
-    runs = by_run(rows)
+    or with fewer than MIN_SEEDS seeds. Only P2's network counts (p2-torus's ablations are other networks)."""
+    runs = by_run(base_rows(rows))
     k = len(runs)
     m, c, t = (_mean(runs, f"{p}_x_on_y_orth_mean") for p in (CLOUD, "clifford", "torus3d"))
     layer, lab = _mean(runs, "model_x_on_y_orth_mean"), _mean(runs, "label_only_x_on_y_orth_mean")
