@@ -119,6 +119,20 @@ def test_betti_numbers_at_the_probe_grid(name, expected, k):
         assert betti_numbers(X, metric="euclidean") != expected  # the failure the geodesic distance fixes
 
 
+@pytest.mark.parametrize("periodic,expected", [(True, (1, 2, 1)), (False, (1, 0, 0))])
+def test_ground_truth_images_on_the_probe_grid(periodic, expected):
+    """The data's own answer at cpu scale: periodic bumps on the 16 × 16 probe grid are a torus, bumps inside
+    the open canvas a sheet. (Over the whole canvas 0…16 they read (1, 0, 1): the border bumps fade towards the
+    same blank image, which closes the sheet's edge into a point, a sphere.)"""
+    from factordiff.data import render_labels
+    from factordiff.presets import preset
+
+    cfg = preset(["cpu", "p2-torus"] if periodic else "cpu").data
+    v = np.arange(16.0) if periodic else np.linspace(2, 14, 16)
+    labels = np.stack(np.meshgrid(v, v, indexing="ij"), -1).reshape(-1, 2)
+    assert betti_numbers(render_labels(labels, None, cfg).reshape(256, -1)) == expected
+
+
 def test_topology_reports_lifetimes_and_stability():
     X = R.noisy_circle(120, 0.05, np.random.default_rng(0))
     top = topology(X)

@@ -49,6 +49,17 @@ def test_analyze_writes_a_row_for_every_snapshot(run):
     assert out["summary"] == summary
 
 
+def test_grid_probe_averages_repeats(run):
+    from factordiff.evaluate import probe_grid
+    from factordiff.rundir import RunDir
+
+    one, two = (probe_grid(RunDir(run), "layer4", 3, repeats=r) for r in (1, 2))
+    assert one["reps"].shape == two["reps"].shape and two["repeats"] == 2 and two["images"].shape == (3, 3, 16, 16)
+    assert not np.allclose(one["reps"], two["reps"])  # the second sample moved the mean
+    with pytest.raises(ConfigError, match="--grid-repeats"):
+        analyze_run(run, grid=3, grid_repeats=0)
+
+
 def test_reanalysis_replaces_rows_instead_of_duplicating(run):
     analyze_run(run, steps=[10], grid=0, methods=("pca",), topology="none")
     rows = [r for r in read_jsonl(run / "analysis.jsonl") if r["kind"] == "analysis"]

@@ -59,8 +59,41 @@ def test_periodic_label_encoding_is_periodic():
     assert not torch.allclose(sinusoidal(v, 16)[0], sinusoidal(v, 16)[1])
 
 
+def test_label_codes_on_the_circle():
+    """"periodic" (harmonics 1…pe_dim/2) makes integer labels of N = 16 exactly orthogonal, a one-hot code in
+    disguise; "periodic_smooth" (harmonics 1…2, cycled) keeps neighbours alike and is still periodic."""
+    mu = torch.arange(16.0)
+    full = sinusoidal(mu, 32, period=16.0)
+    cos = torch.nn.functional.cosine_similarity(full[:, None], full[None], dim=-1)
+    assert cos[0, 1].abs() < 1e-4 and cos[0, 8].abs() < 1e-4
+    smooth = sinusoidal(torch.cat([mu, mu[:1] + 16]), 32, period=16.0, harmonics=2)
+    torch.testing.assert_close(smooth[0], smooth[16], atol=1e-4, rtol=0)
+    c = torch.nn.functional.cosine_similarity(smooth[0], smooth[1], dim=0)
+    assert 0.8 < c < 0.83  # (cos 2π/16 + cos 4π/16) / 2 = 0.815
+    net = UNet(ModelConfig(base=8, pe_dim=16, label_encoding="periodic_smooth"), 16)
+    e = net.embed(torch.zeros(2, dtype=torch.long), torch.tensor([[1.0, 3.0], [17.0, 19.0]]))
+    torch.testing.assert_close(e[0], e[1], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("padding,equivariant", [("circular", True), ("zeros", False)])
+def test_circular_padding_makes_the_network_shift_equivariant(padding, equivariant):
+    """Circular padding wraps every convolution and the upsampling: the network commutes with circular shifts
+    by 2^3 = 8 px (three max-pools: finer shifts change what each pool sees); zero padding does not."""
+    torch.manual_seed(0)
+    net = UNet(ModelConfig(base=8, pe_dim=16, attention=("layer4",), bottleneck="light", padding=padding), 16).eval()
+    x, t, lab = torch.randn(2, 1, 16, 16), torch.zeros(2, dtype=torch.long), torch.tensor([[3.0, 5.0], [7.0, 1.0]])
+    with torch.no_grad():
+        a = net(torch.roll(x, (8, 8), (-2, -1)), t, lab)
+        b = torch.roll(net(x, t, lab), (8, 8), (-2, -1))
+    assert torch.allclose(a, b, atol=1e-5) == equivariant
+
+
 def test_model_config_validation():
     with pytest.raises(ConfigError, match="model.attention"):
         apply_overrides(RunConfig(), ["model.attention=[layer7]"])
     with pytest.raises(ConfigError, match="model.base"):
         ModelConfig(base=10)
+    with pytest.raises(ConfigError, match="model.padding"):
+        ModelConfig(padding="reflect")
+    with pytest.raises(ConfigError, match="model.label_harmonics"):
+        ModelConfig(pe_dim=8, label_harmonics=5)
