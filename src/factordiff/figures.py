@@ -118,6 +118,32 @@ def topology(diagrams: dict[str, list]):
     return fig
 
 
+def torus_readings(panels: list[dict]):
+    """The topology readings of p2-torus side by side, one panel per variant: for each cloud (x) and seed (dots),
+    the second-longest H1 bar (a torus needs two loops, ●) and the longest H2 bar (its void, ▲), as shares of
+    the cloud's diameter, with the Betti numbers each seed read written above. A panel: {title, clouds: [name],
+    h1: {cloud: [per seed]}, h2: {…}, betti: {cloud: [per seed]}}."""
+    cols = min(2, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, ax = plot.new_figure(rows, cols, size=(5.2 * cols, 3.9 * rows), sharey=True)
+    for j, p in enumerate(panels):
+        a = ax[j // cols, j % cols]
+        for i, c in enumerate(p["clouds"]):
+            for d, (key, marker) in enumerate((("h1", "o"), ("h2", "^"))):
+                v = [x for x in p[key].get(c, []) if x is not None]
+                a.scatter(np.full(len(v), i + (d - 0.5) * 0.25), v, marker=marker, s=22, color=plot.color(d),
+                          label=("2nd H1 bar" if d == 0 else "1st H2 bar") if i == 0 else None)
+            reads = [b for b in p["betti"].get(c, []) if b]
+            a.text(i, 0.02, "\n".join(reads), ha="center", va="bottom", fontsize=6)
+        a.set_xticks(range(len(p["clouds"])), [c.replace("_", " ") for c in p["clouds"]], rotation=35,
+                     ha="right", fontsize=7)
+        a.set_title(p["title"], fontsize=8)
+        a.set_ylim(0, 0.6)
+    ax[0, 0].set_ylabel("bar lifetime / diameter")
+    ax[0, 0].legend(fontsize=7, loc="upper right")
+    return fig
+
+
 def pca_views(views: list[dict]):
     """P2 Fig 2e–g: 3-D PCA views of the layer at a few snapshots, {step, pca (n, 3), x}."""
     fig, ax = plot.new_figure(1, len(views), size=(3.7 * len(views), 3.6), subplot_kw={"projection": "3d"})

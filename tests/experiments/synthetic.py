@@ -109,7 +109,9 @@ def p2_torus(outcome):
                  **{"model.label_encoding": code, "model.padding": pad})
         rs[0] = rs[0] | {"participation_ratio": 1.0}  # step 0: the untrained network
         rows += rs
+        samples = {"betti": [1, 2, 1], "lifetimes": [[1.0], [0.4, 0.38, 0.04], [0.3, 0.02]]}
         measured[name] = {"analysis": analysis_rows("ABC"), "diagrams": {"model": dgm, "3D torus": dgm},
+                          "samples": samples,
                           "pca": [{"step": 0, "pca": RNG.normal(size=(20, 3)), "x": RNG.uniform(0, 16, 20)}]}
     return rows, measured
 

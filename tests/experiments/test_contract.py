@@ -123,3 +123,22 @@ def test_a_label_code_alone_gets_no_supported_factorization_verdict():
     rows = sum((run(f"t_seed={s}", acc=0.9, **cols) for s in range(3)), [])  # a model that has learned
     assert all(v.outcome != "supported" for v in p2_orthogonality.judge(rows, {})), \
         [v.line() for v in p2_orthogonality.judge(rows, {})]
+
+
+def test_measure_cache_is_keyed_by_the_measure_function(tmp_path):
+    """A changed `measure` (new fields) is measured again instead of read from a stale OUT/measured.json."""
+    import dataclasses
+
+    from factordiff.experiments.reproduce import measure_cached
+
+    def m1(rows, log=print):
+        return {"v": 1}
+
+    def m2(rows, log=print):
+        return {"v": 2}
+
+    exp = dataclasses.replace(EXPERIMENTS["p2-torus"], measure=m1)
+    rows = [{"run": "a", "run_dir": "/x/a", "step": 0}]
+    assert measure_cached(exp, rows, tmp_path) == {"v": 1}
+    assert measure_cached(dataclasses.replace(exp, measure=m2), rows, tmp_path) == {"v": 2}
+    assert measure_cached(dataclasses.replace(exp, measure=m2), rows, tmp_path) == {"v": 2}  # cached now

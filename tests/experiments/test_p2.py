@@ -97,8 +97,9 @@ def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
                             "train.eval_ood_samples=12", "model.attention=[]",
                          *(["data.increment=0.5"] if name == "p2-scaling" else [])])  # λ = 0.005 keeps an image
-    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, analyze={"methods": ["pca"]}, seeds=[0],
-                    log=lambda m: None)
+    small = {"grid": 5, "grid_repeats": 2} if name in ("p2-torus", "p2-orthogonality") else {}  # 4 variants
+    res = reproduce(name, out=tmp_path / name, jobs=2, overrides=over, analyze={"methods": ["pca"], **small},
+                    seeds=[0], log=lambda m: None)
     assert res["figures"] and all(p.endswith(".png") for p in res["figures"])
     verdicts = json.loads((tmp_path / name / "verdicts.json").read_text())
     assert verdicts and all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
@@ -135,7 +136,7 @@ def test_percolation_figures_with_several_seeds(tmp_path):
 
 def test_torus_betti_is_inconclusive_where_the_measurement_could_not_see_a_torus():
     """'Not a torus' is a finding only when ideal tori and the ground-truth images on the probe's own grid read
-    (1, 2, 1) and the reading is stable; a label-only response that is itself a torus voids 'a torus'."""
+    (1, 2, 1) and the reading is stable; an untrained network whose layer is itself a torus voids 'a torus'."""
     from synthetic import CASES
 
     from factordiff.experiments import p2_torus
@@ -149,9 +150,11 @@ def test_torus_betti_is_inconclusive_where_the_measurement_could_not_see_a_torus
         v = p2_torus.judge([r | change for r in rows], m)[0]
         assert v.outcome == "inconclusive" and words in v.detail, v.line()
     sup, m = CASES["p2-torus"]("supported")
-    v = p2_torus.judge([r | {"label_only_betti": "1,2,1"} for r in sup], m)
-    assert v[0].outcome == "inconclusive" and "label-only response is itself a torus" in v[0].detail
-    assert v[1].outcome == "supported"  # the image-driven part is not voided by a torus-shaped label code
+    v = p2_torus.judge([r | {"untrained_betti": "1,2,1"} for r in sup], m)
+    assert v[0].outcome == "inconclusive" and "untrained network's layer is itself a torus" in v[0].detail
+    assert v[1].outcome == "supported"  # the image-driven part has its own control (the untrained image part)
+    v = p2_torus.judge([r | {"label_only_betti": "1,2,1"} for r in sup], m)[0]
+    assert v.outcome == "supported" and v.controls["label only"].startswith("1,2,1")  # a learned wrap, shown
 
 
 def test_torus_groups_runs_by_ablation():

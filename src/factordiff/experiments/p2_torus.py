@@ -56,19 +56,59 @@ def base_rows(rows: list[dict]) -> list[dict]:
 
 def measure(rows: list[dict], log=print) -> dict:
     """Per run: its analysis rows, persistence diagrams of its last grid probe (model, image-driven part,
-    label-only, ground truth, reference tori, all on the probe's grid) and 3-D PCA views of layer 4 at three
-    snapshots."""
+    label-only, ground truth, reference tori, all on the probe's grid), the topology of the images the network
+    generated on the probe (`samples`: does its output wrap?) and 3-D PCA views of layer 4 at three snapshots."""
+    from ..analysis.topology import topology
+    from ..io import load_npz
+
     out = {}
-    for name in by_run(rows):
+    for i, name in enumerate(by_run(rows)):
+        log(f"[{i + 1}/{len(by_run(rows))}] {name}: persistence diagrams, topology of the generated images")
         run = RunDir(run_dir(rows, name))
         probes = run.list_probes()
+        images = load_npz(probes[-1][1])["images"] if probes else None
         out[name] = {"analysis": run.read_analysis(layer="layer4"), "pca": pca_views(run),
-                     "diagrams": probe_diagrams(probes[-1][1], data=run.load_config().data) if probes else None}
+                     "diagrams": probe_diagrams(probes[-1][1], data=run.load_config().data) if probes else None,
+                     "samples": topology(images.reshape(-1, images[0, 0].size)) if images is not None else None}
     return out
 
 
+CLOUDS = ("model", "image_part", "label_only", "samples", "ground_truth", "untrained", "torus3d")
+
+
+def readings(rows: list[dict], measured: dict) -> list[dict]:
+    """torus_readings' panels: per variant, per cloud, each seed's 2nd H1 and 1st H2 lifetimes and Betti reading
+    (the generated images' from `measured`, the others from the grid probe's columns)."""
+    groups: dict[tuple, dict] = {}
+    for name, rs in by_run(rows).items():
+        groups.setdefault(variant(rs), {})[name] = rs
+    panels = []
+    for var in [v for v in VARIANTS if v in groups]:
+        p = {"title": VARIANTS[var], "clouds": list(CLOUDS), "h1": {}, "h2": {}, "betti": {}}
+        for name, rs in groups[var].items():
+            for c in CLOUDS:
+                if c == "samples":
+                    top = (measured.get(name) or {}).get("samples") or {}
+                    life, b = top.get("lifetimes"), ",".join(map(str, top.get("betti", []))) or None
+                else:
+                    row = last(rs)
+                    life = [[float(x) for x in str(row.get(f"{c}_h{d}_life") or "").split(",") if x]
+                            for d in (0, 1, 2)]
+                    b = row.get(f"{c}_betti")
+                h1 = life[1][1] if life and len(life) > 1 and len(life[1]) > 1 else None
+                h2 = life[2][0] if life and len(life) > 2 and life[2] else None
+                p["h1"].setdefault(c, []).append(h1)
+                p["h2"].setdefault(c, []).append(h2)
+                p["betti"].setdefault(c, []).append(b)
+        panels.append(p)
+    return panels
+
+
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
-    paths = []
+    panels = readings(rows, measured)
+    paths = [figures.save(figures.torus_readings(panels), out, "torus_readings",
+                          f"{title}: Betti numbers read on the 16 × 16 probe per seed, and the bars they rest on")
+             ] if panels else []
     for name, m in measured.items():
         if m["analysis"]:
             paths.append(figures.save(figures.dimension(m["analysis"]), out, f"dimension_{name}",
@@ -97,11 +137,12 @@ def _reading(rs: list[dict], cloud: str) -> str | None:
 
 
 def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls: dict[str, str],
-                   beside: tuple[str, ...] = ()) -> Verdict:
+                   beside: tuple[str, ...] = (), samples: dict | None = None) -> Verdict:
     """Is `cloud` a torus in every seed? Decidable only when the measurement could have said so: ≥ 3 seeds, the
     ideal tori and the ground-truth images on the same grid read (1, 2, 1), every reading stable, the model
     learned, and no control (`controls`: cloud → why it voids the claim when it is itself a torus) a torus.
-    `beside`: other clouds whose readings are shown with the verdict."""
+    `beside`: other clouds whose readings are shown with the verdict; `samples`: {run: topology of its generated
+    images}, shown too."""
     k = len(runs)
     betti = [last(rs).get(f"{cloud}_betti") for rs in runs.values()]
     agree = [last(rs).get(f"{cloud}_betti_agree") for rs in runs.values()]
@@ -123,7 +164,9 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
     ok = have and all(b == TORUS for b in betti)
     n_torus = sum(b == TORUS for b in betti)
     detail = f"{n_torus} of {k} seeds read (1, 2, 1)" + "".join("; " + w for w in why)
-    shown = {"ground truth": _reading(next(iter(runs.values())), "ground_truth"),
+    shown = {"generated images": "; ".join(",".join(map(str, (samples.get(n) or {}).get("betti", [])))
+                                           for n in runs)} if samples else {}
+    shown |= {"ground truth": _reading(next(iter(runs.values())), "ground_truth"),
              "3-D torus on the grid": _reading(next(iter(runs.values())), "torus3d")}
     shown |= {c.replace("_", " "): "; ".join(str(_reading(rs, c)) for rs in runs.values())
               for c in (*controls, *beside)}
@@ -133,27 +176,32 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    """P2's network: layer 4 as recorded is a torus (void when the label-only response is itself one), and its
-    image-driven part is one (void when the untrained network's is); each ablation: the image-driven part is a
-    torus (the recorded layer and the label-only response shown beside it). The participation ratio of P2's
+    """P2's network: layer 4 as recorded is a torus (void when the untrained network's layer is one: then it is
+    not learned; the trained network's label-only response is shown beside it, since a wrap learned in the
+    conditioning pathway is still learned), and its image-driven part is one (void when the untrained network's
+    is); each ablation: the image-driven part is a torus (the recorded layer and the label-only response shown
+    beside it). The participation ratio of P2's
     network (mean of the last third) must differ from the label-only response's and the untrained network's by
     more than the seed spread (and 1)."""
     groups: dict[tuple, dict] = {}
     for name, rs in by_run(rows).items():
         groups.setdefault(variant(rs), {})[name] = rs
     base = groups.get(BASE, {})
+    samples = {n: (m or {}).get("samples") for n, m in (measured or {}).items()}
     out = [_torus_verdict("the learned representation of periodic bumps (layer 4 as recorded) is a torus "
                           "(P2 Fig 2b)", base, "model",
-                          {"label_only": "the label-only response is itself a torus",
-                           "untrained": "the untrained network's layer is itself a torus"}),
+                          {"untrained": "the untrained network's layer is itself a torus"}, beside=("label_only",),
+                          samples=samples),
            _torus_verdict("its image-driven part (layer 4 − label-only response) is a torus", base, "image_part",
-                          {"untrained_image_part": "the untrained network's image-driven part is itself a torus"})]
+                          {"untrained_image_part": "the untrained network's image-driven part is itself a torus"},
+                          samples=samples)]
     for var, runs in groups.items():
         if var != BASE and var in VARIANTS:
             out.append(_torus_verdict(f"with {VARIANTS[var]}, the image-driven part of layer 4 is a torus "
                                       "(ablation)", runs, "image_part",
                                       {"untrained_image_part": "the untrained network's image-driven part is "
-                                                               "itself a torus"}, beside=("model", "label_only")))
+                                                               "itself a torus"}, beside=("model", "label_only"),
+                                      samples=samples))
     k = len(base)
     pr = [final(rs, "participation_ratio") for rs in base.values()]
     pr_lab = [final(rs, "pr_label") for rs in base.values()]

@@ -33,10 +33,17 @@ def jsonable(obj):
 
 
 def fingerprint(exp: Experiment, rows: list[dict]) -> str:
-    """What the measurements depend on: the experiment and each run's directory and last step."""
+    """What the measurements depend on: the experiment, the source of its measure function (a changed measure
+    is measured again) and each run's directory and last step."""
+    import inspect
+
     last = sorted({(r["run"], r["run_dir"]) for r in rows})
     steps = {r["run"]: max(x["step"] for x in rows if x["run"] == r["run"]) for r in rows}
-    blob = json.dumps([exp.name, [(n, d, steps[n]) for n, d in last]])
+    try:
+        source = inspect.getsource(exp.measure) if exp.measure else ""
+    except (OSError, TypeError):
+        source = getattr(exp.measure, "__qualname__", "")
+    blob = json.dumps([exp.name, source, [(n, d, steps[n]) for n, d in last]])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
