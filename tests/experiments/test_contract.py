@@ -142,3 +142,17 @@ def test_measure_cache_is_keyed_by_the_measure_function(tmp_path):
     assert measure_cached(exp, rows, tmp_path) == {"v": 1}
     assert measure_cached(dataclasses.replace(exp, measure=m2), rows, tmp_path) == {"v": 2}
     assert measure_cached(dataclasses.replace(exp, measure=m2), rows, tmp_path) == {"v": 2}  # cached now
+
+
+def test_a_reduced_budget_turns_not_supported_into_inconclusive():
+    from factordiff.experiments import NOT_SUPPORTED, SUPPORTED
+    from factordiff.experiments.reproduce import budget_cut, flag_reduced
+    from factordiff.sweep import parse_spec
+
+    body = EXPERIMENTS["p1-increment"].specs["cpu"]
+    assert budget_cut(body, parse_spec({"name": "x", **body})) is None
+    cut = budget_cut(body, parse_spec({"name": "x", **body, "overrides": {"train.steps": 100}}))
+    assert cut == "train.steps 100 < the scale's 2000"
+    vs = flag_reduced([Verdict("c", "s", 1, NOT_SUPPORTED, "why"), Verdict("c", "s", 1, SUPPORTED)], cut)
+    assert [v.outcome for v in vs] == ["inconclusive", "supported"]
+    assert vs[0].detail.startswith("reduced budget (train.steps 100") and vs[0].detail.endswith("; why")

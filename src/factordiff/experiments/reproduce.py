@@ -13,9 +13,9 @@ from ..config import ConfigError
 from ..errors import FactordiffError
 from ..io import atomic_write_json
 from ..report import write_experiment_report
-from ..sweep import launch, parse_spec
+from ..sweep import expand, launch, parse_spec
 from ..table import aggregate
-from .base import CPU_NOTE, Experiment, Verdict
+from .base import CPU_NOTE, INCONCLUSIVE, NOT_SUPPORTED, Experiment, Verdict
 from .registry import get
 
 
@@ -64,6 +64,29 @@ def measure_cached(exp: Experiment, rows: list[dict], out: Path, log=print) -> d
     measured = json.loads(json.dumps(jsonable(exp.measure(rows, log=log))))
     atomic_write_json(path, {"fingerprint": key, "measured": measured})
     return measured
+
+
+def budget_cut(full_body: dict, spec) -> str | None:
+    """'train.steps 100 < the scale's 2000' when the runs of `spec` train fewer steps than the experiment's own
+    spec at that scale (`full_body`), else None: a shorter budget may miss what the full one would see."""
+    full = min(cfg.train.steps for _, cfg, _ in expand(parse_spec({"name": "full", **full_body})))
+    got = min(cfg.train.steps for _, cfg, _ in expand(spec))
+    return f"train.steps {got} < the scale's {full}" if got < full else None
+
+
+def flag_reduced(verdicts: list[Verdict], cut: str | None) -> list[Verdict]:
+    """With a reduced budget a 'not supported' is not a finding (the full budget might have said supported):
+    inconclusive, with the reason; other outcomes carry the note."""
+    if not cut:
+        return verdicts
+    out = []
+    for v in verdicts:
+        d = v.to_dict()
+        d["detail"] = f"reduced budget ({cut})" + (f"; {v.detail}" if v.detail else "")
+        if v.outcome == NOT_SUPPORTED:
+            d["outcome"] = INCONCLUSIVE
+        out.append(Verdict.from_dict(d))
+    return out
 
 
 def record_call(out: Path, name: str, scale: str, spec, summary: dict, wall_s: float) -> None:
@@ -124,9 +147,14 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     measured = measure_cached(exp, rows, out, log)
     title = f"{exp.figure} ({CPU_NOTE})" if scale == "cpu" else f"{exp.figure} (paper scale)"
     figures = exp.draw(rows, measured, out / "figures", title)
-    verdicts: list[Verdict] = exp.judge(rows, measured)
+    cut = budget_cut(base, spec)
+    verdicts: list[Verdict] = flag_reduced(exp.judge(rows, measured), cut)
     atomic_write_json(out / "verdicts.json", [v.to_dict() for v in verdicts])
     note = CPU_NOTE if scale == "cpu" else "paper scale: the papers' grids, seeds and budgets"
+    if overrides:
+        note += "; overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items())
+    if cut:
+        note += f"; REDUCED BUDGET ({cut}): a 'not supported' here is reported as inconclusive"
     report = write_experiment_report(out, exp.name, exp.figure, exp.claim, scale, note, figures,
                                      [v.to_dict() for v in verdicts], summary["runs"])
     for v in verdicts:
