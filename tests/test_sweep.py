@@ -1,6 +1,7 @@
 import json
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -126,6 +127,36 @@ def test_preempted_worker_marks_its_run_interrupted_not_failed(tmp_path, monkeyp
         run_one(to_dict(expand(spec())[0][1]), str(run_dir))
     st = run_status(run_dir)
     assert st["state"] == "interrupted" and "SIGTERM at step 3" in st["reason"]
+
+
+def test_status_json_follows_the_running_run(tmp_path, monkeypatch):
+    """While a worker trains, status.json holds the trainer's latest log line (the step); while it analyses,
+    the stage and the step trained to."""
+    import factordiff.analyze
+    import factordiff.sweep
+    import factordiff.train
+    from factordiff.config import to_dict
+    from factordiff.sweep import run_one
+
+    seen = {}
+
+    def fake_train(cfg, run_dir, *, progress=None, log=print):
+        log("step 600/2000 (30 %), loss 0.041, ≈ 2 min left")
+        seen["training"] = run_status(Path(run_dir))
+        return {"step": 2000}
+
+    def fake_analyze(run_dir, **_k):
+        seen["analysing"] = run_status(Path(run_dir))
+
+    monkeypatch.setattr(factordiff.train, "train", fake_train)
+    monkeypatch.setattr(factordiff.analyze, "analyze_run", fake_analyze)
+    monkeypatch.setattr(factordiff.sweep, "_STOPPED", [])  # a worker stopped by an earlier test starts nothing
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    run_one(to_dict(expand(spec())[0][1]), str(run_dir), analyze={})
+    assert seen["training"]["stage"] == "training" and "step 600/2000" in seen["training"]["last"]
+    assert seen["analysing"]["stage"] == "analysing" and seen["analysing"]["step"] == 2000
+    assert run_status(run_dir)["state"] == "done"
 
 
 def test_raising_train_steps_extends_finished_runs_bit_exactly(tmp_path):

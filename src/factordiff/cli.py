@@ -171,6 +171,8 @@ def cmd_sweep(args) -> int:
         rows = sweep_status(spec, out)
         for r in rows:
             extra = f"  {r['reason']}" if r["reason"] else (f"  step {r['step']}" if r["step"] else "")
+            if r["state"] == "running" and r.get("stage"):
+                extra += f"  {r['stage']}" + (f": {r['last']}" if r.get("last") else "")
             print(f"{r['state']:<12} {r['run']}{extra}")
         counts = {s: sum(r["state"] == s for r in rows) for s in dict.fromkeys(r["state"] for r in rows)}
         print(f"{len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()))

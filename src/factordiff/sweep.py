@@ -173,11 +173,14 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
         torch.set_num_threads(threads)
     try:
         with run_lock(run_dir):
-            _write_status(run_dir, "running")
+            _write_status(run_dir, "running", stage="training")
             try:
                 cfg = from_dict(RunConfig, cfg_dict)
-                summary = train(cfg, run_dir, progress=False, log=lambda m: None)
+                # the trainer's log lines (progress every 10 %, snapshots) keep status.json current
+                summary = train(cfg, run_dir, progress=False,
+                                log=lambda m: _write_status(run_dir, "running", stage="training", last=str(m)[:300]))
                 if analyze is not None:
+                    _write_status(run_dir, "running", stage="analysing", step=summary["step"])
                     analyze_run(run_dir, **analyze)
             except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
                 _write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
@@ -364,5 +367,5 @@ def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
 
             st["step"] = resume_step(path) or None
         out.append({"run": name, **assign, "state": st["state"], "reason": st.get("reason", ""),
-                    "step": st.get("step")})
+                    "step": st.get("step"), "stage": st.get("stage", ""), "last": st.get("last", "")})
     return out
