@@ -129,6 +129,18 @@ def test_preempted_worker_marks_its_run_interrupted_not_failed(tmp_path, monkeyp
     assert st["state"] == "interrupted" and "SIGTERM at step 3" in st["reason"]
 
 
+def test_slurm_launcher_refuses_to_run_locally_without_slurm(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no sbatch on PATH
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(json.dumps({"name": "s", "overrides": BASE, "seeds": [0], "analyze": False}))
+    assert main(["sweep", str(spec_file), "--out", str(tmp_path / "sw"), "--launcher", "slurm"]) == 2
+    err = capsys.readouterr().err
+    assert "no Slurm here (sbatch is not on PATH)" in err and "--launcher local" in err
+    assert not (tmp_path / "sw").exists()  # refused before anything was written
+
+
 def test_status_json_follows_the_running_run(tmp_path, monkeypatch):
     """While a worker trains, status.json holds the trainer's latest log line (the step); while it analyses,
     the stage and the step trained to."""

@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import time
@@ -224,6 +225,12 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
         raise ConfigError("--launcher", launcher, "local or slurm")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ConfigError("--jobs", jobs, "a positive whole number of parallel runs (default: one per core)")
+    cluster = (slurm or {}).get("cluster")
+    if launcher == "slurm" and cluster in (None, "slurm") and not shutil.which("sbatch"):
+        # submitit's AutoExecutor would quietly run the jobs here instead (on a login node: heavy work there)
+        raise ConfigError("--launcher", launcher, "used where Slurm is installed", "--launcher slurm: no Slurm "
+                          "here (sbatch is not on PATH); run on this machine with --launcher local, or try the "
+                          "submitit code path locally with --slurm cluster=local")
     sweep_dir = Path(sweep_dir)
     runs = _prepare(spec, sweep_dir)
     todo = []
@@ -338,7 +345,9 @@ def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
         import submitit
     except ImportError:
         raise FactordiffError("--launcher slurm needs submitit (pip install submitit)") from None
-    executor = submitit.AutoExecutor(folder=str(SweepDir(sweep_dir).slurm / "%j"), cluster=slurm.pop("cluster", None))
+    # cluster "slurm" unless asked otherwise (launch checked sbatch): never the AutoExecutor's local fallback
+    executor = submitit.AutoExecutor(folder=str(SweepDir(sweep_dir).slurm / "%j"),
+                                     cluster=slurm.pop("cluster", "slurm"))
     params = {"timeout_min": 240, "cpus_per_task": 2, "slurm_array_parallelism": jobs or len(todo), **slurm}
     executor.update_parameters(name=f"factordiff-{spec.name}", **params)
     runs = [(to_dict(cfg), str(run_dir)) for _name, cfg, run_dir in todo]

@@ -18,7 +18,7 @@ OUTCOMES = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
 MARK = {SUPPORTED: "✔", NOT_SUPPORTED: "✘", INCONCLUSIVE: "?"}
 CPU_NOTE = ("cpu scale: the cpu preset (P1's pixels on a cropped canvas: N = 16, σ = 1, d = 1 where the grid "
             "does not set them, tolerance 1 px), few grid points, three seeds")
-INFERRED = "[INFERRED] definitions: PAPERS.md §2"
+INFERRED = "[INFERRED] definitions: docs/definitions.md"
 
 
 def decide(ok: bool, decidable: bool = True) -> str:
