@@ -88,6 +88,22 @@ def test_circular_padding_makes_the_network_shift_equivariant(padding, equivaria
     assert torch.allclose(a, b, atol=1e-5) == equivariant
 
 
+def test_periodic_coordinates_break_shift_equivariance_only_by_position():
+    """With model.coords=periodic the circular network knows where it is (the input has cos/sin of the pixel's
+    angle), so a shift by 8 px changes the output beyond a shift; the coordinates themselves wrap (pixel 0 and
+    N − 1 are neighbours on the circle)."""
+    torch.manual_seed(0)
+    net = UNet(ModelConfig(base=8, pe_dim=16, attention=(), bottleneck="light", padding="circular",
+                           coords="periodic"), 16).eval()
+    x, t, lab = torch.randn(1, 1, 16, 16), torch.zeros(1, dtype=torch.long), torch.tensor([[3.0, 5.0]])
+    with torch.no_grad():
+        a, b = net(torch.roll(x, (8, 8), (-2, -1)), t, lab), torch.roll(net(x, t, lab), (8, 8), (-2, -1))
+    assert not torch.allclose(a, b, atol=1e-3)
+    c = net.coordinates(x)
+    assert c.shape == (1, 5, 16, 16) and torch.allclose(c[0, 1:, 0, 0], torch.tensor([1.0, 0.0, 1.0, 0.0]))
+    assert torch.dist(c[0, 1:3, 0, 0], c[0, 1:3, 15, 0]) < torch.dist(c[0, 1:3, 0, 0], c[0, 1:3, 8, 0])
+
+
 def test_model_config_validation():
     with pytest.raises(ConfigError, match="model.attention"):
         apply_overrides(RunConfig(), ["model.attention=[layer7]"])

@@ -158,6 +158,10 @@ class ModelConfig:
     label_encoding: str = "sinusoidal"
     label_harmonics: int = 2  # [INFERRED] harmonics of "periodic_smooth" (torus ablation, issue 20)
     padding: str = "zeros"  # "circular": every 3×3 conv wraps and upsampling wraps (torus ablation, issue 20)
+    # "periodic": 4 input channels cos/sin(2πi/N), cos/sin(2πj/N) (CoordConv on the torus): with circular
+    # padding the network is shift-equivariant and its conditioning is spatially uniform, so without these it
+    # has no way to know where a label's bump belongs (the zero-padded border is P2's network's only map)
+    coords: str = "none"
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -173,6 +177,7 @@ class ModelConfig:
         check_choice(p + "label_encoding", self.label_encoding, ("sinusoidal", "periodic", "periodic_smooth"))
         check_number(p + "label_harmonics", self.label_harmonics, 1, self.pe_dim // 2, integer=True)
         check_choice(p + "padding", self.padding, ("zeros", "circular"))
+        check_choice(p + "coords", self.coords, ("none", "periodic"))
 
 
 @dataclass(frozen=True)

@@ -101,12 +101,13 @@ def p2_torus(outcome):
             "model_h1_life": "0.300,0.280,0.050", "model_h2_life": "0.200,0.020"}
     rows, measured = [], {}
     dgm = [np.array([[0, 0.1], [0, np.inf]]), np.array([[0.1, 0.5]]), np.zeros((0, 2))]
-    for code, pad in (("sinusoidal", "zeros"), ("periodic_smooth", "zeros"), ("sinusoidal", "circular"),
-                      ("periodic_smooth", "circular")):
-        name = f"{code}-{pad}"
+    for code, pad, coords in (("sinusoidal", "zeros", "none"), ("periodic_smooth", "zeros", "none"),
+                              ("sinusoidal", "circular", "none"), ("periodic_smooth", "circular", "none"),
+                              ("sinusoidal", "circular", "periodic"), ("periodic_smooth", "circular", "periodic")):
+        name = f"{code}-{pad}-{coords}"
         rs = run(name, acc=0.8, model_betti=betti, image_part_betti=betti, participation_ratio=pr,
                  pr_label=6.0 if outcome == NOT else 3.0, **sure,
-                 **{"model.label_encoding": code, "model.padding": pad})
+                 **{"model.label_encoding": code, "model.padding": pad, "model.coords": coords})
         rs[0] = rs[0] | {"participation_ratio": 1.0}  # step 0: the untrained network
         rows += rs
         samples = {"betti": [1, 2, 1], "lifetimes": [[1.0], [0.4, 0.38, 0.04], [0.3, 0.02]]}

@@ -142,8 +142,8 @@ def test_torus_betti_is_inconclusive_where_the_measurement_could_not_see_a_torus
     from factordiff.experiments import p2_torus
 
     rows, m = CASES["p2-torus"]("not supported")  # the model's probe gives (1, 0, 0)
-    assert [v.outcome for v in p2_torus.judge(rows, m)] == ["not supported"] * 6
-    assert len({v.claim for v in p2_torus.judge(rows, m)}) == 6  # base ×2, three ablations, PR
+    assert [v.outcome for v in p2_torus.judge(rows, m)] == ["not supported"] * 8
+    assert len({v.claim for v in p2_torus.judge(rows, m)}) == 8  # base ×2, five ablations, PR
     for change, words in (({"torus3d_betti": "1,0,0"}, "could not have seen a torus"),
                           ({"ground_truth_betti": "1,1,0"}, "ground_truth"),
                           ({"model_betti_agree": 0.5, "image_part_betti_agree": 0.5}, "unstable reading")):

@@ -10,10 +10,12 @@ and 20 × 20, tests/test_analysis.py) reads the Betti numbers of: layer 4 as rec
 the probe's labels (the data's own answer) and the ideal 3-D and Clifford tori on the same grid. Each reading
 carries a stability check (other neighbour counts, landmark subsets) and its bars' lifetimes.
 
-Variants (a sweep grid over model.label_encoding × model.padding): P2's network (sinusoidal PE of the raw
-label, zero padding: neither the label code nor the convolutions know x = 0 and x = N are neighbours); a smooth
-periodic label code (harmonics 1–2 of 2πµ/N); circular padding (convolutions and upsampling wrap: exactly
-equivariant to shifts by 8 px at N = 16); both.
+Variants (a sweep grid over model.label_encoding, model.padding, model.coords): P2's network (sinusoidal PE
+of the raw label, zero padding: neither the label code nor the convolutions know x = 0 and x = N are
+neighbours); a smooth periodic label code (harmonics 1–2 of 2πµ/N); circular padding (convolutions and
+upsampling wrap: exactly equivariant to shifts by 8 px at N = 16); both; and circular padding with periodic
+coordinate channels (cos/sin of each pixel's angle as input: a circular network whose conditioning is
+spatially uniform cannot otherwise tell where a label's bump belongs), with either code.
 
 Measured cpu time: see README (recorded table).
 """
@@ -29,24 +31,30 @@ from .base import INFERRED, Experiment, Verdict, by_run, decide, final, finite, 
 from .p2_common import p2_spec
 from .stats import MIN_SEEDS, interval, not_learned, show_seeds, spread, too_few_seeds
 
-ABLATIONS = {"model.label_encoding,model.padding": [["sinusoidal", "zeros"], ["periodic_smooth", "zeros"],
-                                                    ["sinusoidal", "circular"], ["periodic_smooth", "circular"]]}
+ABLATIONS = {"model.label_encoding,model.padding,model.coords": [
+    ["sinusoidal", "zeros", "none"], ["periodic_smooth", "zeros", "none"], ["sinusoidal", "circular", "none"],
+    ["periodic_smooth", "circular", "none"], ["sinusoidal", "circular", "periodic"],
+    ["periodic_smooth", "circular", "periodic"]]}
 SPECS = p2_spec({"presets": ["p2-torus"], "grid": ABLATIONS,
                  "analyze": {"grid": 16, "grid_repeats": 4, "topology": "last"}},
                 {"presets": ["p2-torus"], "grid": ABLATIONS,
                  "analyze": {"grid": 32, "grid_repeats": 2, "topology": "last"}})
-BASE = ("sinusoidal", "zeros")
+BASE = ("sinusoidal", "zeros", "none")
 VARIANTS = {BASE: "P2's network (sinusoidal code of the raw label, zero padding)",
-            ("periodic_smooth", "zeros"): "a smooth periodic label code",
-            ("sinusoidal", "circular"): "circular padding",
-            ("periodic_smooth", "circular"): "a smooth periodic label code and circular padding"}
+            ("periodic_smooth", "zeros", "none"): "a smooth periodic label code",
+            ("sinusoidal", "circular", "none"): "circular padding",
+            ("periodic_smooth", "circular", "none"): "a smooth periodic label code and circular padding",
+            ("sinusoidal", "circular", "periodic"): "circular padding and periodic coordinate channels",
+            ("periodic_smooth", "circular", "periodic"): "a smooth periodic label code, circular padding and "
+                                                         "periodic coordinate channels"}
 TORUS = "1,2,1"
 STABLE = 2 / 3  # a reading counts when at least this share of its stability variants read the same numbers
 
 
-def variant(run_rows: list[dict]) -> tuple[str, str]:
-    """(label encoding, padding) of a run; runs recorded before the ablations were P2's network."""
-    return (key(run_rows, "model.label_encoding") or BASE[0], key(run_rows, "model.padding") or BASE[1])
+def variant(run_rows: list[dict]) -> tuple[str, str, str]:
+    """(label encoding, padding, coordinates) of a run; a missing key is P2's network's (runs recorded before
+    the ablations)."""
+    return tuple(key(run_rows, f"model.{k}") or d for k, d in zip(("label_encoding", "padding", "coords"), BASE))
 
 
 def base_rows(rows: list[dict]) -> list[dict]:
