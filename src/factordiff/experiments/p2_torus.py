@@ -63,20 +63,26 @@ def base_rows(rows: list[dict]) -> list[dict]:
 
 
 def measure(rows: list[dict], log=print) -> dict:
-    """Per run: its analysis rows, persistence diagrams of its last grid probe (model, image-driven part,
-    label-only, ground truth, reference tori, all on the probe's grid), the topology of the images the network
-    generated on the probe (`samples`: does its output wrap?) and 3-D PCA views of layer 4 at three snapshots."""
+    """Per run: its analysis rows and the topology of the images the network generated on its last grid probe
+    (`samples`: does its output wrap?); for the first seed of each variant also the persistence diagrams of
+    that probe (model, image-driven part, label-only, ground truth, reference tori, all on the probe's grid)
+    and 3-D PCA views of layer 4 at three snapshots (the figures)."""
     from ..analysis.topology import topology
     from ..io import load_npz
 
-    out = {}
-    for i, name in enumerate(by_run(rows)):
-        log(f"[{i + 1}/{len(by_run(rows))}] {name}: persistence diagrams, topology of the generated images")
+    out, drawn = {}, set()
+    runs = by_run(rows)
+    for i, (name, rs) in enumerate(runs.items()):
+        log(f"[{i + 1}/{len(runs)}] {name}: topology of the generated images"
+            + ("" if variant(rs) in drawn else ", persistence diagrams and PCA views (first seed of its variant)"))
         run = RunDir(run_dir(rows, name))
         probes = run.list_probes()
         images = load_npz(probes[-1][1])["images"] if probes else None
-        out[name] = {"analysis": run.read_analysis(layer="layer4"), "pca": pca_views(run),
-                     "diagrams": probe_diagrams(probes[-1][1], data=run.load_config().data) if probes else None,
+        first = variant(rs) not in drawn  # the figures: one run per variant
+        drawn.add(variant(rs))
+        out[name] = {"analysis": run.read_analysis(layer="layer4"), "pca": pca_views(run) if first else None,
+                     "diagrams": probe_diagrams(probes[-1][1], data=run.load_config().data)
+                     if probes and first else None,
                      "samples": topology(images.reshape(-1, images[0, 0].size)) if images is not None else None}
     return out
 
@@ -118,7 +124,7 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
                           f"{title}: Betti numbers read on the 16 × 16 probe per seed, and the bars they rest on")
              ] if panels else []
     for name, m in measured.items():
-        if m["analysis"]:
+        if m["analysis"] and m.get("diagrams"):
             paths.append(figures.save(figures.dimension(m["analysis"]), out, f"dimension_{name}",
                                       f"{title}: acc {m['analysis'][-1]['acc']:.2f}; PCA spectra (Fig 2d), "
                                       "effective dimension (2c)"))
