@@ -28,3 +28,16 @@ def test_seed_values_groups_runs():
         [{"run": "b_seed=0", "step": 0, "g": 2, "v": None}]
     per = seed_values(rows, lambda rs: rs[0]["g"], "v")
     assert per == {1: [0.0, 1.0, 2.0], 2: []} and n_seeds(per) == 0
+
+
+def test_learned_is_judged_against_the_ceiling_where_there_is_one():
+    """Periodic data at cpu scale have a ceiling of 0.55 (edge-split bumps count twice): accuracy 0.49 there is
+    0.9 × what ground truth scores, learned; 0.49 with no ceiling recorded is not (LEARNED = 0.5)."""
+    from synthetic import run
+
+    from factordiff.experiments.stats import not_learned
+
+    assert not_learned({"a": run("a", acc=0.49, acc_ceiling=0.55)}) == []
+    assert "0.05 × the ground-truth ceiling" in not_learned({"a": run("a", acc=0.03, acc_ceiling=0.55)})[0]
+    assert "< 0.5" in not_learned({"a": run("a", acc=0.49)})[0]
+    assert not_learned({"a": run("a", acc=None)})  # nothing recorded: cannot say it learned

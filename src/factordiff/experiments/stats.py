@@ -15,16 +15,29 @@ MIN_SEEDS = 3  # a verdict needs at least this many seeds per grid point (DESIGN
 MIN_RANK_POINTS = 4  # a rank claim needs at least this many grid points (3 points: ρ ∈ {±0.5, ±1} only)
 MARGIN = 0.1  # an accuracy must beat its baseline (the nearest-training-label memorizer) by this much
 LEARNED = 0.5  # a claim about a trained model's representation needs its final accuracy (P1's tolerance) this high
+# … or, where the rows carry the ground-truth ceiling, this share of it: 0.7 × the open cpu canvas's 0.68–0.73
+# ceiling is the same 0.5, and periodic data (whose edge-split bumps P1's detector counts twice: ceiling
+# 0.50–0.58) are not held to 90 % of what ground truth scores
+LEARNED_OF_CEILING = 0.7
 
 
 def not_learned(runs: dict[str, list[dict]]) -> list[str]:
-    """[reason] when the runs' mean final accuracy is below LEARNED (the budget was too short for a claim about
-    what a trained model represents), else []."""
+    """[reason] when the runs' mean final accuracy (last third of training) is below LEARNED_OF_CEILING × the
+    ground-truth ceiling (or LEARNED where no ceiling was recorded): the budget was too short for a claim about
+    what a trained model represents; else []."""
     acc = [final(rs, "acc") for rs in runs.values()]
-    acc = [a for a in acc if math.isfinite(a)]
-    m = float(np.mean(acc)) if acc else float("nan")
-    return [] if acc and m >= LEARNED else [f"accuracy {m:.2f} (last third of training) < {LEARNED}: not learned "
-                                            "within the budget"]
+    ceil = [final(rs, "acc_ceiling") for rs in runs.values()]
+    pairs = [(a, c) for a, c in zip(acc, ceil) if math.isfinite(a)]
+    if not pairs:
+        return [f"no accuracy recorded: cannot tell whether the model learned (needs ≥ {LEARNED})"]
+    m = float(np.mean([a for a, _ in pairs]))
+    if all(math.isfinite(c) and c > 0 for _, c in pairs):
+        share = float(np.mean([a / c for a, c in pairs]))
+        return [] if share >= LEARNED_OF_CEILING else [
+            f"accuracy {m:.2f} (last third of training) = {share:.2f} × the ground-truth ceiling < "
+            f"{LEARNED_OF_CEILING}: not learned within the budget"]
+    return [] if m >= LEARNED else [f"accuracy {m:.2f} (last third of training) < {LEARNED}: not learned "
+                                    "within the budget"]
 
 
 def seed_values(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str) -> dict[Hashable, list]:
