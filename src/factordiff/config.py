@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import yaml
 
 from .checks import check_choice, check_interval, check_number  # noqa: F401 - callers import them from here
 from .errors import ConfigError
+from .yamlio import parse_yaml  # noqa: F401 - callers import it from here
 
 # --------------------------------------------------------------------------------------------------------
 # Stage configs
@@ -152,16 +152,10 @@ class ModelConfig:
     pe_dim: int = 128  # [INFERRED] PE dims per part (t, µx, µy): 3 × 128 = 384 (PAPERS.md §6.9)
     attention: tuple[str, ...] = ALL_LAYERS  # P1 Fig 6: self-attention after every Down/Up block
     bottleneck: str = "big"  # dome272 original 256→512→512→256; "light": 256→256→256
-    # P1 PE of raw µ; "periodic": harmonics 1…pe_dim/2 of 2πµ/N (§6.16; on integer labels of N ≤ pe_dim these
-    # are orthogonal, a one-hot code in disguise); "periodic_smooth": harmonics 1…label_harmonics only, cycled
-    # to fill pe_dim (a smooth code on the circle: neighbours alike, its own Betti numbers a torus)
-    label_encoding: str = "sinusoidal"
-    label_harmonics: int = 2  # [INFERRED] harmonics of "periodic_smooth" (torus ablation, issue 20)
-    padding: str = "zeros"  # "circular": every 3×3 conv wraps and upsampling wraps (torus ablation, issue 20)
-    # "periodic": 4 input channels cos/sin(2πi/N), cos/sin(2πj/N) (CoordConv on the torus): with circular
-    # padding the network is shift-equivariant and its conditioning is spatially uniform, so without these it
-    # has no way to know where a label's bump belongs (the zero-padded border is P2's network's only map)
-    coords: str = "none"
+    label_encoding: str = "sinusoidal"  # P1: PE of raw µ; "periodic", "periodic_smooth": see unet.sinusoidal
+    label_harmonics: int = 2  # [INFERRED] harmonics of "periodic_smooth" (torus ablation)
+    padding: str = "zeros"  # "circular": convs and upsampling wrap (torus ablation; unet.CircularUpsample)
+    coords: str = "none"  # "periodic": cos/sin(2πi/N), cos/sin(2πj/N) input channels (UNet.coordinates)
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -268,28 +262,6 @@ class RunConfig:
 
 # --------------------------------------------------------------------------------------------------------
 # dict / YAML round trip with strict types
-
-
-class _Loader(yaml.SafeLoader):
-    """A safe loader with YAML 1.2 floats (`1e-3` is a float, not the string PyYAML 1.1 makes of it)."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                |\.[0-9_]+(?:[eE][-+][0-9]+)?
-                |[-+]?\.(?:inf|Inf|INF)
-                |\.(?:nan|NaN|NAN))$""", re.X),
-    list("-+0123456789."),
-)
-
-
-def parse_yaml(text: str, source: str = "<string>") -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
-    except yaml.YAMLError as e:
-        raise ConfigError(source, text[:80], f"valid YAML (safe subset, no python tags): {e}") from None
 
 
 def _coerce(name: str, tp: Any, value: Any) -> Any:

@@ -34,7 +34,9 @@ def sinusoidal(values: torch.Tensor, dim: int, *, period: float | None = None,
                harmonics: int | None = None) -> torch.Tensor:
     """P1 Fig 6: PE(v, 2i) = sin(v / 10000^(2i/d)), PE(v, 2i+1) = cos(…), as [sin…, cos…] blocks (a
     permutation of the interleaved form). With `period`, frequencies 2πk/period, k = 1…dim/2, instead: periodic
-    in v; with `harmonics` too, k cycles through 1…harmonics (a smooth code on the circle)."""
+    in v (model.label_encoding="periodic"; on integer labels of N ≤ dim these codes are exactly orthogonal, a
+    one-hot code in disguise); with `harmonics` too, k cycles through 1…harmonics ("periodic_smooth": a smooth
+    code on the circle, neighbours alike, its own Betti numbers a torus)."""
     half = dim // 2
     k = torch.arange(half, device=values.device, dtype=torch.float32)
     if period and harmonics:
@@ -155,7 +157,9 @@ class UNet(nn.Module):
                           sinusoidal(labels[:, 1], d, period=period, harmonics=harmonics)], dim=1)
 
     def coordinates(self, x: torch.Tensor) -> torch.Tensor:
-        """cos/sin(2πi/N) and cos/sin(2πj/N) as 4 channels beside the image (model.coords = "periodic")."""
+        """cos/sin(2πi/N) and cos/sin(2πj/N) as 4 channels beside the image (model.coords = "periodic"). With
+        circular padding the network is shift-equivariant and its conditioning a spatially uniform bias, so
+        without these it cannot know where a label's bump belongs (zero padding's border is that map)."""
         n_i, n_j = x.shape[-2:]
         i = 2 * math.pi * torch.arange(n_i, device=x.device, dtype=x.dtype) / n_i
         j = 2 * math.pi * torch.arange(n_j, device=x.device, dtype=x.dtype) / n_j
