@@ -209,8 +209,8 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
            _torus_verdict("its image-driven part (layer 4 − label-only response) is a torus", base, "image_part",
                           {"untrained_image_part": "the untrained network's image-driven part is itself a torus"},
                           samples=samples)]
-    for var, runs in groups.items():
-        if var != BASE and var in VARIANTS:
+    for var, runs in ((v, groups[v]) for v in VARIANTS if v in groups):  # VARIANTS' order
+        if var != BASE:
             out.append(_torus_verdict(f"with {VARIANTS[var]}, the image-driven part of layer 4 is a torus "
                                       "(ablation)", runs, "image_part",
                                       {"untrained_image_part": "the untrained network's image-driven part is "
