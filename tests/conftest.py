@@ -1,10 +1,13 @@
 import os
+import tempfile
 
 import pytest
 
 from factordiff.config import RunConfig, apply_overrides
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the `auto` performance probe's cache (tune.py): one per test session, never the user's own
+os.environ["FACTORDIFF_CACHE_DIR"] = tempfile.mkdtemp(prefix="factordiff-tune-")
 
 
 @pytest.fixture
@@ -17,7 +20,9 @@ def rng():
 TINY = ["data.image_size=16", "data.increment=2", "model.base=8", "model.pe_dim=16", "model.attention=[layer4]",
         "model.bottleneck=light", "diffusion.timesteps=50", "diffusion.sampler=ddim", "diffusion.sample_steps=5",
         "train.batch_size=8", "train.snapshot_every=10", "train.eval_samples=8", "train.log_every=5",
-        "train.ema_start=3", "train.ema_decay=0.9"]
+        "train.ema_start=3", "train.ema_decay=0.9",
+        # fixed, so that the fault suite's bit-exact comparisons never hang on a timing (tests/test_tune.py tests auto)
+        "train.channels_last=false", "train.amp=none", "train.compile=false"]
 
 
 def tiny(steps: int, *extra: str) -> RunConfig:

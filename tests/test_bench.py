@@ -28,7 +28,7 @@ def test_presets_combine_left_to_right():
 
 def test_bench_train_times_tuned_and_plain_on_the_same_work():
     out = bench_train(tiny(1), batch=4, device="cpu", steps=1, warmup=1)
-    assert out["tuned_options"]["channels_last"] is True
+    assert out["tuned_options"] == {"channels_last": False, "amp": "none", "compile": False}  # TINY fixes them
     assert out["tuned"]["images_per_s"] > 0 and out["plain"]["images_per_s"] > 0
     assert out["speedup"] == pytest.approx(out["tuned"]["images_per_s"] / out["plain"]["images_per_s"])
     assert out["gflop_per_image_forward"] > 0 and out["tuned"]["gflop_per_s"] > 0

@@ -224,9 +224,11 @@ class TrainConfig:
     keep_checkpoints: int = 2  # ≥ 2: one corrupt file never loses the run (RELIABILITY.md §0.2)
     log_every: int = 50
     device: str = "auto"  # auto | cpu | cuda
-    channels_last: bool = False  # NHWC memory format (faster convolutions on CPU oneDNN and GPU tensor cores)
-    amp: str = "none"  # none | bf16: autocast the forward pass (GPU; fp32 master weights and loss)
-    compile: bool = False  # torch.compile the network (GPU; on CPU compilation costs minutes)
+    # performance options: "auto" = measured on this machine before the first step (tune.py), the choice
+    # written into the run's config.yaml; or fixed by the user
+    channels_last: bool | str = "auto"  # auto | true | false: NHWC memory format (oneDNN, tensor cores)
+    amp: str = "auto"  # auto | none | bf16: autocast the forward pass (fp32 master weights and loss)
+    compile: bool | str = "auto"  # auto | true | false: torch.compile (auto: CUDA only; CPU compiles for minutes)
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -241,7 +243,9 @@ class TrainConfig:
         for name in self.eval_layers:
             check_choice(p + "eval_layers", name, ("inc", "bottleneck", *ALL_LAYERS))
         check_choice(p + "device", self.device, ("auto", "cpu", "cuda"))
-        check_choice(p + "amp", self.amp, ("none", "bf16"))
+        check_choice(p + "amp", self.amp, ("auto", "none", "bf16"))
+        check_choice(p + "channels_last", self.channels_last, ("auto", True, False))
+        check_choice(p + "compile", self.compile, ("auto", True, False))
 
 
 @dataclass(frozen=True)
@@ -270,8 +274,11 @@ def _coerce(name: str, tp: Any, value: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(name, inner, value)
+        inner = [a for a in args if a is not type(None)]
+        for tp_i in inner[:-1]:  # e.g. bool | str: the first type the value is
+            if isinstance(value, tp_i):
+                return _coerce(name, tp_i, value)
+        return _coerce(name, inner[-1], value)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(name, value, "a list")

@@ -57,7 +57,7 @@ spec.yaml:
 P1 Fig 7b is `factordiff data overlap`. The experiments:
 """,
     "bench": """examples:
-  factordiff bench train --preset paper --batch 64 --device cpu   # tuned vs plain eager, one JSON line
+  factordiff bench train --preset paper --batch 64 --device cpu   # every candidate vs plain fp32, auto's pick
   factordiff bench train --preset paper --batch 256 --device cuda
   factordiff bench sample --preset cpu --batch 100                # the preset's own sampler
   factordiff bench sample --preset paper --batch 64 --sample-steps 100""",

@@ -26,13 +26,20 @@ def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str 
     """Per run (name, config, run directory) still to run: the step it starts from, its steps, snapshots and
     estimated seconds; and the totals (serial, and divided over `jobs` parallel workers)."""
     from .bench import estimate_run
+    from .evaluate import resolve_device
+    from .tune import KEYS, is_auto, name, settle
 
     cache: dict = {}
     rows = []
-    for name, cfg, run_dir in todo:
+    for run_name, cfg, run_dir in todo:
         start = resume_step(run_dir)
+        if is_auto(cfg):  # the options the run will train with: its saved ones, else measured (and cached) now
+            saved = RunDir(run_dir)
+            cfg = settle(cfg, saved.load_config() if saved.config.exists() else None,
+                         resolve_device(device or cfg.train.device))
         est = estimate_run(cfg, start=start, device=device, cache=cache)
-        rows.append({"run": name, "start": start, **est})
+        rows.append({"run": run_name, "start": start, "options": name({k: getattr(cfg.train, k) for k in KEYS}),
+                     **est})
     total = sum(r["total_s"] for r in rows)
     return {"runs": rows, "total_s": total, "jobs": max(1, jobs), "wall_s": total / max(1, min(jobs, len(rows) or 1)),
             "device": rows[0]["device"] if rows else None, "device_name": rows[0]["device_name"] if rows else None}
@@ -43,7 +50,8 @@ def describe(p: dict, limit: int = 12) -> list[str]:
     from .bench import hours
 
     out = [f"  {r['run']}: steps {r['start']}→{r['start'] + r['steps']}, {r['snapshots']} snapshots, "
-           f"≈ {hours(r['total_s'])} ({r['sec_per_step']:.3g} s/step, {r['sec_per_snapshot']:.3g} s/snapshot)"
+           f"≈ {hours(r['total_s'])} ({r['sec_per_step']:.3g} s/step, {r['sec_per_snapshot']:.3g} s/snapshot, "
+           f"{r.get('options', 'plain')})"
            for r in p["runs"][:limit]]
     if len(p["runs"]) > limit:
         out.append(f"  … and {len(p['runs']) - limit} more runs")

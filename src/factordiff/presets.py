@@ -25,8 +25,7 @@ SCALES: dict[str, dict[str, Any]] = {
             "diffusion.timesteps": 200, "diffusion.sampler": "ddim", "diffusion.sample_steps": 20,
             "diffusion.eta": 1.0, "train.steps": 2000, "train.batch_size": 64, "train.lr": 2e-3,
             "train.ema_decay": 0.99, "train.ema_start": 1000, "train.snapshot_every": 100,
-            "train.checkpoint_every": 500, "train.eval_samples": 300, "train.eval_ood_samples": 50,
-            "train.channels_last": True},
+            "train.checkpoint_every": 500, "train.eval_samples": 300, "train.eval_ood_samples": 50},
 }
 
 PRESETS: dict[str, dict[str, Any]] = {

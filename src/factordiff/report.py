@@ -41,7 +41,7 @@ def provenance(config_text: str | None = None, **extra) -> str:
     import subprocess
 
     from . import __version__
-    from .bench import machine
+    from .hardware import machine
 
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,

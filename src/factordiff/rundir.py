@@ -147,6 +147,7 @@ _name_paths(SweepDir, SWEEP_FILES)
 
 TRAIN_MAY_CHANGE = ("train.",)  # `factordiff train` on an existing run: optimisation and speed options may change
 SWEEP_MAY_CHANGE = ("train.steps",)  # a sweep spec may only let a run train longer
+AUTO_KEYS = ("train.channels_last", "train.amp", "train.compile")  # `auto` resolves to the saved run's values
 
 
 def _flat(d: dict, pre: str = "") -> dict:
@@ -161,7 +162,8 @@ def check_resume(run: RunDir, cfg: RunConfig, may_change: tuple[str, ...] = TRAI
         return
     old, new = _flat(to_dict(load_config(run.config))), _flat(to_dict(cfg))
     free = lambda k: any(k == m or (m.endswith(".") and k.startswith(m)) for m in may_change)  # noqa: E731
-    changed = [k for k in new if old.get(k) != new[k] and not free(k)]
+    kept = lambda k: k in AUTO_KEYS and new[k] == "auto"  # noqa: E731 - `auto` keeps the run's measured choice
+    changed = [k for k in new if old.get(k) != new[k] and not free(k) and not kept(k)]
     if changed:
         raise CheckpointError(f"run {run.path} was set up with a different config ({', '.join(changed)}); "
                               "refusing to continue it with this one (only train.* options may change on resume, "

@@ -23,18 +23,13 @@ import torch
 from . import diffusion
 from .checkpoint import latest_valid, save_checkpoint
 from .config import RunConfig, save_config, to_dict
-from .data import make_dataset, render_labels_torch
+from .data import make_dataset
 from .errors import ConfigError, NonFiniteError, Preempted
 from .evaluate import resolve_device, snapshot
 from .io import append_jsonl, clean_temp_files, run_lock, save_npz, truncate_jsonl
 from .rundir import RunDir, check_resume
 from .score import reference_scores
-from .unet import UNet
-
-
-def step_generator(seed: int, step: int) -> torch.Generator:
-    """The generator for one training step: a pure function of (seed, step)."""
-    return torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + 17) % (2**63 - 1))
+from .step import make_batch_loss, make_model, step_generator, update  # noqa: F401 - re-exported
 
 
 class EMA:
@@ -126,36 +121,6 @@ def _eval_set(cfg: RunConfig, ds) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(labels), np.concatenate(kinds)
 
 
-def make_model(cfg: RunConfig, device: torch.device) -> torch.nn.Module:
-    model = UNet(cfg.model, cfg.data.image_size).to(device)
-    return model.to(memory_format=torch.channels_last if cfg.train.channels_last else torch.contiguous_format)
-
-
-def make_batch_loss(cfg: RunConfig, model: torch.nn.Module, sched, labels_dev: torch.Tensor,
-                    kinds_dev: torch.Tensor):
-    """loss(step): the ε-MSE of step `step`'s batch, rendered on the device from the label set, with the
-    run's performance options (channels_last, bf16 autocast, torch.compile). Used by the loop and the bench."""
-    tc = cfg.train
-    net = torch.compile(model) if tc.compile else model  # same parameters; checkpoints hold `model`
-    fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
-    device = labels_dev.device
-
-    def batch_loss(step: int) -> torch.Tensor:
-        gen = step_generator(cfg.seed, step)
-        idx = torch.randint(0, len(labels_dev), (tc.batch_size,), generator=gen).to(device)
-        x0 = render_labels_torch(labels_dev[idx], kinds_dev[idx], cfg.data) / 127.5 - 1.0
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.amp == "bf16"):
-            return diffusion.loss(net, x0.unsqueeze(1).contiguous(memory_format=fmt), labels_dev[idx], sched, gen)
-
-    return batch_loss
-
-
-def update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
 def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, log=print) -> dict:
     """Train (or resume) the run in `run_dir`; returns a summary. Raises NonFiniteError / Preempted."""
     run = RunDir(run_dir)
@@ -165,6 +130,10 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
     ds = make_dataset(cfg.data)  # validates the data config before anything is written
     device = resolve_device(cfg.train.device)
     check_resume(run, cfg)  # seed, data, model and diffusion must match a run that exists
+    from .tune import settle
+
+    saved = run.load_config() if run.config.exists() else None
+    cfg = settle(cfg, saved, device, log)  # `auto` options: the saved run's, else measured here (tune.py)
     run.path.mkdir(parents=True, exist_ok=True)
     with run_lock(run.path), stop_signals() as stop:
         return _train_locked(cfg, run, ds, device, stop, progress, log)
