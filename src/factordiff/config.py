@@ -229,6 +229,7 @@ class TrainConfig:
     channels_last: bool | str = "auto"  # auto | true | false: NHWC memory format (oneDNN, tensor cores)
     amp: str = "auto"  # auto | none | bf16: autocast the forward pass (fp32 master weights and loss)
     compile: bool | str = "auto"  # auto | true | false: torch.compile (auto: CUDA only; CPU compiles for minutes)
+    logger: str = "none"  # none | tensorboard: metrics also as TensorBoard scalars in RUN/tensorboard
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -246,6 +247,7 @@ class TrainConfig:
         check_choice(p + "amp", self.amp, ("auto", "none", "bf16"))
         check_choice(p + "channels_last", self.channels_last, ("auto", True, False))
         check_choice(p + "compile", self.compile, ("auto", True, False))
+        check_choice(p + "logger", self.logger, ("none", "tensorboard"))
 
 
 @dataclass(frozen=True)

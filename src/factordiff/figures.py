@@ -49,7 +49,7 @@ def phases(panels: list[dict], layer: str):
         for i, name in enumerate("xy"):
             ax = fig.add_subplot(outer[1 + i, j], projection="3d")
             plot.plot_embedding(ax, Y, labels[:, i], title=f"UMAP of {layer}, coloured by {name} "
-                                f"(R²_{name} {_num(p.get(f'r2_{name}'))})")
+                                f"(R²_{name} {_num(p.get(f'r2_{name}'))})", colorbar=f"label {name} (px)")
     return fig
 
 
@@ -57,11 +57,14 @@ def _num(v) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.2f}"
 
 
-def run_curves(rows: list[dict]):
-    """Accuracy (with the ground-truth ceiling), manifold R² and the 0/1/>1 bump shares over training."""
+def run_curves(rows: list[dict], loss: tuple[list, list] | None = None):
+    """Accuracy (with the ground-truth ceiling), manifold R², the 0/1/>1 bump shares over training and, given
+    (steps, losses) of the logged training rows, the loss."""
     steps = [r["step"] for r in rows]
     phase = [r["phase"] for r in rows]
-    fig, ax = plot.new_figure(1, 3, size=(15, 3.6))
+    fig, ax = plot.new_figure(1, 4 if loss else 3, size=(20 if loss else 15, 3.6))
+    if loss:
+        plot.plot_loss(ax[0, 3], *loss)
     plot.plot_curves(ax[0, 0], steps, {"accuracy": [r["acc"] for r in rows], "x": [r["acc_x"] for r in rows],
                                        "y": [r["acc_y"] for r in rows]}, phases=phase, ylabel="accuracy")
     if "acc_ceiling" in rows[-1]:

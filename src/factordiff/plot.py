@@ -140,6 +140,15 @@ def plot_curves(ax, steps, series: dict, *, phases=None, ylabel: str = "", ylim=
     return ax
 
 
+def plot_loss(ax, steps, loss):
+    """The training loss (ε-MSE per logged step), log scale."""
+    ax.plot(steps, loss, lw=0.8, color="tab:blue")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss (ε-MSE)")
+    return ax
+
+
 def plot_count_shares(ax, steps, counts: list[dict]):
     """The failure-mode histogram over steps: shares of 0, 1 and > 1 bumps (stacked)."""
     shares = np.array([[c.get(k, 0.0) for k in ("0", "1", ">1")] for c in counts]).T
@@ -152,9 +161,13 @@ def plot_count_shares(ax, steps, counts: list[dict]):
     return ax
 
 
-def plot_embedding(ax, Y: np.ndarray, color: np.ndarray, *, title: str = "", cmap: str = "viridis"):
-    """A 3-D embedding (UMAP/PCA) coloured by a label coordinate (P1 Fig 3 bottom). `ax` is a 3-D Axes."""
-    ax.scatter(Y[:, 0], Y[:, 1], Y[:, 2], c=color, cmap=cmap, s=4, depthshade=False)
+def plot_embedding(ax, Y: np.ndarray, color: np.ndarray, *, title: str = "", cmap: str = "viridis",
+                   colorbar: str | None = None):
+    """A 3-D embedding (UMAP/PCA) coloured by a label coordinate (P1 Fig 3 bottom), with a colour bar
+    labelled `colorbar` when given. `ax` is a 3-D Axes."""
+    sc = ax.scatter(Y[:, 0], Y[:, 1], Y[:, 2], c=color, cmap=cmap, s=4, depthshade=False)
+    if colorbar:
+        ax.figure.colorbar(sc, ax=ax, fraction=0.035, pad=0.02).set_label(colorbar, fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_zticks([])

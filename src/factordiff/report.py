@@ -101,7 +101,7 @@ def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -
         raise FactordiffError(f"{run.path} has no analysis of {layer}; run `factordiff analyze {run.path}` first")
     summary = run.summary(layer)
     figs = {"phases": figures.phases(phase_panels(run, rows, layer, seed), layer),
-            "curves": figures.run_curves(rows), "dimension": figures.dimension(rows)}
+            "curves": figures.run_curves(rows, _loss(run)), "dimension": figures.dimension(rows)}
     probe = run.probe(summary.get("grid_step", -1))
     if probe.exists():
         figs |= {"geometry": figures.geometry(probe_geometry(probe, seed)),
@@ -127,7 +127,7 @@ model base width {cfg.model.base}; T = {cfg.diffusion.timesteps}; sampler {cfg.d
 participation ratio {last['participation_ratio']:.2f}, Betti {last.get('betti', 'not computed')}.
 <b>Phase onsets</b>: {html.escape(onsets)}.</p>
 <h2>Three learning phases (P1 Fig 3)</h2>{img(paths['phases'])}
-<h2>Accuracy, R² and failure modes</h2>{img(paths['curves'])}
+<h2>Accuracy, R², failure modes and the training loss</h2>{img(paths['curves'])}
 <h2>Effective dimension (P2 Fig 2c,d)</h2>{img(paths['dimension'])}
 {geometry}
 <h2>All snapshots</h2>
@@ -149,6 +149,12 @@ network. {_rule_text(rule)}</p>
                                                   "snapshots (sampling + scoring)": f"{snap_s / 60:.1f} min"})
     out = atomic_write_text(run.report, page(f"factordiff report: {run.name}", body))
     return {"report": str(out), "figures": {k: str(v) for k, v in paths.items()}}
+
+
+def _loss(run: RunDir) -> tuple[list, list] | None:
+    """(steps, losses) of the run's logged training rows; None when it has none."""
+    rows = [r for r in run.read_metrics("train") if isinstance(r.get("loss"), (int, float))]
+    return ([r["step"] for r in rows], [r["loss"] for r in rows]) if rows else None
 
 
 def _rule_text(rule: dict) -> str:

@@ -26,7 +26,8 @@ from .config import RunConfig, save_config, to_dict
 from .data import make_dataset
 from .errors import ConfigError, NonFiniteError, Preempted
 from .evaluate import resolve_device, snapshot
-from .io import append_jsonl, clean_temp_files, run_lock, save_npz, truncate_jsonl
+from .io import clean_temp_files, run_lock, save_npz, truncate_jsonl
+from .loggers import MetricLog, check_logger
 from .rundir import RunDir, check_resume
 from .score import reference_scores
 from .step import make_batch_loss, make_model, step_generator, update  # noqa: F401 - re-exported
@@ -128,6 +129,7 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
         raise ConfigError("--run-dir", str(run.path), "a directory (new or an earlier run's)",
                           f"--run-dir: {run.path} is a file, not a directory; choose a new path or a run directory")
     ds = make_dataset(cfg.data)  # validates the data config before anything is written
+    check_logger(cfg)
     device = resolve_device(cfg.train.device)
     check_resume(run, cfg)  # seed, data, model and diffusion must match a run that exists
     from .tune import settle
@@ -135,8 +137,8 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
     saved = run.load_config() if run.config.exists() else None
     cfg = settle(cfg, saved, device, log)  # `auto` options: the saved run's, else measured here (tune.py)
     run.path.mkdir(parents=True, exist_ok=True)
-    with run_lock(run.path), stop_signals() as stop:
-        return _train_locked(cfg, run, ds, device, stop, progress, log)
+    with run_lock(run.path), stop_signals() as stop, contextlib.ExitStack() as closing:
+        return _train_locked(cfg, run, ds, device, stop, progress, log, closing)
 
 
 def _resume(run: RunDir, model, ema: EMA, opt, log) -> int:
@@ -158,7 +160,7 @@ def _resume(run: RunDir, model, ema: EMA, opt, log) -> int:
     return start
 
 
-def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) -> dict:
+def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, closing) -> dict:
     tc = cfg.train
     debris = clean_temp_files(run.path)  # temp files of a process killed mid-write (never under a final name)
     if debris:
@@ -169,6 +171,7 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
     ema = EMA(model, tc.ema_decay, tc.ema_start)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     start = _resume(run, model, ema, opt, log)
+    metrics = closing.enter_context(MetricLog(cfg, run.metrics, run.path / "tensorboard", start))
 
     sched = diffusion.make_schedule(cfg.diffusion)
     labels_dev = torch.as_tensor(ds.labels, dtype=torch.float32, device=device)
@@ -211,7 +214,7 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
             save_npz(run.snapshot(step), **out["arrays"])
             m = out["metrics"]
             clock.snapshot_took(time.perf_counter() - t0)
-            append_jsonl(run.metrics, {"kind": "eval", "step": step, "sec": round(time.perf_counter() - t0, 3),
+            metrics.append({"kind": "eval", "step": step, "sec": round(time.perf_counter() - t0, 3),
                                        **m, "acc_ceiling": ceiling, "tol_px": cfg.data.tol_px,
                                        "references": refs})
             model.train()
@@ -243,7 +246,7 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log) 
         bar.update(1)
         if step % tc.log_every == 0 or step == tc.steps:
             dt = time.perf_counter() - t_log
-            append_jsonl(run.metrics, {"kind": "train", "step": step, "loss": running / n_run, "lr": tc.lr,
+            metrics.append({"kind": "train", "step": step, "loss": running / n_run, "lr": tc.lr,
                                        "sec_per_step": round(dt / n_run, 5)})
             clock.steps_took(n_run, dt)
             bar.set_postfix(loss=f"{running / n_run:.4f}", left=clock.left(step))
