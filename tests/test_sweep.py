@@ -105,6 +105,9 @@ def test_cli_sweep_status_and_slurm_code_path_via_submitit_local(tmp_path, capsy
     assert main(["sweep", str(spec_file), "--out", str(out), "--launcher", "slurm", "--slurm", "cluster=local",
                  "timeout_min=10"]) == 0
     assert "2 runs ran, 0 failed" in capsys.readouterr().out
+    assert not list(out.rglob("%j")), "a literal %j folder"
+    logs = sorted((out / "slurm").glob("*_log.out"))
+    assert len(logs) == 2 and all("_seed=" in p.read_text() and ": step 0: acc" in p.read_text() for p in logs)
     assert main(["sweep", "status", str(spec_file), "--out", str(out)]) == 0
     assert "2 done" in capsys.readouterr().out
     assert main(["sweep", "aggregate", str(spec_file), "--out", str(out)]) == 0

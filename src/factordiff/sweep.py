@@ -158,10 +158,12 @@ def run_status(run_dir: Path) -> dict:
 _STOPPED: list[str] = []  # in a worker process: why a stop signal ended one of its runs
 
 
-def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None) -> dict:
+def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None,
+            echo: bool = False) -> dict:
     """The worker: under the run's lock, train (resuming), analyse, mark done; an error marks the run failed
     with its reason, a stop signal marks it interrupted. A worker that was stopped starts no further run (the
-    pool may have queued more). A run locked by another process (a second sweep on it) is left alone."""
+    pool may have queued more). A run locked by another process (a second sweep on it) is left alone. `echo`
+    (Slurm jobs) also prints the trainer's lines, so the job's log shows the run's progress."""
     import torch
 
     from .analyze import analyze_run
@@ -178,8 +180,12 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
             try:
                 cfg = from_dict(RunConfig, cfg_dict)
                 # the trainer's log lines (progress every 10 %, snapshots) keep status.json current
-                summary = train(cfg, run_dir, progress=False,
-                                log=lambda m: _write_status(run_dir, "running", stage="training", last=str(m)[:300]))
+                def log(m):
+                    _write_status(run_dir, "running", stage="training", last=str(m)[:300])
+                    if echo:
+                        print(f"{run_dir.name}: {m}", flush=True)
+
+                summary = train(cfg, run_dir, progress=False, log=log)
                 if analyze is not None:
                     _write_status(run_dir, "running", stage="analysing", step=summary["step"])
                     analyze_run(run_dir, **analyze)
@@ -332,7 +338,7 @@ class SlurmRun:
         self.analyze = analyze
 
     def __call__(self, cfg_dict: dict, run_dir: str) -> dict:
-        return run_one(cfg_dict, run_dir, self.analyze)
+        return run_one(cfg_dict, run_dir, self.analyze, echo=True)
 
     def checkpoint(self, cfg_dict: dict, run_dir: str):
         import submitit
@@ -346,7 +352,8 @@ def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
     except ImportError:
         raise FactordiffError("--launcher slurm needs submitit (pip install submitit)") from None
     # cluster "slurm" unless asked otherwise (launch checked sbatch): never the AutoExecutor's local fallback
-    executor = submitit.AutoExecutor(folder=str(SweepDir(sweep_dir).slurm / "%j"),
+    # one folder, files named by job id (submitit's `%j` in a folder name leaves a literal `%j` directory)
+    executor = submitit.AutoExecutor(folder=str(SweepDir(sweep_dir).slurm),
                                      cluster=slurm.pop("cluster", "slurm"))
     params = {"timeout_min": 240, "cpus_per_task": 2, "slurm_array_parallelism": jobs or len(todo), **slurm}
     executor.update_parameters(name=f"factordiff-{spec.name}", **params)
