@@ -53,6 +53,10 @@ class NonFiniteError(FactordiffError, FloatingPointError):
 
 
 class Preempted(FactordiffError):
-    """SIGTERM / SIGINT arrived; a checkpoint was written at the step boundary."""
+    """SIGTERM / SIGINT arrived; a checkpoint was written at the step boundary. `signum`: the signal."""
 
     exit_code = 143
+
+    def __init__(self, *args, signum: int | None = None):
+        super().__init__(*args)
+        self.signum = signum

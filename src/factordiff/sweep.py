@@ -159,7 +159,7 @@ _STOPPED: list[str] = []  # in a worker process: why a stop signal ended one of 
 
 
 def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None,
-            echo: bool = False) -> dict:
+            echo: bool = False, stop_on: tuple | None = None) -> dict:
     """The worker: under the run's lock, train (resuming), analyse, mark done; an error marks the run failed
     with its reason, a stop signal marks it interrupted. A worker that was stopped starts no further run (the
     pool may have queued more). A run locked by another process (a second sweep on it) is left alone. `echo`
@@ -185,7 +185,7 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
                     if echo:
                         print(f"{run_dir.name}: {m}", flush=True)
 
-                summary = train(cfg, run_dir, progress=False, log=log)
+                summary = train(cfg, run_dir, progress=False, log=log, **({"stop_on": stop_on} if stop_on else {}))
                 if analyze is not None:
                     _write_status(run_dir, "running", stage="analysing", step=summary["step"])
                     analyze_run(run_dir, **analyze)
@@ -338,12 +338,42 @@ class SlurmRun:
         self.analyze = analyze
 
     def __call__(self, cfg_dict: dict, run_dir: str) -> dict:
-        return run_one(cfg_dict, run_dir, self.analyze, echo=True)
+        """In the job: train with SIGUSR2 (submitit's time-limit / preemption notice, `signal_delay_s` before
+        the end) as a stop signal too, so the run checkpoints at a step boundary. Stopped by it, the job requeues
+        itself (when the attempt made progress) and exits with no result, so the submitter keeps waiting for the
+        requeued attempt; stopped by SIGTERM (`scontrol requeue`, preemption with requeue, or scancel), it
+        exits with no result too: Slurm has requeued it or reports it cancelled."""
+        import signal
+
+        from .plan import resume_step
+
+        start = resume_step(run_dir)
+        try:
+            return run_one(cfg_dict, run_dir, self.analyze, echo=True,
+                           stop_on=(signal.SIGTERM, signal.SIGINT, signal.SIGUSR2))
+        except Preempted as e:
+            if e.signum == signal.SIGUSR2:
+                if resume_step(run_dir) <= start:
+                    raise FactordiffError(f"{Path(run_dir).name}: no checkpoint past step {start} within the job's "
+                                          "time limit; give the jobs more time (--slurm timeout_min=…)") from e
+                _requeue_this_job()
+            print(f"{Path(run_dir).name}: {e}; exiting for the requeued attempt", flush=True)
+            raise SystemExit(0) from None  # not an Exception: submitit writes no result for this attempt
 
     def checkpoint(self, cfg_dict: dict, run_dir: str):
         import submitit
 
         return submitit.helpers.DelayedSubmission(self, cfg_dict, run_dir)
+
+
+def _requeue_this_job() -> None:
+    import subprocess
+
+    import submitit
+
+    jid = submitit.JobEnvironment().job_id  # array jobs: "<array id>_<task>"
+    subprocess.check_call(["scontrol", "requeue", jid], timeout=60)
+    print(f"requeued job {jid}", flush=True)
 
 
 def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:

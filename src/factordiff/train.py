@@ -49,9 +49,13 @@ class EMA:
             torch._foreach_lerp_(dst, src, 1 - self.decay)
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 @contextlib.contextmanager
-def stop_signals():
-    """SIGTERM / SIGINT set a flag; the loop checkpoints at the next step boundary and exits."""
+def stop_signals(signals: tuple = STOP_SIGNALS):
+    """The signals (SIGTERM / SIGINT; a Slurm job adds SIGUSR2, its time-limit notice) set a flag; the loop
+    checkpoints at the next step boundary (or within a reverse step of a snapshot) and exits."""
     flag = {"signal": None}
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -60,7 +64,7 @@ def stop_signals():
     def handler(signum, _frame):
         flag["signal"] = signum
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    old = {s: signal.signal(s, handler) for s in signals}
     try:
         yield flag
     finally:
@@ -122,8 +126,10 @@ def _eval_set(cfg: RunConfig, ds) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(labels), np.concatenate(kinds)
 
 
-def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, log=print) -> dict:
-    """Train (or resume) the run in `run_dir`; returns a summary. Raises NonFiniteError / Preempted."""
+def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, log=print,
+          stop_on: tuple = STOP_SIGNALS) -> dict:
+    """Train (or resume) the run in `run_dir`; returns a summary. Raises NonFiniteError / Preempted (on one
+    of the `stop_on` signals, after a checkpoint)."""
     run = RunDir(run_dir)
     if run.path.exists() and not run.path.is_dir():
         raise ConfigError("--run-dir", str(run.path), "a directory (new or an earlier run's)",
@@ -137,7 +143,7 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
     saved = run.load_config() if run.config.exists() else None
     cfg = settle(cfg, saved, device, log)  # `auto` options: the saved run's, else measured here (tune.py)
     run.path.mkdir(parents=True, exist_ok=True)
-    with run_lock(run.path), stop_signals() as stop, contextlib.ExitStack() as closing:
+    with run_lock(run.path), stop_signals(stop_on) as stop, contextlib.ExitStack() as closing:
         return _train_locked(cfg, run, ds, device, stop, progress, log, closing)
 
 
@@ -257,5 +263,5 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
     bar.close()
     if stop["signal"] is not None and (step < tc.steps or not run.snapshot(step).exists()):
         raise Preempted(f"stopped by signal {stop['signal']} at step {step}; checkpoint written, "
-                        f"rerun the same command to resume")
+                        f"rerun the same command to resume", signum=stop["signal"])
     return {"run_dir": str(run.path), "step": step, "resumed_from": start}

@@ -183,8 +183,8 @@ def p2_percolation(outcome):
 
 def p2_rim(outcome):
     a, b = {SUP: (0.8, 0.2), NOT: (0.5, 0.45), INC: (None, None)}[outcome]
-    rows = run("r", **{"data.rim_width": 1.0, "acc_ood": a, "acc": a}) + run("n", **{"data.rim_width": 0.0,
-                                                                                      "acc_ood": b, "acc": b})
+    rows = (run("r", **{"data.rim_width": 1.0, "acc_ood": a, "acc": a, "acc_nearest_ood": 0.05})
+            + run("n", **{"data.rim_width": 0.0, "acc_ood": b, "acc": b, "acc_nearest_ood": 0.05}))
     samples = {"images": RNG.integers(0, 255, (3, 16, 16)), "labels": RNG.uniform(0, 16, (3, 2)),
                "pred": RNG.uniform(0, 16, (3, 2))}
     return rows, {"r": samples, "n": None}

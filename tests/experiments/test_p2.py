@@ -59,12 +59,17 @@ def test_seed_mean_averages_runs_that_share_a_key():
 
 def test_p2_verdicts_average_over_seeds():
     """At paper scale every grid point has three seeds: a verdict must use their mean, not the last seed."""
-    rim = (run("r_seed=0", **{"data.rim_width": 1.0, "acc_ood": 0.9}) +
-           run("r_seed=1", **{"data.rim_width": 1.0, "acc_ood": 0.3}) +
-           run("r_seed=2", **{"data.rim_width": 1.0, "acc_ood": 0.6}) +
-           sum((run(f"n_seed={k}", **{"data.rim_width": 0.0, "acc_ood": 0.2}) for k in range(3)), []))
-    v = rim_.judge(rim, {})[0]  # mean with rim 0.6: gap 0.4; the last seed alone would give 0.0
+    mem = {"acc_nearest_ood": 0.05}
+    rim = (run("r_seed=0", **{"data.rim_width": 1.0, "acc_ood": 0.9, **mem}) +
+           run("r_seed=1", **{"data.rim_width": 1.0, "acc_ood": 0.4, **mem}) +
+           run("r_seed=2", **{"data.rim_width": 1.0, "acc_ood": 0.5, **mem}) +
+           sum((run(f"n_seed={k}", **{"data.rim_width": 0.0, "acc_ood": 0.2, **mem}) for k in range(3)), []))
+    v = rim_.judge(rim, {})[0]  # mean with rim 0.6: gap 0.4 (seed spread 0.26); the last seed alone gives 0.3
     assert v.value == pytest.approx(0.4) and v.supported
+    spread_out = {"r_seed=0": 1.0, "r_seed=1": 0.1, "r_seed=2": 0.7}  # mean 0.6 again, seed std 0.46
+    wide = [dict(r, acc_ood=spread_out.get(r["run"], r["acc_ood"])) for r in rim]
+    v = rim_.judge(wide, {})[0]  # the same mean gap, but the seeds spread more than the gap: not supported
+    assert v.value == pytest.approx(0.4) and not v.supported and "seed spreads" in v.detail
     rows = []
     for kind in ("bump", "sos"):
         for w in (2, 4):
