@@ -86,3 +86,23 @@ def test_train_command_runs_and_resumes(tmp_path, capsys):
     assert "to step 9 (resumed from step 6)" in capsys.readouterr().out
     assert main(["train", "--run-dir", str(tmp_path / "r2"), "train.batch_size=0"]) == 2
     assert "train.batch_size: must be" in capsys.readouterr().err and not (tmp_path / "r2").exists()
+
+
+def test_every_readme_quickstart_command_parses():
+    """The Quickstart block, as written, is accepted by the CLI's parser (scripts/quickstart.sh runs it all)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from factordiff.cli import build_parser
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    block = re.search(r"## Quickstart\n+```bash\n(.*?)```", text, re.S).group(1)
+    commands = [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines()]
+    commands = [c for c in commands if c]
+    assert len(commands) >= 10 and all(c.startswith("factordiff ") for c in commands)
+    parser = build_parser()
+    for cmd in commands:
+        argv = shlex.split(cmd.split(" > ")[0])[1:]
+        args = parser.parse_args(argv)
+        assert callable(args.func), cmd
