@@ -81,6 +81,42 @@ def test_report_writes_html_and_figures(run):
     assert "Phase C: accuracy ≥ 0.8 × the ceiling" in html
 
 
+def _chromium():
+    import shutil
+
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium (apt-get install chromium)")
+def test_report_renders_in_headless_chromium(run, tmp_path):
+    """The run report as a browser shows it: the DOM after load has every section, each figure decodes to a
+    real image (naturalWidth > 0), and a full-page screenshot is not blank."""
+    import subprocess
+
+    import matplotlib.image as mpimg
+
+    analyze_run(run, grid=4, methods=("pca",))
+    write_report(run)
+    page = (run / "report.html").resolve().as_uri()
+    probe = tmp_path / "probe.html"  # the report in an iframe, then a line per image: decoded width × height
+    probe.write_text(f"""<iframe id=f src="{page}" style="width:1400px;height:1000px"></iframe><pre id=o></pre>
+<script>document.getElementById('f').onload = () => {{ const d = document.getElementById('f').contentDocument;
+document.getElementById('o').textContent = [...d.images].map(i => i.naturalWidth + 'x' + i.naturalHeight)
+.join(' ') + ' | ' + [...d.querySelectorAll('h2')].map(h => h.textContent).join(' | '); }};</script>""")
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+             "--virtual-time-budget=5000"]
+    dom = subprocess.run([_chromium(), *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    sizes = dom.split('<pre id="o">')[1].split(" | ")[0].split()
+    assert len(sizes) >= 5 and all(int(s.split("x")[0]) > 100 for s in sizes), sizes
+    assert "Three learning phases" in dom and "training loss" in dom and "Persistent homology" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([_chromium(), *flags, f"--screenshot={shot}", "--window-size=1400,3000", page],
+                   capture_output=True, timeout=120, check=True)
+    img = mpimg.imread(shot)
+    assert img.shape[0] >= 3000 and img[..., :3].std() > 0.05  # not a blank page
+
+
 def test_sample_scores_and_saves(run, capsys):
     assert main(["sample", str(run), "--n", "6", "--sampler", "ddim", "--steps", "3"]) == 0
     out = json.loads(capsys.readouterr().out)
