@@ -148,8 +148,8 @@ def test_status_json_follows_the_running_run(tmp_path, monkeypatch):
     """While a worker trains, status.json holds the trainer's latest log line (the step); while it analyses,
     the stage and the step trained to."""
     import factordiff.analyze
-    import factordiff.sweep
     import factordiff.train
+    import factordiff.worker
     from factordiff.config import to_dict
     from factordiff.sweep import run_one
 
@@ -165,7 +165,7 @@ def test_status_json_follows_the_running_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(factordiff.train, "train", fake_train)
     monkeypatch.setattr(factordiff.analyze, "analyze_run", fake_analyze)
-    monkeypatch.setattr(factordiff.sweep, "_STOPPED", [])  # a worker stopped by an earlier test starts nothing
+    monkeypatch.setattr(factordiff.worker, "STOPPED", [])  # a worker stopped by an earlier test starts nothing
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     run_one(to_dict(expand(spec())[0][1]), str(run_dir), analyze={})

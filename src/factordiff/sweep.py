@@ -25,18 +25,18 @@ import os
 import re
 import shutil
 import signal
-import socket
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, RunConfig, from_dict, parse_yaml, replace_path, to_dict
-from .errors import FactordiffError, Preempted, RunLocked
-from .io import atomic_write_json, atomic_write_text, lock_free, run_lock
+from .config import ConfigError, RunConfig, parse_yaml, replace_path, to_dict
+from .errors import Preempted
+from .io import atomic_write_text
 from .presets import PRESETS, preset
 from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
+from .slurm import launch_slurm
+from .worker import STOPPED, run_one, run_status, write_status  # noqa: F401 - re-exported
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 ANALYZE_KEYS = {"grid", "grid_repeats", "topology", "methods", "layer", "umap_seeds"}
@@ -134,77 +134,6 @@ def expand(spec: SweepSpec) -> list[tuple[str, RunConfig, dict]]:
     return runs
 
 
-# ---- status ----------------------------------------------------------------------------------------------
-
-def _write_status(run_dir: Path, state: str, **extra) -> None:
-    atomic_write_json(RunDir(run_dir).status, {"state": state, "host": socket.gethostname(), "pid": os.getpid(),
-                                                "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
-
-
-def run_status(run_dir: Path) -> dict:
-    """{'state': pending | running | interrupted | done | failed, …} of one run directory."""
-    path = RunDir(run_dir).status
-    if not path.exists():
-        return {"state": "pending"}
-    try:
-        st = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {"state": "pending"}
-    if st.get("state") == "running" and lock_free(run_dir) and st.get("host") == socket.gethostname():
-        st["state"] = "interrupted"
-    return st
-
-
-_STOPPED: list[str] = []  # in a worker process: why a stop signal ended one of its runs
-
-
-def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None,
-            echo: bool = False, stop_on: tuple | None = None) -> dict:
-    """The worker: under the run's lock, train (resuming), analyse, mark done; an error marks the run failed
-    with its reason, a stop signal marks it interrupted. A worker that was stopped starts no further run (the
-    pool may have queued more). A run locked by another process (a second sweep on it) is left alone. `echo`
-    (Slurm jobs) also prints the trainer's lines, so the job's log shows the run's progress."""
-    import torch
-
-    from .analyze import analyze_run
-    from .train import train
-
-    run_dir = Path(run_dir)
-    if _STOPPED:
-        raise Preempted(f"not starting {run_dir.name}: this worker was stopped ({_STOPPED[0]})")
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        with run_lock(run_dir):
-            _write_status(run_dir, "running", stage="training")
-            try:
-                cfg = from_dict(RunConfig, cfg_dict)
-                # the trainer's log lines (progress every 10 %, snapshots) keep status.json current
-                def log(m):
-                    _write_status(run_dir, "running", stage="training", last=str(m)[:300])
-                    if echo:
-                        print(f"{run_dir.name}: {m}", flush=True)
-
-                summary = train(cfg, run_dir, progress=False, log=log, **({"stop_on": stop_on} if stop_on else {}))
-                if analyze is not None:
-                    _write_status(run_dir, "running", stage="analysing", step=summary["step"])
-                    analyze_run(run_dir, **analyze)
-            except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
-                _write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
-                _STOPPED.append(f"{type(e).__name__}: {e}")
-                raise
-            except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
-                _write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
-                              traceback=traceback.format_exc()[-2000:])
-                raise
-            _write_status(run_dir, "done", step=summary["step"])
-    except RunLocked:
-        return {"run_dir": str(run_dir), "step": None, "busy": True}
-    return {"run_dir": str(run_dir), "step": summary["step"]}
-
-
-# ---- launchers ---------------------------------------------------------------------------------------------
-
 def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dict, Path]]:
     runs = expand(spec)  # fails before anything is written
     root = sweep_dir.resolve()
@@ -267,7 +196,7 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
             log(f"  {name}: {cfg.train.steps} steps on a Slurm node (not estimated here: another machine)")
     if dry_run:
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped, "dry_run": True, **extra}
-    fn = _launch_local if launcher == "local" else _launch_slurm
+    fn = _launch_local if launcher == "local" else launch_slurm
     failed = fn(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log)
     return {"runs": len(runs), "ran": len(todo), "failed": failed, "skipped": skipped, **extra}
 
@@ -327,77 +256,6 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
             except Exception as e:  # noqa: BLE001 - reported per run; the sweep goes on
                 failed += 1
                 log(f"{name}: FAILED: {type(e).__name__}: {e}")
-    return failed
-
-
-class SlurmRun:
-    """submitit job: train + analyse one run; on preemption or timeout submitit requeues it and the trainer
-    resumes from its last checkpoint."""
-
-    def __init__(self, analyze: dict | None):
-        self.analyze = analyze
-
-    def __call__(self, cfg_dict: dict, run_dir: str) -> dict:
-        """In the job: train with SIGUSR2 (submitit's time-limit / preemption notice, `signal_delay_s` before
-        the end) as a stop signal too, so the run checkpoints at a step boundary. Stopped by it, the job requeues
-        itself (when the attempt made progress) and exits with no result, so the submitter keeps waiting for the
-        requeued attempt; stopped by SIGTERM (`scontrol requeue`, preemption with requeue, or scancel), it
-        exits with no result too: Slurm has requeued it or reports it cancelled."""
-        import signal
-
-        from .plan import resume_step
-
-        start = resume_step(run_dir)
-        try:
-            return run_one(cfg_dict, run_dir, self.analyze, echo=True,
-                           stop_on=(signal.SIGTERM, signal.SIGINT, signal.SIGUSR2))
-        except Preempted as e:
-            if e.signum == signal.SIGUSR2:
-                if resume_step(run_dir) <= start:
-                    raise FactordiffError(f"{Path(run_dir).name}: no checkpoint past step {start} within the job's "
-                                          "time limit; give the jobs more time (--slurm timeout_min=…)") from e
-                _requeue_this_job()
-            print(f"{Path(run_dir).name}: {e}; exiting for the requeued attempt", flush=True)
-            raise SystemExit(0) from None  # not an Exception: submitit writes no result for this attempt
-
-    def checkpoint(self, cfg_dict: dict, run_dir: str):
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(self, cfg_dict, run_dir)
-
-
-def _requeue_this_job() -> None:
-    import subprocess
-
-    import submitit
-
-    jid = submitit.JobEnvironment().job_id  # array jobs: "<array id>_<task>"
-    subprocess.check_call(["scontrol", "requeue", jid], timeout=60)
-    print(f"requeued job {jid}", flush=True)
-
-
-def _launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
-    try:
-        import submitit
-    except ImportError:
-        raise FactordiffError("--launcher slurm needs submitit (pip install submitit)") from None
-    # cluster "slurm" unless asked otherwise (launch checked sbatch): never the AutoExecutor's local fallback
-    # one folder, files named by job id (submitit's `%j` in a folder name leaves a literal `%j` directory)
-    executor = submitit.AutoExecutor(folder=str(SweepDir(sweep_dir).slurm),
-                                     cluster=slurm.pop("cluster", "slurm"))
-    params = {"timeout_min": 240, "cpus_per_task": 2, "slurm_array_parallelism": jobs or len(todo), **slurm}
-    executor.update_parameters(name=f"factordiff-{spec.name}", **params)
-    runs = [(to_dict(cfg), str(run_dir)) for _name, cfg, run_dir in todo]
-    handles = executor.map_array(SlurmRun(spec.analyze), [r[0] for r in runs], [r[1] for r in runs])
-    log(f"submitted {len(handles)} jobs: {handles[0].job_id.split('_')[0]} (array)")
-    failed = 0
-    for (name, _cfg, _d), job in zip(todo, handles):
-        try:
-            job.result()
-            log(f"{name}: done (job {job.job_id})")
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            log(f"{name}: FAILED (job {job.job_id}): {str(e).strip().splitlines()[-1][:300]}")
     return failed
 
 

@@ -1,0 +1,87 @@
+"""The sweep worker: one run under its lock (train, resuming, then analyse) with its status.json kept current;
+used by the local process pool (sweep.py) and by Slurm jobs (slurm.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+
+from .config import RunConfig, from_dict
+from .errors import Preempted, RunLocked
+from .io import atomic_write_json, lock_free, run_lock
+from .rundir import RunDir
+
+# ---- status ----------------------------------------------------------------------------------------------
+
+def write_status(run_dir: Path, state: str, **extra) -> None:
+    atomic_write_json(RunDir(run_dir).status, {"state": state, "host": socket.gethostname(), "pid": os.getpid(),
+                                                "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
+
+
+def run_status(run_dir: Path) -> dict:
+    """{'state': pending | running | interrupted | done | failed, …} of one run directory."""
+    path = RunDir(run_dir).status
+    if not path.exists():
+        return {"state": "pending"}
+    try:
+        st = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"state": "pending"}
+    if st.get("state") == "running" and lock_free(run_dir) and st.get("host") == socket.gethostname():
+        st["state"] = "interrupted"
+    return st
+
+
+STOPPED: list[str] = []  # in a worker process: why a stop signal ended one of its runs
+
+
+def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None,
+            echo: bool = False, stop_on: tuple | None = None) -> dict:
+    """The worker: under the run's lock, train (resuming), analyse, mark done; an error marks the run failed
+    with its reason, a stop signal marks it interrupted. A worker that was stopped starts no further run (the
+    pool may have queued more). A run locked by another process (a second sweep on it) is left alone. `echo`
+    (Slurm jobs) also prints the trainer's lines, so the job's log shows the run's progress."""
+    import torch
+
+    from .analyze import analyze_run
+    from .train import train
+
+    run_dir = Path(run_dir)
+    if STOPPED:
+        raise Preempted(f"not starting {run_dir.name}: this worker was stopped ({STOPPED[0]})")
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        with run_lock(run_dir):
+            write_status(run_dir, "running", stage="training")
+            try:
+                cfg = from_dict(RunConfig, cfg_dict)
+                # the trainer's log lines (progress every 10 %, snapshots) keep status.json current
+                def log(m):
+                    write_status(run_dir, "running", stage="training", last=str(m)[:300])
+                    if echo:
+                        print(f"{run_dir.name}: {m}", flush=True)
+
+                summary = train(cfg, run_dir, progress=False, log=log, **({"stop_on": stop_on} if stop_on else {}))
+                if analyze is not None:
+                    write_status(run_dir, "running", stage="analysing", step=summary["step"])
+                    analyze_run(run_dir, **analyze)
+            except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
+                write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
+                STOPPED.append(f"{type(e).__name__}: {e}")
+                raise
+            except BaseException as e:  # noqa: BLE001 - recorded, then re-raised
+                write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
+                              traceback=traceback.format_exc()[-2000:])
+                raise
+            write_status(run_dir, "done", step=summary["step"])
+    except RunLocked:
+        return {"run_dir": str(run_dir), "step": None, "busy": True}
+    return {"run_dir": str(run_dir), "step": summary["step"]}
+
+
+# ---- launchers ---------------------------------------------------------------------------------------------
