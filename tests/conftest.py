@@ -10,6 +10,21 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["FACTORDIFF_CACHE_DIR"] = tempfile.mkdtemp(prefix="factordiff-tune-")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run the tests marked slow (end-to-end subprocess runs; .ci/run runs them)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run only with --runslow (the pattern of pytest's docs): the default suite stays fast."""
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow end-to-end test: run with --runslow (.ci/run does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def rng():
     import numpy as np

@@ -79,6 +79,8 @@ def test_report_writes_html_and_figures(run):
     assert "Provenance" in html and "factordiff</th><td>" in html and "torch</th>" in html and "cores" in html
     assert "training (steps, as logged)" in html and "<summary>config</summary>" in html and "sigma:" in html
     assert "Phase C: accuracy ≥ 0.8 × the ceiling" in html
+    # every figure has a caption under it that says how to read it
+    assert html.count("<figcaption") == 5 and "phase bands (A red, B yellow, C green)" in html
 
 
 def _chromium():

@@ -329,6 +329,7 @@ def test_two_processes_on_one_run_one_trains_the_other_refuses(straight, tmp_pat
     assert_same_run(straight, run)
 
 
+@pytest.mark.slow
 def test_one_sweep_launched_twice_at_once(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump({"name": "race", "overrides": OVERRIDES,
@@ -355,11 +356,12 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("whom", ["sweep process", "process group"])
 def test_sigterm_to_a_sweep_stops_its_workers_and_starts_nothing_new(tmp_path, whom):
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump({"name": "stop", "overrides": {**OVERRIDES, "train.steps": 100},
-                                    "grid": {"data.sigma": [1.0, 1.5, 2.0]}, "analyze": False}))
+                                    "grid": {"data.sigma": [1.0, 1.5]}, "analyze": False}))
     out = tmp_path / "sw"
     cmd = [sys.executable, "-m", "factordiff", "sweep", str(spec), "--out", str(out), "--jobs", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -377,7 +379,7 @@ def test_sigterm_to_a_sweep_stops_its_workers_and_starts_nothing_new(tmp_path, w
     assert not _alive(worker), "a worker outlived its sweep"
     st = json.loads((first / "status.json").read_text())
     assert st["state"] == "interrupted" and "signal 15" in st["reason"], st
-    for name in ("sigma=1.5_seed=0", "sigma=2_seed=0"):  # queued runs never started
+    for name in ("sigma=1.5_seed=0",):  # the queued run never started
         assert not (out / "runs" / name / "metrics.jsonl").exists()
     at_stop = load_checkpoint(list_checkpoints(first / "checkpoints")[-1])["manifest"]["step"]
     assert 0 < at_stop < 100
@@ -385,7 +387,7 @@ def test_sigterm_to_a_sweep_stops_its_workers_and_starts_nothing_new(tmp_path, w
     record("sweep_sigterm", 1, whom=whom, step=at_stop)
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
-    for name in ("sigma=1_seed=0", "sigma=1.5_seed=0", "sigma=2_seed=0"):
+    for name in ("sigma=1_seed=0", "sigma=1.5_seed=0"):
         d = out / "runs" / name
         assert json.loads((d / "status.json").read_text())["state"] == "done"
         steps = [(r["kind"], r["step"]) for r in read_jsonl(d / "metrics.jsonl")]
@@ -614,11 +616,12 @@ REPRODUCE = """
 from factordiff.config import parse_overrides
 from factordiff.experiments import reproduce
 over = parse_overrides({over!r})
-reproduce("p1-phases", out={out!r}, overrides=over, seeds=[0], jobs=1, log=lambda m: None,
+reproduce("p1-holes", out={out!r}, overrides=over, seeds=[0], jobs=1, log=lambda m: None,
           analyze={{"methods": ["pca"], "grid": 0, "topology": "none", "umap_seeds": 1}})
 """
 
 
+@pytest.mark.slow
 def test_kill9_in_reproduce_then_rerun_gives_the_same_verdicts(tmp_path):
     """SIGKILL to the whole `reproduce` (sweep workers included) at random moments of sweep → aggregate → measure →
     draw → judge → report; a rerun completes with the same results table and verdicts as an uninterrupted call,

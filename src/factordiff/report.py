@@ -34,6 +34,35 @@ def img(path: str | Path) -> str:
     return f'<img src="data:image/png;base64,{data}" style="max-width:100%">'
 
 
+def figure(path: str | Path, caption: str) -> str:
+    """An embedded PNG with its caption under it."""
+    return (f'<figure style="margin:0 0 1em 0">{img(path)}<figcaption style="font-size:13px;color:#333">'
+            f"{html.escape(caption)}</figcaption></figure>")
+
+
+# What each figure of a run's page shows and how to read it (the definitions: docs/definitions.md).
+CAPTIONS = {
+    "phases": "Samples and a 3-D UMAP of the layer at one snapshot per phase reached (P1 Fig 3). Red dots: the "
+              "conditioning label; a sample is correct when its one bump lies within the tolerance of it. In A the "
+              "images hold no bump or several and the UMAP has no order; in B one bump, often misplaced, and a "
+              "disordered cloud; in C the bumps sit on their labels and the cloud's colours (x, y) vary smoothly.",
+    "curves": "Over training: accuracy at P1's tolerance with its ground-truth ceiling (dashed), the share of "
+              "samples with 0, 1 or >1 bumps (P1's failure modes), manifold R² of the layer, of its image-driven "
+              "part, of the label-only control and of shuffled labels (the floor), the untrained network's value "
+              "(dotted), the phase bands (A red, B yellow, C green) and the training loss. A phase transition "
+              "shows as accuracy and image-driven R² rising together.",
+    "dimension": "PCA spectra of the layer at four snapshots and its participation ratio over training "
+                 "(effective dimension, P2 Fig 2c,d). A factorized 2-feature code concentrates its variance in a few "
+                 "components.",
+    "geometry": "Displacement statistics on the label grid (P2 Fig 3): how moving in x changes the representation "
+                "along and across y, for the model and for the ideal 3-D and Clifford tori. Near-zero "
+                "interaction share and orthogonal x / y displacements mean the features factorize.",
+    "topology": "Persistence diagrams on the grid probe (P2 Fig 2b): the model, its image-driven part, the "
+                "label-only response, the ground-truth images at the same labels and the ideal tori. Points far "
+                "from the diagonal are features that persist: a torus has one H0, two H1 and one H2.",
+}
+
+
 def provenance(config_text: str | None = None, **extra) -> str:
     """The page's provenance block: factordiff version and commit, torch, the machine, the date, `extra`
     (e.g. wall time) and the full config."""
@@ -114,7 +143,8 @@ def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -
         geometry = ("<h2>Factorization on a label grid (P2 Fig 3)</h2>"
                     + table(geo, ["cloud", "interaction_share", "x_on_y_orth_mean", "x_on_x_par_mean",
                                   "principal_cos_max", "betti"])
-                    + f"{img(paths['geometry'])}<h2>Persistent homology (P2 Fig 2b)</h2>{img(paths['topology'])}")
+                    + f"{figure(paths['geometry'], CAPTIONS['geometry'])}<h2>Persistent homology (P2 Fig 2b)</h2>"
+                    + figure(paths["topology"], CAPTIONS["topology"]))
     d = cfg.data
     rule = summary.get("rule", {})
     onsets = ", ".join(f"{p} from step {s}" if s is not None else f"{p} never" for p, s in
@@ -126,9 +156,9 @@ model base width {cfg.model.base}; T = {cfg.diffusion.timesteps}; sampler {cfg.d
 (ground-truth images score {_show(last.get('acc_ceiling'))}), R² (UMAP) {_show(last.get('r2_umap'))},
 participation ratio {last['participation_ratio']:.2f}, Betti {last.get('betti', 'not computed')}.
 <b>Phase onsets</b>: {html.escape(onsets)}.</p>
-<h2>Three learning phases (P1 Fig 3)</h2>{img(paths['phases'])}
-<h2>Accuracy, R², failure modes and the training loss</h2>{img(paths['curves'])}
-<h2>Effective dimension (P2 Fig 2c,d)</h2>{img(paths['dimension'])}
+<h2>Three learning phases (P1 Fig 3)</h2>{figure(paths['phases'], CAPTIONS['phases'])}
+<h2>Accuracy, R², failure modes and the training loss</h2>{figure(paths['curves'], CAPTIONS['curves'])}
+<h2>Effective dimension (P2 Fig 2c,d)</h2>{figure(paths['dimension'], CAPTIONS['dimension'])}
 {geometry}
 <h2>All snapshots</h2>
 <p>Accuracy at P1's tolerance (|Δ| &lt; {cfg.data.tol_px:g} px here: one P1 pixel at this scale) beside the

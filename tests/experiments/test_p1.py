@@ -37,7 +37,8 @@ def test_paper_increment_grid_has_thirty_runs():
 
 def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
     over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=10"])
-    out = reproduce("p1-increment", "cpu", out=tmp_path / "inc", overrides=over, jobs=2, seeds=[0], log=lambda m: None)
+    out = reproduce("p1-increment", "cpu", out=tmp_path / "inc", overrides=over, jobs=2, seeds=[0], log=lambda m: None,
+                    analyze={"methods": ["pca"]})  # no UMAP: its JIT costs each worker ≈ 11 s
     assert out["runs"] == 4 and out["failed"] == 0
     assert (tmp_path / "inc" / "figures" / "heatmaps.png").stat().st_size > 1000
     verdicts = json.loads((tmp_path / "inc" / "verdicts.json").read_text())
