@@ -394,6 +394,50 @@ def test_sigterm_to_a_sweep_stops_its_workers_and_starts_nothing_new(tmp_path, w
         assert len(steps) == len(set(steps)) and max(s for _, s in steps) == 100
 
 
+@pytest.mark.slow
+def test_sigterm_while_a_sweep_worker_analyses_stops_it_within_seconds(tmp_path):
+    """The stop signal is honoured in the analysis stage too (not only between training steps and reverse
+    steps): the worker marks the run interrupted and exits within 5 s; the rerun redoes the analysis."""
+    spec = tmp_path / "spec.yaml"
+    analyze = {"grid": 8, "grid_repeats": 4, "topology": "last", "methods": ["pca"]}
+    spec.write_text(yaml.safe_dump({"name": "stop", "overrides": {**OVERRIDES, "train.steps": 10},
+                                    "grid": {"data.sigma": [1.0]}, "analyze": analyze}))
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "factordiff", "sweep", str(spec), "--out", str(out), "--jobs", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = out / "runs" / "sigma=1_seed=0"
+    deadline, st = time.time() + 180, {}
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            st = json.loads((run / "status.json").read_text())
+        except (OSError, ValueError):
+            st = {}
+        if st.get("stage") == "analysing":
+            break
+        time.sleep(0.05)
+    assert st.get("stage") == "analysing", f"never saw the analysis stage: {st}"
+    time.sleep(0.5)  # inside the analysis (it takes several seconds here)
+    worker, t0 = st["pid"], time.time()
+    os.kill(proc.pid, signal.SIGTERM)
+    while _alive(worker) and time.time() - t0 < 30:
+        time.sleep(0.02)
+    took = time.time() - t0
+    code, text = proc.wait(timeout=60), proc.communicate()[0]
+    assert took <= 5, f"the worker took {took:.1f} s to stop"
+    assert code == 143, text
+    st = json.loads((run / "status.json").read_text())
+    assert st["state"] == "interrupted" and "signal 15" in st["reason"], st
+    assert not (run / "analysis.jsonl").exists(), "a stopped analysis left its table"
+    assert not list(run.rglob("*.tmp*")), "a stopped analysis left a temporary file"
+    record("sweep_sigterm_in_analysis", 1, seconds=round(took, 2))
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads((run / "status.json").read_text())["state"] == "done"
+    rows = [r for r in read_jsonl(run / "analysis.jsonl") if r.get("kind") != "summary"]
+    snaps = sorted(int(f.stem.split("_")[1]) for f in (run / "snapshots").glob("step_*.npz"))
+    assert snaps and sorted(r["step"] for r in rows) == snaps, (rows, snaps)
+
+
 # ---- inputs: fuzzed, malicious, escaping, absurd ------------------------------------------------------------
 
 def _fields(obj, prefix=""):
@@ -603,6 +647,28 @@ def test_kill9_in_analyze_then_rerun_gives_the_same_tables(straight, tmp_path):
         if (run / "analysis.jsonl").exists():
             _analysis(run)  # whole lines only
         _probes(run)  # every probe under its final name loads
+    # SIGTERM (not -9) at random moments: the command exits 143 within 5 s with one line, nothing half-written
+    waits, lines = [], []
+    for _ in range(3):
+        proc = subprocess.Popen([*cmd, str(run), *ANALYZE_ARGS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        first = proc.stdout.readline()  # the first snapshot's row: the analysis is under way (imports done)
+        try:
+            proc.wait(timeout=rng.uniform(0, 0.5 * took))
+            continue  # finished first
+        except subprocess.TimeoutExpired:
+            pass
+        assert first, "analyze printed nothing"
+        t1 = time.monotonic()
+        proc.terminate()
+        err = proc.communicate(timeout=60)[1]
+        waits.append(time.monotonic() - t1)
+        assert proc.returncode == 143, err
+        lines.append(err.strip().splitlines()[-1])
+        assert_intact(run)
+        assert no_debris(run) == []
+    assert waits and max(waits) <= 5, waits
+    assert all("stopped by signal 15 during `factordiff analyze`" in line for line in lines), lines
     subprocess.run([*cmd, str(run), *ANALYZE_ARGS], check=True, capture_output=True)
     assert kills >= 3, f"only {kills} kills landed ({took:.1f} s per analysis)"
     assert _analysis(run) == _analysis(ref)
@@ -610,6 +676,7 @@ def test_kill9_in_analyze_then_rerun_gives_the_same_tables(straight, tmp_path):
     assert p.keys() == q.keys() and all(np.array_equal(p[f][k], q[f][k]) for f in p for k in p[f])
     assert no_debris(run) == []
     record("kill9-analyze", kills)
+    record("sigterm-analyze", len(waits), max_seconds=round(max(waits), 2))
 
 
 REPRODUCE = """

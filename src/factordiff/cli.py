@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from .analysis.percolation import PercolationConfig
 from .config import ConfigError, to_yaml
-from .errors import FactordiffError
+from .errors import FactordiffError, raise_on_signals
 from .helptext import EXAMPLES
 from .presets import PRESETS, resolve_run_config
 
@@ -361,7 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        # SIGTERM outside training and sweeps (which checkpoint first) ends the command at once with exit 143:
+        # every file is written whole (temp file, then rename), so a rerun redoes the cut work
+        name = " ".join((sys.argv[1:] if argv is None else argv)[:1]) or "command"
+        with raise_on_signals((signal.SIGTERM,), where=f"`factordiff {name}`", stage="command"):
+            return args.func(args)
     except FactordiffError as e:
         if args.debug:
             raise

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 EXIT_OK = 0
 EXIT_CONFIG = 2  # bad config or usage
 EXIT_NONFINITE = 3  # NaN/inf in the numerics
@@ -53,10 +57,35 @@ class NonFiniteError(FactordiffError, FloatingPointError):
 
 
 class Preempted(FactordiffError):
-    """SIGTERM / SIGINT arrived; a checkpoint was written at the step boundary. `signum`: the signal."""
+    """SIGTERM / SIGINT arrived; a checkpoint was written at the step boundary. `signum`: the signal; `stage`:
+    "training" (a checkpoint holds the progress) or "analysis" (nothing kept; a rerun redoes it)."""
 
     exit_code = 143
 
-    def __init__(self, *args, signum: int | None = None):
+    def __init__(self, *args, signum: int | None = None, stage: str = "training"):
         super().__init__(*args)
         self.signum = signum
+        self.stage = stage
+
+
+@contextlib.contextmanager
+def raise_on_signals(signals: tuple = (signal.SIGTERM, signal.SIGINT), where: str = "the analysis",
+                     stage: str = "analysis"):
+    """For work that keeps nothing half-done (the analysis: every file it writes is written whole, and a rerun
+    recomputes it): a stop signal raises Preempted at once (Python runs the handler between bytecodes, so within
+    the current library call: one network call, one UMAP or one persistence diagram), instead of a flag the
+    work would have to poll."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Preempted(f"stopped by signal {signum} during {where}; nothing half-written, rerun to redo it",
+                        signum=signum, stage=stage)
+
+    old = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)

@@ -34,6 +34,9 @@ class SlurmRun:
                            stop_on=(signal.SIGTERM, signal.SIGINT, signal.SIGUSR2))
         except Preempted as e:
             if e.signum == signal.SIGUSR2:
+                if e.stage == "analysis" and resume_step(run_dir) <= start:
+                    raise FactordiffError(f"{Path(run_dir).name}: the analysis did not finish within the job's "
+                                          "time limit; give the jobs more time (--slurm timeout_min=…)") from e
                 if resume_step(run_dir) <= start:
                     raise FactordiffError(f"{Path(run_dir).name}: no checkpoint past step {start} within the job's "
                                           "time limit; give the jobs more time (--slurm timeout_min=…)") from e

@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from .config import RunConfig, from_dict
-from .errors import Preempted, RunLocked
+from .errors import Preempted, RunLocked, raise_on_signals
 from .io import atomic_write_json, lock_free, run_lock
 from .rundir import RunDir
 
@@ -48,7 +48,7 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
     import torch
 
     from .analyze import analyze_run
-    from .train import train
+    from .train import STOP_SIGNALS, train
 
     run_dir = Path(run_dir)
     if STOPPED:
@@ -69,7 +69,8 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
                 summary = train(cfg, run_dir, progress=False, log=log, **({"stop_on": stop_on} if stop_on else {}))
                 if analyze is not None:
                     write_status(run_dir, "running", stage="analysing", step=summary["step"])
-                    analyze_run(run_dir, **analyze)
+                    with raise_on_signals(stop_on or STOP_SIGNALS):  # stops within one library call
+                        analyze_run(run_dir, **analyze)
             except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
                 write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
                 STOPPED.append(f"{type(e).__name__}: {e}")
