@@ -52,3 +52,17 @@ def test_dry_run_runs_nothing_and_a_long_cpu_plan_is_refused(tmp_path, monkeypat
     assert "steps 0→4" in capsys.readouterr().out and not (tmp_path / "t").exists()
     out = launch(spec, tmp_path / "s", allow_slow=True, log=lines.append)
     assert out["ran"] == 2 and out["failed"] == 0
+
+
+def test_a_parallel_cpu_plan_is_timed_at_each_workers_threads(tmp_path):
+    """The local pool gives each of `jobs` workers cores // jobs threads; the plan benchmarks at that count
+    (two 1-thread runs side by side are not twice as fast as one 2-thread run) and restores the caller's."""
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    est = plan_mod.plan([("a", tiny(4), tmp_path / "a"), ("b", tiny(4), tmp_path / "b")], jobs=2)
+    assert est["threads"] == max(1, (os.cpu_count() or 1) // 2) and torch.get_num_threads() == before
+    assert est["jobs"] == 2 and est["wall_s"] == pytest.approx(est["total_s"] / 2)
+    assert f"{est['threads']} threads (per run)" in plan_mod.describe(est)[-1]

@@ -24,25 +24,41 @@ def resume_step(run_dir: str | Path) -> int:
 
 def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str | None = None) -> dict:
     """Per run (name, config, run directory) still to run: the step it starts from, its steps, snapshots and
-    estimated seconds; and the totals (serial, and divided over `jobs` parallel workers)."""
+    estimated seconds; and the totals (serial, and divided over `jobs` parallel workers). On a CPU with `jobs`
+    workers the benchmark runs at the threads each worker gets (cores // jobs, as the local pool sets them):
+    two 1-thread runs side by side are not twice as fast as one 2-thread run (measured: p2-lesion's dry run
+    said 15 min at 2 threads ÷ 2 workers, the sweep took 42)."""
+    import os
+
+    import torch
+
     from .bench import estimate_run
     from .evaluate import resolve_device
     from .tune import KEYS, is_auto, name, settle
 
+    jobs = max(1, min(jobs, len(todo) or 1))
     cache: dict = {}
     rows = []
-    for run_name, cfg, run_dir in todo:
-        start = resume_step(run_dir)
-        if is_auto(cfg):  # the options the run will train with: its saved ones, else measured (and cached) now
-            saved = RunDir(run_dir)
-            cfg = settle(cfg, saved.load_config() if saved.config.exists() else None,
-                         resolve_device(device or cfg.train.device))
-        est = estimate_run(cfg, start=start, device=device, cache=cache)
-        rows.append({"run": run_name, "start": start, "options": name({k: getattr(cfg.train, k) for k in KEYS}),
-                     **est})
+    threads = torch.get_num_threads()
+    per_worker = max(1, (os.cpu_count() or 1) // jobs)
+    try:
+        for run_name, cfg, run_dir in todo:
+            dev = resolve_device(device or cfg.train.device)
+            if dev.type == "cpu" and jobs > 1:
+                torch.set_num_threads(per_worker)
+            start = resume_step(run_dir)
+            if is_auto(cfg):  # the options the run will train with: its saved ones, else measured (and cached) now
+                saved = RunDir(run_dir)
+                cfg = settle(cfg, saved.load_config() if saved.config.exists() else None, dev)
+            est = estimate_run(cfg, start=start, device=device, cache=cache)
+            rows.append({"run": run_name, "start": start, "options": name({k: getattr(cfg.train, k) for k in KEYS}),
+                         "threads": torch.get_num_threads() if dev.type == "cpu" else None, **est})
+    finally:
+        torch.set_num_threads(threads)
     total = sum(r["total_s"] for r in rows)
-    return {"runs": rows, "total_s": total, "jobs": max(1, jobs), "wall_s": total / max(1, min(jobs, len(rows) or 1)),
-            "device": rows[0]["device"] if rows else None, "device_name": rows[0]["device_name"] if rows else None}
+    return {"runs": rows, "total_s": total, "jobs": jobs, "wall_s": total / jobs,
+            "device": rows[0]["device"] if rows else None, "device_name": rows[0]["device_name"] if rows else None,
+            "threads": rows[0]["threads"] if rows else None}
 
 
 def describe(p: dict, limit: int = 12) -> list[str]:
@@ -55,8 +71,8 @@ def describe(p: dict, limit: int = 12) -> list[str]:
            for r in p["runs"][:limit]]
     if len(p["runs"]) > limit:
         out.append(f"  … and {len(p['runs']) - limit} more runs")
-    out.append(f"estimate on {p['device_name']}: {len(p['runs'])} runs, ≈ {hours(p['total_s'])} of training and "
-               f"sampling one after another" + (f", ≈ {hours(p['wall_s'])} with {p['jobs']} at a time"
+    out.append(f"estimate on {p['device_name']} (per run): {len(p['runs'])} runs, ≈ {hours(p['total_s'])} of "
+               f"training and sampling one after another" + (f", ≈ {hours(p['wall_s'])} with {p['jobs']} at a time"
                                                  if p["jobs"] > 1 and len(p["runs"]) > 1 else "")
                + " (analysis and start-up not counted)")
     return out

@@ -40,6 +40,9 @@ def figure(path: str | Path, caption: str) -> str:
             f"{html.escape(caption)}</figcaption></figure>")
 
 
+figure_ = figure  # for callers with a parameter named `figure`
+
+
 # What each figure of a run's page shows and how to read it (the definitions: docs/definitions.md).
 CAPTIONS = {
     "phases": "Samples and a 3-D UMAP of the layer at one snapshot per phase reached (P1 Fig 3). Red dots: the "
@@ -227,11 +230,13 @@ def write_sweep_report(sweep_dir: str | Path) -> dict:
 
 
 def write_experiment_report(out: Path, name: str, figure: str, claim: str, scale: str, note: str, paths,
-                            verdicts: list[dict], n_runs: int) -> Path:
+                            verdicts: list[dict], n_runs: int, captions: list[str] | None = None) -> Path:
+    """`captions`: one per figure in `paths` (what it shows, how to read it), shown under it."""
+    captions = captions or [""] * len(paths)
     body = (f"<h1>{html.escape(figure)}: {html.escape(name)} ({scale} scale)</h1>"
             f"<p><b>Claim</b>: {html.escape(claim)}.</p><p>{html.escape(note)}. {n_runs} runs; table: "
             f"<code>results.csv</code>.</p><h2>Verdicts (computed from the runs)</h2>{verdict_table(verdicts)}"
-            f"<h2>Figures</h2>{''.join(img(p) for p in paths)}")
+            f"<h2>Figures</h2>{''.join(figure_(p, c) if c else img(p) for p, c in zip(paths, captions))}")
     spec = Path(out) / "sweep.json"
     body += provenance(spec.read_text() if spec.exists() else None)
     return atomic_write_text(Path(out) / "report.html", page(f"{name} ({scale})", body))

@@ -38,6 +38,7 @@ def test_verdicts_reach_every_outcome_and_draw_writes(name, tmp_path):
             assert Verdict.from_dict(v.to_dict()) == v and v.line().startswith(f"[{v.outcome}]")
         paths = exp.draw(rows, measured, tmp_path / outcome, name)
         assert paths and all(p.exists() and p.stat().st_size > 1000 for p in paths), (name, outcome)
+        assert all(len(exp.caption(p)) > 80 for p in paths), (name, [p.stem for p in paths])  # says how to read it
     assert all(s == set(OUTCOMES) for s in reached.values()), reached
 
 

@@ -45,7 +45,8 @@ def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
     assert {v["statistic"].split("(")[0] for v in verdicts} == {"Spearman ρ", "Pearson r"}
     assert all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
     assert "50 % of the ceiling at" in verdicts[0]["detail"]
-    assert "Verdicts" in (tmp_path / "inc" / "report.html").read_text()
+    page = (tmp_path / "inc" / "report.html").read_text()
+    assert "Verdicts" in page and "<figcaption" in page and "rank correlation of increment d" in page
     with pytest.raises(ConfigError, match="EXPERIMENT"):
         reproduce("p9-nothing")
 

@@ -82,7 +82,20 @@ def test_p2_verdicts_average_over_seeds():
                        for w, accs in ((0.5, (0.9, 0.7)), (1.75, (0.6, 0.4)), (4.0, (0.1, 0.3)))
                        for k, a in enumerate(accs)), [])
     assert lesion.judge(lesion_rows, {})[0].detail.startswith(
-        "width 0.5: 0.80 (memorizer 0.50), width 1.75: 0.50 (memorizer 0.50), width 4: 0.20 (memorizer 0.50)")
+        "width 0.5: 0.80 (seeds 0.90, 0.70; memorizer 0.50), width 1.75: 0.50 (seeds 0.60, 0.40; memorizer 0.50), "
+        "width 4: 0.20 (seeds 0.10, 0.30; memorizer 0.50)")
+    # the memorizer check moves to the narrowest lesion it does not solve; a width whose runs did not learn
+    # makes the verdict inconclusive (the budget, not interpolation)
+    rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a, "acc": acc,
+                                          "acc_ceiling": 0.87, "acc_nearest_ood": m})
+                for w, a, m, acc in ((1, 0.9, 0.94, 0.85), (2, 0.7, 0.4, 0.85), (3.5, 0.4, 0.3, 0.85),
+                                     (5, 0.2, 0.2, 0.85))
+                for k in range(3)), [])
+    v = lesion.judge(rows, {})[0]
+    assert v.outcome == "supported", v.line()
+    rows = [dict(r, acc=0.03) if r["run"] == "w1_seed=1" else r for r in rows]
+    v = lesion.judge(rows, {})[0]
+    assert v.outcome == "inconclusive" and "width 1: accuracy" in v.detail and "not learned" in v.detail, v.line()
     assert len(regions(0.9, 0.5, 0.0)) == 8 * 3
     # scaling: two seeds at each subsampled size are averaged before the 60 % size is interpolated
     rows = []

@@ -87,6 +87,15 @@ class Experiment:
     measure: Callable | None = None
     sweep_of: str | None = None  # reuse that experiment's runs (same spec) instead of training new ones
     doc: str = ""  # the module's docstring: claim, paper figure, command, measured cpu time
+    captions: dict[str, str] = field(default_factory=dict)  # figure file stem (or "stem_" prefix) → caption
+
+    def caption(self, path: str | Path) -> str:
+        """What one of this experiment's figures shows and how to read it (its report caption)."""
+        stem = Path(path).stem
+        for k, text in self.captions.items():
+            if stem == k or (k.endswith("_") and stem.startswith(k)):
+                return text
+        raise KeyError(f"{self.name}: no caption for the figure {stem!r}; add one to its `captions`")
 
 
 def spec(cpu: dict, paper: dict, cpu_overrides: dict | None = None) -> dict[str, dict]:
@@ -169,6 +178,12 @@ def seed_mean(rows: list[dict], group: Callable[[list[dict]], Hashable], col: st
     for rs in by_run(rows).values():
         per.setdefault(group(rs), []).append(final(rs, col))
     return {k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in per.items()}
+
+
+CURVES_CAPTION = ("One column per run (its name gives the grid point and seed). Top: accuracy over training "
+                  "steps by P1's criterion (one bump, within the tolerance of its label), overall and split (x / y, "
+                  "or ID / OOD) where the experiment splits it, on the phase bands (A red, B yellow, C green). "
+                  "Bottom: R² of x and of y read from a 2-D UMAP of layer 4 (P1's ordered-manifold test).")
 
 
 def draw_curves(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

@@ -8,7 +8,7 @@ Measured cpu time: 26.2 min for the 6 runs at P1's pixels, two at a time (2-core
 
 from __future__ import annotations
 
-from .base import Experiment, Verdict, decide, draw_curves, finite, key, spec
+from .base import CURVES_CAPTION, Experiment, Verdict, decide, draw_curves, finite, key, spec
 from .p1_increment import ANALYZE_FAST
 from .stats import MARGIN, MIN_SEEDS, interval, seed_values, show_seeds, spread, too_few_seeds
 
@@ -55,5 +55,11 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return out
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "curves": CURVES_CAPTION + (
+        " OOD: labels inside the held-out square, never trained on."),
+}
+
 EXPERIMENT = Experiment("p1-holes", "P1 Fig 9", "models trained with a held-out centre square still generate "
-                        "there: OOD accuracy only slightly below ID", SPECS, draw_curves, judge, doc=__doc__)
+                        "there: OOD accuracy only slightly below ID", SPECS, draw_curves, judge, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

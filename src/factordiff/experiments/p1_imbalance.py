@@ -9,7 +9,7 @@ Measured cpu time: 17.2 min at the old half scale; 61 min at the faithful cpu sc
 
 from __future__ import annotations
 
-from .base import Experiment, Verdict, by_run, decide, draw_curves, finite, key, pearson, spec
+from .base import CURVES_CAPTION, Experiment, Verdict, by_run, decide, draw_curves, finite, key, pearson, spec
 from .p1_increment import ANALYZE_FAST
 from .stats import MIN_SEEDS, interval, show_seeds, too_few_seeds
 
@@ -68,5 +68,12 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return out
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "curves": CURVES_CAPTION + (
+        " x and y have different label increments (dx, dy in the run name): the claim compares acc_y with acc_x "
+        "and asks whether R²_x and R²_y rise together."),
+}
+
 EXPERIMENT = Experiment("p1-imbalance", "P1 Fig 5", "imbalanced increments give coupled, not factorized, learning: "
-                        "y-accuracy ≥ x-accuracy and R²_x, R²_y co-move", SPECS, draw_curves, judge, doc=__doc__)
+                        "y-accuracy ≥ x-accuracy and R²_x, R²_y co-move", SPECS, draw_curves, judge, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

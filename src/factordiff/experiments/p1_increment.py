@@ -81,5 +81,14 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return onset_verdicts(rows, "data.increment", +1, "smaller increments learn faster (P1 Fig 4)")
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "heatmaps": (
+        "Seeds averaged. Left: accuracy by P1's criterion for each increment d (rows) at each training step "
+        "(columns); right: the averaged UMAP R² of x and y from layer 4. A row that turns bright earlier "
+        "learned faster; the verdict's statistic is the rank correlation of increment d with the steps to 50 "
+        "% of the ceiling."),
+}
+
 EXPERIMENT = Experiment("p1-increment", "P1 Fig 4", "smaller increments (more, denser data) learn the ordered "
-                        "manifold faster; high R² goes with high accuracy", SPECS, draw, judge, doc=__doc__)
+                        "manifold faster; high R² goes with high accuracy", SPECS, draw, judge, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import figures
 from ..analyze import phase_panels
+from ..report import CAPTIONS
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, decide, onset, run_dir, spec
 from .stats import MIN_SEEDS, too_few_seeds
@@ -71,6 +72,12 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                     "; ".join(per + why))]
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "phases_": CAPTIONS["phases"],
+    "curves_": CAPTIONS["curves"],
+}
+
 EXPERIMENT = Experiment("p1-phases", "P1 Fig 3", "training passes through phases A (no structure), B (one bump, "
                         "wrong place; disordered manifold) and C (ordered manifold, correct bumps)", SPECS, draw,
-                        judge, measure, doc=__doc__)
+                        judge, measure, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

@@ -109,6 +109,15 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     return [figures.save(fig, out, "composition", title)]
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "composition": (
+        "Left: final accuracy of x (dark) and y (light) per training set and section of the label grid, seed "
+        "0 named (the verdict uses every seed). Middle: the training labels and the held-out cross (P2 Fig "
+        "4f). Right: final OOD accuracy against the number of 2-D training images kept (P2 Fig 4g): "
+        "composition that needs few 2-D examples is data-efficient."),
+}
+
 EXPERIMENT = Experiment("p2-composition", "P2 Fig 4", "a 2D-SOS model without the cross composes but does not "
                         "interpolate; 1D stripes make it generalize compositionally", SPECS, draw, judge, measure,
-                        doc=__doc__)
+                        doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

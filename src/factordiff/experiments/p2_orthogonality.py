@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .. import figures
 from ..analyze import probe_geometry
+from ..report import CAPTIONS
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, decide, finite, last, run_dir
 from .p2_torus import SPECS, base_rows
@@ -79,6 +80,11 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return out
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "orthogonality_": CAPTIONS["geometry"],
+}
+
 EXPERIMENT = Experiment("p2-orthogonality", "P2 Fig 3", "the torus representation is factorized (x ⊥ y like a "
                         "Clifford torus) and hyper-factorized (values of one feature more orthogonal than on the "
-                        "Clifford torus)", SPECS, draw, judge, measure, sweep_of="p2-torus", doc=__doc__)
+                        "Clifford torus)", SPECS, draw, judge, measure, sweep_of="p2-torus", doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

@@ -178,6 +178,19 @@ def _nan(v) -> float:
     return float("nan") if v is None else float(v)
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "percolation": (
+        "Left two: the simulated percolation (share of the kept bumps in the largest overlapping cluster "
+        "against λ, the share of the data kept) at two overlap thresholds, with the critical λ_c per σ (P2 "
+        "Fig 6). Third: terminal accuracy over the whole 2D grid against λ per σ (dotted: on the kept labels "
+        "only), dashed lines at the simulated λ_c; the claim is that accuracy switches on near λ_c. Fourth: "
+        "train and validation ε-MSE of the final EMA model against λ (P2 Fig 14c)."),
+    "embeddings": (
+        "2-D UMAP of layer 4 at the last snapshot, one panel per (σ, λ), coloured by x, with the run's "
+        "terminal accuracy (P2 Fig 15): above the threshold the cloud is ordered by x."),
+}
+
 EXPERIMENT = Experiment("p2-percolation", "P2 Fig 6, 13–15", "accuracy switches on when the kept bumps percolate: "
                         "the onset in λ tracks the simulated threshold λ_c(σ)", SPECS, draw, judge, measure,
-                        doc=__doc__)
+                        doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

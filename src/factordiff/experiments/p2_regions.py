@@ -81,5 +81,13 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     return [figures.save(fig, out, "regions", title)]
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "regions": (
+        "Final OOD accuracy inside a held-out W × W square of labels against W, per position of the square "
+        "(one panel per data kind), seeds averaged (P2 Fig 12): accuracy falls as W grows, faster for squares"
+        " at the exterior than in the interior."),
+}
+
 EXPERIMENT = Experiment("p2-regions", "P2 Fig 12", "held-out W × W squares: accuracy falls with W; exterior squares "
-                        "are harder than interior ones", SPECS, draw, judge, doc=__doc__)
+                        "are harder than interior ones", SPECS, draw, judge, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

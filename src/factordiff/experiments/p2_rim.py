@@ -16,7 +16,7 @@ from .. import figures, plot
 from ..data import in_holdout
 from ..io import load_npz
 from ..rundir import RunDir
-from .base import Experiment, Verdict, by_run, decide, draw_curves, finite, key, run_dir
+from .base import CURVES_CAPTION, Experiment, Verdict, by_run, decide, draw_curves, finite, key, run_dir
 from .p2_common import FAST, p2_spec
 from .stats import MARGIN, interval, require_seeds, runs_per_point, seed_values, show_seeds, spread
 
@@ -84,5 +84,14 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     return paths
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "curves": CURVES_CAPTION + (
+        " ID: the 1-D stripes (and rim) trained on; OOD: the interior 2D sums of stripes never trained on."),
+    "samples": (
+        "Generated interior 2D sums of stripes (OOD) for each variant, with the red dot at the conditioning "
+        "label: a correct sample is a cross whose two stripes meet at the dot."),
+}
+
 EXPERIMENT = Experiment("p2-rim", "P2 Fig 10", "1D stripes generalize to unseen 2D SOS only when a few 2D examples "
-                        "along the rim are in the training set", SPECS, draw, judge, measure, doc=__doc__)
+                        "along the rim are in the training set", SPECS, draw, judge, measure, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

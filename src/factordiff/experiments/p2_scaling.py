@@ -179,6 +179,16 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     return [figures.save(fig, out, "scaling", title)]
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "scaling": (
+        "Left two: terminal 2D-bump accuracy on the whole grid against the number of 2-D training images "
+        "kept, per image size N, for models trained on 2-D bumps and on 1-D stripes plus a few 2-D images (P2"
+        " Fig 5a,b). Right: the 2-D images needed to reach 60 % against N on log-log axes, with ∝ N and ∝ N² "
+        "guides (P2 Fig 5c); a slope near 1 means data needs grow with N, not N² (factorized learning). ▼ / "
+        "▲: only a bound."),
+}
+
 EXPERIMENT = Experiment("p2-scaling", "P2 Fig 5", "independent factors make learning data-efficient: the data "
                         "needed grows ≈ N² for bumps only and ≈ N with 1D stripes added", SPECS, draw, judge,
-                        measure_grid_accuracy, doc=__doc__)
+                        measure_grid_accuracy, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

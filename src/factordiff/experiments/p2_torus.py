@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .. import figures
 from ..analyze import pca_views, probe_diagrams
+from ..report import CAPTIONS
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, decide, final, finite, key, last, run_dir
 from .p2_common import p2_spec
@@ -234,5 +235,19 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return out
 
 
+FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
+    "torus_readings": (
+        "For each variant (panel), each point cloud (x axis) and each seed (dots): the second-longest H1 bar "
+        "(a torus has two loops) and the longest H2 bar (its void), as shares of the cloud's diameter, with "
+        "the Betti numbers read written at the bottom. The ideal tori and the ground-truth images are the "
+        "check that the pipeline can see a torus at this grid."),
+    "dimension_": CAPTIONS["dimension"],
+    "persistence_": CAPTIONS["topology"],
+    "pca_": (
+        "3-D PCA views of layer 4 at a few snapshots, coloured by x (P2 Fig 2e–g): a learned periodic code "
+        "closes into a ring or torus as training goes on."),
+}
+
 EXPERIMENT = Experiment("p2-torus", "P2 Fig 2", "a model trained on periodic bumps learns a torus (Betti 1, 2, 1) "
-                        "whose effective dimension settles near 7", SPECS, draw, judge, measure, doc=__doc__)
+                        "whose effective dimension settles near 7", SPECS, draw, judge, measure, doc=__doc__,
+                        captions=FIGURE_CAPTIONS)

@@ -156,7 +156,8 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     if cut:
         note += f"; REDUCED BUDGET ({cut}): a 'not supported' here is reported as inconclusive"
     report = write_experiment_report(out, exp.name, exp.figure, exp.claim, scale, note, figures,
-                                     [v.to_dict() for v in verdicts], summary["runs"])
+                                     [v.to_dict() for v in verdicts], summary["runs"],
+                                     captions=[exp.caption(p) for p in figures])
     for v in verdicts:
         log(v.line())
     record_call(out, exp.name, scale, spec, summary, time.time() - t_start)
