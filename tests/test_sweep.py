@@ -42,9 +42,15 @@ def test_expand_names_and_validates_every_config_up_front(tmp_path):
     assert not (tmp_path / "bad").exists()  # nothing launched, nothing written
 
 
-def test_local_sweep_completes_then_skips_finished_runs(tmp_path):
+def test_local_sweep_completes_then_skips_finished_runs(tmp_path, monkeypatch):
+    import factordiff.sweep
+
     out = tmp_path / "sw"
-    first = launch(spec(seeds=[0]), out, jobs=2, log=quiet)  # 2 of the 4 runs
+    monkeypatch.setattr(factordiff.sweep, "HEARTBEAT_S", 0.3)  # 60 s by default
+    lines = []
+    first = launch(spec(seeds=[0]), out, jobs=2, log=lines.append)  # 2 of the 4 runs
+    beats = [x for x in lines if " runs done, " in x]
+    assert beats and any("running: sigma=" in x for x in beats), lines  # progress between finished runs
     assert first.pop("plan")["runs"][0]["steps"] == 4  # the estimate every local launch makes (test_plan.py)
     assert first == {"runs": 2, "ran": 2, "failed": 0, "skipped": 0}
     done_ckpt = out / "runs" / "sigma=1_seed=0" / "checkpoints"

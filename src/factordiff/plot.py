@@ -71,10 +71,12 @@ def plot_image_grid(axes, images: np.ndarray, labels: np.ndarray | None = None,
 def plot_label_map(ax, train: np.ndarray, heldout: np.ndarray, image_size: int):
     """The label plane (P2 Fig 4f / 9): training labels in gray, held-out labels in red, the visible frame
     [0, N]² as a box; stripe labels in the hidden canvas margin lie outside the box."""
+    size = float(np.clip(3000 / max(1, len(train) + len(heldout)), 2, 14))  # sparse grids get bigger dots
     for pts, color, name, z in ((train, "0.45", "train", 1), (heldout, "tab:red", "held out", 2)):
         if len(pts):
             step = max(1, len(pts) // 6000)  # thin dense grids for legibility; the counts stay in the legend
-            ax.scatter(pts[::step, 0], pts[::step, 1], s=2, c=color, lw=0, zorder=z, label=f"{name} ({len(pts):,})")
+            ax.scatter(pts[::step, 0], pts[::step, 1], s=size, c=color, lw=0, zorder=z,
+                       label=f"{name} ({len(pts):,})")
     ax.add_patch(_mpl().Rectangle((0, 0), image_size, image_size, fill=False, ec="k", lw=0.8, zorder=3))
     ax.set_aspect("equal")
     ax.invert_yaxis()

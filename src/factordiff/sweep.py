@@ -229,9 +229,35 @@ def _stop_workers_on_signal(pool):
             signal.signal(s, h)
 
 
+HEARTBEAT_S = 60.0  # while runs go on, a line every this many seconds: runs done, and where each running one is
+
+
+def _completed_with_heartbeat(futures: dict, todo, t0: float, log):
+    """The futures as they finish (as `as_completed`); meanwhile every HEARTBEAT_S a line with the runs done and,
+    for each running run, its stage and last progress line from its status.json (step s/S, loss, s/step)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    dirs = {name: run_dir for name, _cfg, run_dir in todo}
+    pending, beat = set(futures), time.time()
+    while pending:
+        done, pending = wait(pending, timeout=max(0.05, beat + HEARTBEAT_S - time.time()),
+                             return_when=FIRST_COMPLETED)
+        yield from done
+        if pending and time.time() >= beat + HEARTBEAT_S:
+            beat = time.time()
+            running = []
+            for fut in pending:
+                st = run_status(dirs[futures[fut]])
+                if st["state"] == "running":
+                    running.append(f"{futures[fut]} ({st.get('stage', 'running')}: {st.get('last', '')[:70]})"
+                                   .replace(": )", ")"))
+            log(f"  … {len(futures) - len(pending)}/{len(futures)} runs done, {time.time() - t0:.0f} s; "
+                + (f"running: {'; '.join(running)}" if running else "waiting for a worker"))
+
+
 def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
     cores = os.cpu_count() or 1
     jobs = max(1, min(jobs or cores, len(todo)))
@@ -242,7 +268,7 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
         futures = {pool.submit(run_one, to_dict(cfg), str(run_dir), spec.analyze, threads): name
                    for name, cfg, run_dir in todo}
         t0 = time.time()
-        for k, fut in enumerate(as_completed(futures), 1):
+        for k, fut in enumerate(_completed_with_heartbeat(futures, todo, t0, log), 1):
             name = futures[fut]
             left = (time.time() - t0) / k * (len(futures) - k)
             name = f"[{k}/{len(futures)} runs, {time.time() - t0:.0f} s, ≈ {left:.0f} s left] {name}"

@@ -3,7 +3,7 @@ right) but does not interpolate (the unseen one is wrong); with 1D stripes it ge
 
     factordiff reproduce p2-composition       # cpu scale: SOS, stripes, SOS + stripes, SOS + stripes at λ 0.25
 
-Measured cpu time: 18.2 min, 4 runs two at a time (2-core AMD EPYC, README).
+Measured cpu time: 39.1 min, 12 runs two at a time (2-core Intel Xeon family 6 model 167, AMX-BF16; README).
 """
 
 from __future__ import annotations
@@ -82,27 +82,49 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return out
 
 
+def _group(name: str) -> str:
+    """A run's grid point without its seed (the bars and points average seeds)."""
+    return name.rsplit("_seed=", 1)[0]
+
+
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     runs = by_run(rows)
     fig, ax = plot.new_figure(1, 3, size=(15, 4))
-    names = list(runs)
+    groups: dict[str, list] = {}
+    for name, rs in runs.items():
+        groups.setdefault(_group(name), []).append(rs)
+    names = list(groups)
     width = 0.8 / max(1, 2 * len(SECTIONS))
-    for i, name in enumerate(names):
+    for i, g in enumerate(names):
         for j, s in enumerate(SECTIONS):
             for k, a in enumerate(("x", "y")):
-                ax[0, 0].bar(i + (2 * j + k - len(SECTIONS)) * width, final(runs[name], f"acc_{a}_{s}"), width,
-                             color=plot.color(j), alpha=1.0 if a == "x" else 0.5, label=f"{s} {a}" if i == 0 else None)
-    ax[0, 0].set_xticks(range(len(names)), [n.replace("_seed=0", "").replace("_", "\n") for n in names], fontsize=6)
+                vals = [v for v in (final(rs, f"acc_{a}_{s}") for rs in groups[g]) if np.isfinite(v)]
+                x = i + (2 * j + k - len(SECTIONS) + 0.5) * width
+                ax[0, 0].bar(x, float(np.mean(vals)) if vals else 0.0, width, color=plot.color(j),
+                             alpha=1.0 if a == "x" else 0.5, label=f"{s} {a}" if i == 0 else None)
+                ax[0, 0].scatter(np.full(len(vals), x), vals, s=5, color="k", zorder=3)  # one dot per seed
+    ax[0, 0].set_xticks(range(len(names)), [g.replace("kind=", "").replace("_fraction=", "\nfraction ")
+                                            for g in names], fontsize=7)
     ax[0, 0].set_ylabel("final accuracy (dark x, light y)")
-    ax[0, 0].legend(fontsize=6, ncol=3)
+    ax[0, 0].set_ylim(0, 1.05)
+    ax[0, 0].legend(fontsize=6, ncol=3, loc="lower left")
     plot.plot_label_map(ax[0, 1], np.asarray(measured["labels"]).reshape(-1, 2),
                         np.asarray(measured["heldout"]).reshape(-1, 2), measured["image_size"])
     ax[0, 1].set_title("training labels and the held-out cross (Fig 4f)", fontsize=8)
-    sub = sorted((float(key(rs, "n_train_2d")), final(rs, "acc_ood")) for rs in runs.values()
-                 if "stripes" in _arm(rs)[0] and "sos" in _arm(rs)[0])
+    sub: dict[float, list] = {}
+    for rs in runs.values():
+        if "stripes" in _arm(rs)[0] and "sos" in _arm(rs)[0]:
+            sub.setdefault(float(key(rs, "n_train_2d")), []).append(final(rs, "acc_ood"))
+    sub = {x: [v for v in vals if np.isfinite(v)] for x, vals in sub.items()}
+    sub = {x: vals for x, vals in sub.items() if vals and x > 0}
     if sub:
-        ax[0, 2].plot([s for s, _ in sub], [a for _, a in sub], "o-")
+        xs = sorted(sub)
+        ax[0, 2].errorbar(xs, [float(np.mean(sub[x])) for x in xs],
+                          yerr=[float(np.std(sub[x])) for x in xs], fmt="o-", capsize=3, label="seed mean ± std")
+        for x in xs:
+            ax[0, 2].scatter(np.full(len(sub[x]), x), sub[x], s=8, color="k", zorder=3)
         ax[0, 2].set_xscale("log")
+        ax[0, 2].legend(fontsize=7)
     ax[0, 2].set_xlabel("2D training images (subsampled)")
     ax[0, 2].set_ylabel("final OOD accuracy")
     ax[0, 2].set_title("accuracy vs subsampling, SOS + stripes (Fig 4g)", fontsize=8)
@@ -111,9 +133,9 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
 
 FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
     "composition": (
-        "Left: final accuracy of x (dark) and y (light) per training set and section of the label grid, seed "
-        "0 named (the verdict uses every seed). Middle: the training labels and the held-out cross (P2 Fig "
-        "4f). Right: final OOD accuracy against the number of 2-D training images kept (P2 Fig 4g): "
+        "Left: final accuracy of x (dark) and y (light) per training set and section of the label grid "
+        "(bars: seed means, dots: seeds). Middle: the training labels and the held-out cross (P2 Fig "
+        "4f). Right: final OOD accuracy against the number of 2-D training images kept, seed mean ± std (P2 Fig 4g): "
         "composition that needs few 2-D examples is data-efficient."),
 }
 
