@@ -66,6 +66,8 @@ def test_requeued_and_timed_out_jobs_finish_bit_exact(tmp_path):
     import sys
     import time
 
+    import torch
+
     from factordiff.checkpoint import list_checkpoints
     from factordiff.plan import resume_step
     from factordiff.sweep import SweepDir, expand
@@ -99,7 +101,13 @@ def test_requeued_and_timed_out_jobs_finish_bit_exact(tmp_path):
                 subprocess.check_call(["scancel", "--signal=USR2", task])
             sent[i] = resume_step(run)
     assert len(sent) == 2, f"could not interrupt both runs mid-training (sent {sent})"
-    printed, _ = sweep.communicate(timeout=600)
+    try:
+        printed, _ = sweep.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        sweep.kill()
+        printed, _ = sweep.communicate()
+        logs = "".join(p.read_text()[-1500:] for p in sorted((out / "slurm").glob("*_log.out")))
+        pytest.fail(f"the sweep did not finish within 600 s of the interrupts; queue {_squeue()}\n{printed}\n{logs}")
     assert sweep.returncode == 0 and "2 runs ran, 0 failed" in printed, printed
     for i, run in enumerate(runs):
         assert sent[i] < 300 and resume_step(run) == 300
@@ -107,7 +115,12 @@ def test_requeued_and_timed_out_jobs_finish_bit_exact(tmp_path):
         assert "exiting for the requeued attempt" in logs and f"{names[i]} at step" in logs, logs[-3000:]
     for (name, run_cfg, _), run in zip(runs_cfg, runs):
         straight = tmp_path / f"straight_{name}"
-        train(run_cfg, straight, progress=False, log=lambda m: None)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as the jobs (cpus_per_task=1): bit-exact holds at a fixed thread count
+        try:
+            train(run_cfg, straight, progress=False, log=lambda m: None)
+        finally:
+            torch.set_num_threads(threads)
         assert_same_state(final_state(straight), final_state(run))
         assert list_checkpoints(run / "checkpoints")
 
