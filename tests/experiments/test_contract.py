@@ -4,6 +4,8 @@ and `judge` returns typed verdicts whose every claim reaches every outcome on sy
 import pytest
 from synthetic import CASES
 
+from factordiff.data import make_dataset
+from factordiff.errors import ConfigError
 from factordiff.experiments import EXPERIMENTS, OUTCOMES, Verdict
 from factordiff.sweep import expand, parse_spec
 
@@ -19,6 +21,11 @@ def test_both_scales_expand_to_valid_configs(name):
     for scale, body in exp.specs.items():
         runs = expand(parse_spec({"name": f"{name}-{scale}", **body}))
         assert runs, (name, scale)
+        for run_name, cfg, _ in runs:  # the dataset-level checks too (a λ that keeps no image, an empty hole)
+            try:
+                make_dataset(cfg.data)
+            except ConfigError as e:
+                pytest.fail(f"{name} at {scale} scale, run {run_name}: {e}")
         if scale == "paper":
             assert all(cfg.model.base == 64 and cfg.train.steps == 320_000 for _, cfg, _ in runs)
     assert exp.doc and "factordiff reproduce" in exp.doc and "Measured cpu time" in exp.doc

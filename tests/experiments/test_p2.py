@@ -4,6 +4,7 @@ end (tiny runs) producing its figures, table and verdicts."""
 import json
 import math
 
+import numpy as np
 import pytest
 from synthetic import percolation, regions, run, scaling, seeded
 
@@ -187,3 +188,34 @@ def test_torus_groups_runs_by_ablation():
     assert got["with a smooth periodic label code, the image-driven part of layer 4 is a torus (ablation)"] == \
         "not supported"
     assert p2_torus.SPECS["cpu"]["analyze"]["grid_repeats"] == 4
+
+
+def test_a_memorizer_gets_no_supported_scaling_verdict():
+    """The control at the resolution used: the nearest-2D-training-label memorizer scored on the cpu grid's own
+    datasets (N 8 and 16, both kinds, every λ, three subsampling seeds). Its data needs grow with the grid's area
+    for either kind, so its slope gap is ≈ 0, and a model that scores what it scores gets no supported verdict."""
+    from factordiff.data import visible_dims
+    from factordiff.evaluate import dropped_by_subsampling
+    from factordiff.score import reference_scores
+    from factordiff.sweep import expand, parse_spec
+
+    spec = {"name": "sc", **sc.SPECS["cpu"], "seeds": [0, 1, 2]}
+    rows, grid = [], {}
+    for name, cfg, _ in expand(parse_spec(spec)):
+        ds, drop, drop_kinds = dropped_by_subsampling(cfg)
+        two = visible_dims(ds.labels, cfg.data) == 2
+        two_drop = visible_dims(drop, cfg.data) == 2
+        labels = np.concatenate([ds.labels[two], drop[two_drop]])
+        kinds = np.concatenate([ds.kinds[two], drop_kinds[two_drop]])
+        memo = reference_scores(labels, kinds, cfg.data, ds.labels[two])["nearest"]["acc"]
+        rows += run(name, **{"data.kind": cfg.data.kind, "data.image_size": cfg.data.image_size, "seed": cfg.seed,
+                             "n_train_2d": int(two.sum())})
+        grid[name] = {"acc": memo, "acc_kept": 1.0, "acc_dropped": memo, "acc_nearest": memo}
+    rows = sc.with_grid_acc(rows, grid)
+    by_point = {}
+    for rs in sc.by_run(rows).values():  # the same 2D images for both kinds: the memorizer's slope gap is 0
+        by_point.setdefault((rs[0]["data.image_size"], rs[0]["seed"], rs[0]["n_train_2d"]), set()).add(
+            round(rs[-1][sc.GRID_ACC], 6))
+    assert all(len(v) == 1 for v in by_point.values()), by_point
+    v = sc.judge(rows, grid)[0]
+    assert v.outcome != "supported" and "memorizer" in v.detail

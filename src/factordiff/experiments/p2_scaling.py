@@ -1,14 +1,20 @@
 """P2 Fig 5: independent factors make learning data-efficient: the 2D data needed for 60 % accuracy grows
 ≈ N² for bumps only and ≈ N with 1D stripes added.
 
-    factordiff reproduce p2-scaling           # cpu scale: N ∈ {8, 16} × 2 data kinds × 7 values of λ
+    factordiff reproduce p2-scaling           # cpu scale: N ∈ {8, 16} × 2 data kinds × 4 values of λ
 
 Each final model is scored over the whole 2D label grid of its training region, the labels λ kept and those it
 dropped (`evaluate.grid_accuracy`, cached in RUN/grid_accuracy.json): the training-time accuracy samples the
-training labels, on which a model that memorizes 22 images already scores 0.96.
+training labels, on which a model that memorizes 22 images already scores 0.96. The control is the
+nearest-2D-training-label memorizer scored on the same labels: its data needs grow with the grid's area for
+both data kinds, so its slope difference is ≈ 0.
 
-Measured cpu time: about 115 min of training over several sittings, 28 runs two at a time (2-core AMD EPYC,
-README).
+Measured cpu time: about 115 min of training over several sittings for the half-scale grid (28 runs, one seed,
+two at a time; 2-core AMD EPYC, README). The faithful cpu grid (48 runs: N 8 and 16, 2 kinds, λ 0.02 / 0.05 /
+0.15 / 0.5, 3 seeds, a snapshot every 500 steps: only the final model is scored) is not recorded yet; its
+`--dry-run` plan on a 2-core AVX2-only AMD EPYC (family 25 model 1, 2026-12-03) is ≈ 2.5 h with 2 at a time
+(0.097 s/step at N = 8; analysis not counted): over the 60 minutes the faithful-scale issue allows on that
+machine; `--dry-run` says it for yours.
 """
 
 from __future__ import annotations
@@ -25,17 +31,23 @@ from ..io import atomic_write_json
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
 from .p2_common import p2_spec
-from .stats import require_seeds, runs_per_point
+from .stats import require_seeds, runs_per_point, spread
 
-GRID_ACC = "acc_grid"  # terminal accuracy over the whole 2D grid of the training region (kept + dropped labels)
+GRID_ACC = "acc_grid"  # terminal accuracy over the 2D grid of the training region (kept + dropped labels) whose
+# ground truth the detector reads (`acc_grid_all`: every label; `acc_grid_ceiling`: ground truth's score there)
 LEVEL = 0.6
+GAP = 0.5  # P2: slope ≈ 2 (bumps) vs ≈ 1 (with stripes); the gap must be at least half of that
 
 # Fig 5b: bumps + one image per stripe position (2·(N/d + 1) stripes, [INFERRED] PAPERS §6 #19), not every
 # hidden-coordinate value of the canvas (12× as many at N = 16: the 2D bumps, a few % of the set, then get too
 # few of the fixed 2,500 steps; measured: N = 16, λ = 0.1 reached 0.44 over the grid at 2,500 steps, 0.91 at 7,500)
 MIXES = [["bump", "all"], ["bump+stripes", "one"]]  # stripe_offsets has no effect on bumps-only data
+# cpu λ: the smallest keeps 2 of N = 8's 81 labels (0.005 and 0.01 of the half-scale grid keep 0 and 1 of them);
+# the half-scale recording found the 60 % crossings between λ 0.05 and 0.3. Only the final model is scored, so
+# a snapshot every 500 steps (not 100) saves a fifth of each run.
 SPECS = p2_spec({"grid": {"data.image_size": [8, 16], "data.kind,data.stripe_offsets": MIXES,
-                          "data.fraction": [0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 1.0]}, "analyze": False},
+                          "data.fraction": [0.02, 0.05, 0.15, 0.5]},
+                 "overrides": {"train.snapshot_every": 500}, "analyze": False},
                 {"grid": {"data.image_size": [16, 24, 32, 40, 48], "data.kind,data.stripe_offsets": MIXES,
                           "data.fraction": [0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0]}, "analyze": False})
 
@@ -46,7 +58,8 @@ def measure_grid_accuracy(rows: list[dict], log=print, *, n: int = 256, seed: in
     for name, rs in by_run(rows).items():
         run = RunDir(run_dir(rows, name))
         res = json.loads(run.grid_accuracy.read_text()) if run.grid_accuracy.exists() else {}
-        if (res.get("step"), res.get("n"), res.get("seed")) != (rs[-1]["step"], min(n, res.get("grid_2d", n)), seed):
+        if (res.get("step"), res.get("n"), res.get("seed")) != (rs[-1]["step"], min(n, res.get("grid_2d", n)), seed) \
+                or "acc_detectable" not in res:
             res = grid_accuracy(run, n=n, seed=seed)
             atomic_write_json(run.grid_accuracy, res)
             log(f"{name}: accuracy over the 2D grid {res['acc']:.2f} (kept labels {_num(res['acc_kept'])}, "
@@ -61,8 +74,12 @@ def with_grid_acc(rows: list[dict], grid: dict) -> list[dict]:
     for name, rs in by_run(out).items():
         res = grid.get(name)
         if res:
-            rs[-1] |= {GRID_ACC: res["acc"], f"{GRID_ACC}_kept": res["acc_kept"],
-                       f"{GRID_ACC}_dropped": res["acc_dropped"]}
+            # over the detectable labels: ground truth scores 1 there and only 0.68–0.69 over the whole cpu grid
+            # (border-clipped bumps), so P2's 60 % would otherwise mean 0.87 of what a perfect model scores
+            rs[-1] |= {GRID_ACC: res.get("acc_detectable", res["acc"]), f"{GRID_ACC}_all": res["acc"],
+                       f"{GRID_ACC}_ceiling": res.get("acc_ceiling"), f"{GRID_ACC}_kept": res["acc_kept"],
+                       f"{GRID_ACC}_dropped": res["acc_dropped"],
+                       f"{GRID_ACC}_nearest": res.get("acc_nearest_detectable", res.get("acc_nearest"))}
     return out
 
 
@@ -91,13 +108,15 @@ def censored(points: list[tuple[float, float]], level: float = LEVEL) -> str | N
     return "≤" if pts[0][1] >= level else ">" if all(a < level for _, a in pts) else None
 
 
-def scaling_slopes(rows: list[dict], level: float = LEVEL) -> dict[str, dict]:
-    """{kind: {'N': [...], 'size': [...], 'censored': [...], 'slope': log-log slope of size-needed vs N}}."""
+def scaling_slopes(rows: list[dict], level: float = LEVEL, col: str = GRID_ACC) -> dict[str, dict]:
+    """{kind: {'N': [...], 'size': [...], 'censored': [...], 'slope': log-log slope of size-needed vs N}} from the
+    seed means of `col` (the model's grid accuracy, or `acc_grid_nearest`: the memorizer's)."""
     curves: dict[str, dict[int, list]] = {}
     acc = seed_mean(rows, lambda rs: (str(key(rs, "data.kind")), int(key(rs, "data.image_size")),
-                                      float(key(rs, "n_train_2d"))), GRID_ACC)
+                                      float(key(rs, "n_train_2d"))), col)
     for (kind, n, size), a in sorted(acc.items()):
-        curves.setdefault(kind, {}).setdefault(n, []).append((size, a))
+        if math.isfinite(a):
+            curves.setdefault(kind, {}).setdefault(n, []).append((size, a))
     out = {}
     for kind, per_n in curves.items():
         ns = sorted(per_n)
@@ -110,20 +129,57 @@ def scaling_slopes(rows: list[dict], level: float = LEVEL) -> dict[str, dict]:
     return out
 
 
+def slope_gap(slopes: dict[str, dict]) -> float:
+    """bumps-only slope − bumps + stripes slope (nan unless both are defined)."""
+    return slopes.get("bump", {}).get("slope", float("nan")) - \
+        slopes.get("bump+stripes", {}).get("slope", float("nan"))
+
+
+def seed_gaps(rows: list[dict], level: float = LEVEL) -> list[float]:
+    """The slope gap of each seed's own runs (finite ones): the seed-to-seed spread of the statistic."""
+    per: dict = {}
+    for rs in by_run(rows).values():
+        per.setdefault(key(rs, "seed"), []).extend(rs)
+    return [g for g in (slope_gap(scaling_slopes(r, level)) for r in per.values()) if math.isfinite(g)]
+
+
+def below_memorizer(s: dict, mem: dict) -> list[str]:
+    """The (kind, N) where the model does not need fewer 2D images than the nearest-training-label memorizer
+    (whose accuracy grows ≈ λ on the detectable labels: it reaches 60 % only past λ 0.6, where its size is
+    unbracketed, i.e. larger than every run's)."""
+    out = []
+    for kind, d in s.items():
+        for n, size in zip(d["N"], d["size"]):
+            msize = dict(zip(mem.get(kind, {}).get("N", []), mem.get(kind, {}).get("size", []))).get(n, math.inf)
+            if not (math.isfinite(size) and size < msize):
+                out.append(f"{kind} N {n}")
+    return out
+
+
 def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    s = scaling_slopes(with_grid_acc(rows, measured))
+    rows = with_grid_acc(rows, measured)
+    s, mem = scaling_slopes(rows), scaling_slopes(rows, col=f"{GRID_ACC}_nearest")
     b, m = s.get("bump", {}).get("slope", float("nan")), s.get("bump+stripes", {}).get("slope", float("nan"))
+    per_seed = seed_gaps(rows)
+    need = max(GAP, spread(per_seed))
     bounds = [c for k in ("bump", "bump+stripes") for c in s.get(k, {}).get("censored", []) if c]
-    show = lambda k: ", ".join(f"N {n}: {c or ''}{v:.0f}" for n, v, c in zip(  # noqa: E731
-        s[k]["N"], s[k]["size"], s[k]["censored"])) if k in s else ""
+    like_memorizer = below_memorizer(s, mem)
+    show = lambda d, k: ", ".join(f"N {n}: {c or ''}{v:.0f}" for n, v, c in zip(  # noqa: E731
+        d[k]["N"], d[k]["size"], d[k]["censored"])) if k in d else "–"
     return [Verdict("training on independent factors (stripes) is more data-efficient: the 2D data needed for "
                     "60 % accuracy grows ≈ N² for bumps only and ≈ N with stripes (P2 Fig 5)",
-                    "log-log slopes (accuracy over the whole 2D grid): bumps only; bumps + stripes",
-                    f"{b:.2f}; {m:.2f}",
-                    decide(b - m >= 0.5, finite(b, m) and not bounds),
-                    f"bumps: {show('bump')}; mixed: {show('bump+stripes')}; supported when the bumps slope exceeds "
-                    "the mixed one by ≥ 0.5; inconclusive unless every size is bracketed by two runs (≤: the smallest "
-                    "run already reached 60 %, >: none did; the slope is then only a bound)")]
+                    "log-log slopes (accuracy over the detectable labels of the whole 2D grid): bumps only; "
+                    "bumps + stripes", f"{b:.2f}; {m:.2f}",
+                    decide(b - m >= need and not like_memorizer, finite(b, m) and not bounds),
+                    f"bumps: {show(s, 'bump')}; mixed: {show(s, 'bump+stripes')}; gap {b - m:.2f}, per seed "
+                    f"{', '.join(f'{g:.2f}' for g in per_seed) or '–'}; supported when the bumps slope exceeds the "
+                    f"mixed one by ≥ max({GAP}, the seed spread) = {need:.2f} and every size is below the "
+                    "nearest-training-label memorizer's"
+                    + (f" (not: {', '.join(like_memorizer)})" if like_memorizer else "")
+                    + "; inconclusive unless every size is bracketed by two runs (≤: the smallest run already "
+                    "reached 60 %, >: none did; the slope is then only a bound)",
+                    {"memorizer sizes (its slope gap is 0: both kinds keep the same 2D images)":
+                     f"bumps: {show(mem, 'bump')}; mixed: {show(mem, 'bump+stripes')}"})]
 
 
 def _point(rs: list[dict]) -> tuple:
@@ -138,17 +194,22 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     from matplotlib.ticker import NullLocator
 
-    s = scaling_slopes(with_grid_acc(rows, measured))
+    rows = with_grid_acc(rows, measured)
+    s, mem = scaling_slopes(rows), scaling_slopes(rows, col=f"{GRID_ACC}_nearest")
     fig, ax = plot.new_figure(1, 3, size=(15, 4))
     for j, kind in enumerate(("bump", "bump+stripes")):
         for i, (n, pts) in enumerate(sorted(s.get(kind, {}).get("curves", {}).items())):
             pts = sorted(pts)
             ax[0, j].plot([p for p, _ in pts], [a for _, a in pts], "o-", color=plot.color(i), label=f"N = {n}")
+            mpts = sorted(mem.get(kind, {}).get("curves", {}).get(n, []))
+            if mpts:
+                ax[0, j].plot([p for p, _ in mpts], [a for _, a in mpts], ":", color=plot.color(i), alpha=0.7,
+                              label=f"N = {n}, memorizer")
         for level in (0.0, LEVEL, 1.0):
             ax[0, j].axhline(level, color="r", ls="--", lw=0.7)
         ax[0, j].set_xscale("log")
         ax[0, j].set_xlabel("2D training images (subsampled)")
-        ax[0, j].set_ylabel("terminal 2D-bump accuracy, whole grid")
+        ax[0, j].set_ylabel("terminal 2D-bump accuracy, detectable labels")
         ax[0, j].set_title(f"trained on {kind} (Fig 5{'ab'[j]})", fontsize=8)
         ax[0, j].legend(fontsize=7)
     for i, (kind, d) in enumerate(sorted(s.items())):  # bump, then bump+stripes: the same colours every time
@@ -181,9 +242,10 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
 
 FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
     "scaling": (
-        "Left two: terminal 2D-bump accuracy on the whole grid against the number of 2-D training images "
-        "kept, per image size N, for models trained on 2-D bumps and on 1-D stripes plus a few 2-D images (P2"
-        " Fig 5a,b). Right: the 2-D images needed to reach 60 % against N on log-log axes, with ∝ N and ∝ N² "
+        "Left two: terminal 2D-bump accuracy over the whole grid's detectable labels (ground truth 1 there) "
+        "against the number of 2-D training images kept, per image size N, for models trained on 2-D bumps and "
+        "on 1-D stripes plus a few 2-D images (P2 Fig 5a,b); dotted: the nearest-training-label memorizer. "
+        "Right: the 2-D images needed to reach 60 % against N on log-log axes, with ∝ N and ∝ N² "
         "guides (P2 Fig 5c); a slope near 1 means data needs grow with N, not N² (factorized learning). ▼ / "
         "▲: only a bound."),
 }
