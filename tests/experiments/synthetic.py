@@ -160,26 +160,35 @@ def p2_scaling(outcome):
     return {SUP: scaling(2, 1), NOT: scaling(1, 1), INC: scaling(2, 1, drop_small=True)}[outcome]
 
 
-def percolation(onset_small_sigma, onset_big_sigma, lambda_c=None):
+SIGMAS = (0.25, 0.3, 0.35, 0.4)  # the cpu grid's σ; their simulated λ_c fall with σ
+LAMBDA_C = {"0.25": 0.25, "0.3": 0.16, "0.35": 0.11, "0.4": 0.056}
+
+
+def percolation(*onsets, lambda_c=None, lams=(0.05, 0.1, 0.2, 0.4)):
+    """Runs at each (σ, λ); accuracy 0.9 from λ = onset of that σ on (2.0: never), 0.05 below; the memorizer
+    scores ≈ λ (never 0.5)."""
     rows, grid, losses, umap = [], {}, {}, {}
-    for sigma, on in ((0.25, onset_small_sigma), (0.5, onset_big_sigma)):
-        for lam in (0.1, 0.3, 0.6, 1.0):
+    for sigma, on in zip(SIGMAS, onsets):
+        for lam in lams:
             name = f"s{sigma}l{lam}"
             rows += run(name, **{"data.sigma": sigma, "data.fraction": lam, "data.image_size": 16,
                                  "data.increment": 1.0})
             acc = 0.9 if lam >= on else 0.05
-            grid[name] = {"acc": acc, "acc_kept": acc, "acc_dropped": acc}
+            grid[name] = {"acc": acc, "acc_kept": acc, "acc_dropped": acc, "acc_detectable": acc,
+                          "acc_nearest_detectable": lam}
             losses[name] = {"train_loss": 0.1, "val_loss": None if lam == 1.0 else 0.2}
             umap[name] = {"Y": RNG.normal(size=(12, 2)), "x": RNG.uniform(0, 16, 12)}
     fr = list(np.linspace(0.02, 1, 5))
-    sim = {thr: {"fractions": fr, "mean": np.tile(np.linspace(0, 1, 5), (2, 1)), "std": np.zeros((2, 5))}
-           for thr in ("0.005", "0.05")}
+    sim = {thr: {"fractions": fr, "mean": np.tile(np.linspace(0, 1, 5), (len(onsets), 1)),
+                 "std": np.zeros((len(onsets), 5))} for thr in ("0.005", "0.05")}
     return rows, {"grid": grid, "losses": losses, "umap": umap, "simulation": sim,
-                  "lambda_c": lambda_c or {"0.25": 0.25, "0.5": 0.08}}
+                  "lambda_c": {k: v for k, v in (lambda_c or LAMBDA_C).items()
+                               if float(k) in SIGMAS[:len(onsets)]}}
 
 
 def p2_percolation(outcome):
-    return {SUP: percolation(0.3, 0.1), NOT: percolation(0.1, 0.6), INC: percolation(2.0, 2.0)}[outcome]
+    return {SUP: percolation(0.4, 0.2, 0.1, 0.05), NOT: percolation(0.05, 0.1, 0.2, 0.4),
+            INC: percolation(2.0, 2.0, 2.0, 2.0)}[outcome]
 
 
 def p2_rim(outcome):

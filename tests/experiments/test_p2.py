@@ -36,12 +36,27 @@ def test_scaling_verdict_refuses_sizes_the_runs_do_not_bracket():
 
 
 def test_percolation_verdict_never_learning_is_inconclusive():
-    rows, m = seeded(lambda _: percolation(2.0, 0.1))(None)  # σ 0.25 percolates at λ ≥ 0.25, never learns
+    rows, m = seeded(lambda _: percolation(2.0, 0.2, 0.1, 0.05))(None)  # σ 0.25 percolates at λ ≥ 0.25, never learns
     v = perc.judge(rows, m)[0]
-    assert v.outcome == "inconclusive" and "σ 0.25 never does" in v.detail
-    rows, m = seeded(lambda _: percolation(2.0, 0.1, lambda_c={"0.25": float("inf"), "0.5": 0.08}))(None)
+    assert v.outcome == "inconclusive" and "σ 0.25 percolates at a tested λ but never learns" in v.detail
+    never = {"0.25": float("inf"), "0.3": 0.16, "0.35": 0.11, "0.4": 0.056}
+    rows, m = seeded(lambda _: percolation(2.0, 0.2, 0.1, 0.05, lambda_c=never))(None)
     assert perc.judge(rows, m)[0].supported  # it never percolates either: nothing to learn from
-    assert perc.judge(*percolation(0.3, 0.1))[0].outcome == "inconclusive"  # one seed decides nothing
+    assert perc.judge(*percolation(0.4, 0.2, 0.1, 0.05))[0].outcome == "inconclusive"  # one seed decides nothing
+
+
+def test_percolation_order_is_a_rank_claim_over_four_sigmas():
+    """Two σ cannot order anything (half of all orderings agree by chance); censored onsets have no order; a
+    model no better than the memorizer (accuracy ≈ λ) gets no supported verdict."""
+    rows, m = seeded(lambda _: percolation(0.4, 0.2))(None)
+    v = perc.judge(rows, m)[0]
+    assert v.outcome == "inconclusive" and "≥ 4" in v.detail
+    rows, m = seeded(lambda _: percolation(0.01, 0.01, 0.01, 0.2))(None)  # three reach 0.5 at the smallest λ
+    assert perc.judge(rows, m)[0].outcome == "inconclusive"
+    rows, m = seeded(lambda _: percolation(0.4, 0.2, 0.1, 0.05))(None)
+    assert perc.judge(rows, m)[0].supported
+    memo = {k: {**g, "acc_detectable": g["acc_nearest_detectable"]} for k, g in m["grid"].items()}
+    assert perc.judge(rows, {**m, "grid": memo})[0].outcome != "supported"
 
 
 def test_percolation_thresholds_follow_sigma():
@@ -143,7 +158,7 @@ def test_percolation_figures_with_several_seeds(tmp_path):
     rows = aggregate(tmp_path / "p")["rows"]
     m = measure_cached(EXPERIMENTS["p2-percolation"], rows, tmp_path / "p", log=print)  # the cache: no work
     twin = [{**r, "run": r["run"].replace("seed=0", "seed=1")} for r in rows]
-    m2 = {**m, "grid": {**m["grid"], **{k.replace("seed=0", "seed=1"): {**v, "acc": 1.0}
+    m2 = {**m, "grid": {**m["grid"], **{k.replace("seed=0", "seed=1"): {**v, "acc": 1.0, "acc_detectable": 1.0}
                                          for k, v in m["grid"].items()}},
           "losses": {**m["losses"], **{k.replace("seed=0", "seed=1"): v for k, v in m["losses"].items()}}}
     paths = perc.draw(rows + twin, m2, tmp_path / "figs", "two seeds")
