@@ -239,6 +239,8 @@ def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
     regions = label_regions(labels, cfg)
     if detectable_mask is not None:
         regions["detectable"] = np.asarray(detectable_mask, dtype=bool)
+        if "ood" in regions and (regions["ood"] & regions["detectable"]).any():  # held-out labels ground truth
+            regions["ood_detectable"] = regions["ood"] & regions["detectable"]  # is read on (ceiling 1 there)
     for name, mask in regions.items():
         if name != "all":
             out[name] = accuracy(pred[mask], labels[mask], tol=tol, visible=visible[mask])

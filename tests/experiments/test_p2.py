@@ -88,11 +88,11 @@ def test_p2_verdicts_average_over_seeds():
     assert v.value == pytest.approx(0.4) and not v.supported and "seed spreads" in v.detail
     rows = []
     for kind in ("bump", "sos"):
-        for w in (2, 4):
+        for w in (4, 8):
             for seed, acc in ((0, 1.0 - 0.1 * w), (1, 0.1 * w)):  # seed 0 falls with W, seed 1 rises; mean 0.5
                 rows += run(f"{kind}i{w}_seed={seed}", **{"data.kind": kind, "data.holdout_x": [8 - w / 2, 8 + w / 2],
-                                                          "acc_ood": acc})
-    assert "bump interior W 2: 0.50; bump interior W 4: 0.50" in reg.judge(rows, {})[0].detail
+                                                          "acc_ood_detectable": acc})
+    assert "bump interior W 4: 0.50; bump interior W 8: 0.50" in reg.judge(rows, {})[0].detail
     lesion_rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a,
                                                  "acc_nearest_ood": 0.5})
                        for w, accs in ((0.5, (0.9, 0.7)), (1.75, (0.6, 0.4)), (4.0, (0.1, 0.3)))
@@ -234,3 +234,29 @@ def test_a_memorizer_gets_no_supported_scaling_verdict():
     assert all(len(v) == 1 for v in by_point.values()), by_point
     v = sc.judge(rows, grid)[0]
     assert v.outcome != "supported" and "memorizer" in v.detail
+
+
+def test_regions_verdicts_need_the_detectable_labels_the_seeds_and_the_memorizer():
+    """Over all labels a corner square's ceiling is a fraction of an inner one's (border-clipped bumps), so the
+    verdicts read the detectable labels; a gap inside the seed spread, a model that did not learn, or one no
+    better than the memorizer gets no supported verdict."""
+    rows = seeded(lambda _: (regions(0.9, 0.5, 0.05), {}))(None)[0]
+    assert [v.outcome for v in reg.judge(rows, {})] == ["supported"] * 3
+    shift = {0: 0.45, 1: -0.2, 2: 0.0}  # seeds spread by 0.33 each: the 0.4 and 0.3 gaps are inside the spreads
+    noisy = [dict(r, acc_ood_detectable=r["acc_ood_detectable"] + shift[r["seed"]]) for r in rows]
+    assert [v.outcome for v in reg.judge(noisy, {})[:2]] == ["not supported"] * 2
+    unlearned = [dict(r, acc=0.2) for r in rows]
+    assert all(v.outcome == "inconclusive" for v in reg.judge(unlearned, {}))
+    memorizer = seeded(lambda _: (regions(0.9, 0.5, 0.05, memo=0.9), {}))(None)[0]
+    v = reg.judge(memorizer, {})[0]
+    assert v.outcome == "inconclusive" and "memorizer" in v.detail
+    n = 16  # the measurement at the resolution used: the corner squares keep (W - 1)² detectable labels
+    from factordiff.config import RunConfig, apply_overrides
+    from factordiff.data import make_dataset
+    from factordiff.score import detectable
+    for w, keep in ((4, 9), (8, 49)):
+        cfg = apply_overrides(RunConfig(), {"data.image_size": n, "data.sigma": 1.0, "data.increment": 1.0,
+                                            "data.holdout": "box", "data.holdout_x": [0.0, w],
+                                            "data.holdout_y": [0.0, w]})
+        ds = make_dataset(cfg.data)
+        assert int(detectable(ds.heldout_labels, ds.heldout_kinds, cfg.data).sum()) == keep
