@@ -30,7 +30,7 @@ EXAMPLES = {
   factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
   factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
     "demo": """examples:
-  factordiff demo                                           # → runs/demo/report.html (≈ 4 min on 2 cores)
+  factordiff demo                                           # → runs/demo/report.html (4-10 min on 2 cores)
   factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset""",
     "sweep": """examples:
   factordiff sweep spec.yaml                        # local process pool; rerun to complete what is missing
