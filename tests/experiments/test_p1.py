@@ -92,3 +92,25 @@ def test_onsets_censored_by_the_budget_are_inconclusive_not_a_refutation():
     rows = [r | {"seed": s} for v, rs in reach.items() for s, at in enumerate(rs)
             for r in curve(f"sigma={v}_seed={s}", at, **{"data.sigma": v})]
     assert onset_verdicts(rows, "data.sigma", 0, "σ")[0].outcome != "inconclusive"
+
+
+def test_co_movement_is_timed_not_correlated():
+    """Two rising curves correlate whether they rise together or not: a factorized learner (x's R² up around
+    step 300, y's around 700) has Pearson r 0.89 > 0.5, which the first version of the verdict called coupled. The
+    half-rise lag tells them apart; an untrained network (flat R²) leaves it inconclusive."""
+    from synthetic import p1_imbalance, seeded
+
+    from factordiff.experiments import NOT_SUPPORTED, SUPPORTED
+    from factordiff.experiments import p1_imbalance as imb
+    from factordiff.experiments.base import pearson
+
+    rows, _ = seeded(p1_imbalance)(NOT_SUPPORTED)
+    one = [r for r in rows if r["run"] == "a_seed=0"]
+    assert pearson([r["r2_image_x_umap"] for r in one], [r["r2_image_y_umap"] for r in one]) > 0.5
+    co = [v for v in imb.judge(rows, {}) if "co-move" in v.claim]
+    assert co and all(v.outcome == "not supported" and v.value <= -200 for v in co)
+    rows, _ = seeded(p1_imbalance)(SUPPORTED)
+    assert all(v.supported for v in imb.judge(rows, {}) if "co-move" in v.claim)
+    flat = [dict(r, r2_image_x_umap=0.3, r2_image_y_umap=0.31) for r in rows]
+    assert all(v.outcome == "inconclusive" for v in imb.judge(flat, {}) if "co-move" in v.claim)
+    assert imb.half_rise([0, 100, 200, 300], [0.1, 0.2, 0.8, 0.9]) == 200
