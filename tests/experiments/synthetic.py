@@ -124,7 +124,8 @@ def p2_torus(outcome):
 def p2_orthogonality(outcome):
     base = {"clifford_x_on_y_orth_mean": 0.0, "torus3d_x_on_y_orth_mean": 0.44, "clifford_x_on_x_orth_mean": 0.64,
             "clifford_y_on_y_orth_mean": 0.64, "untrained_image_part_x_on_x_orth_mean": 0.9,
-            "untrained_image_part_y_on_y_orth_mean": 0.9, "label_only_x_on_y_orth_mean": 0.0}
+            "untrained_image_part_y_on_y_orth_mean": 0.9, "untrained_image_part_x_on_y_orth_mean": 0.4,
+            "label_only_x_on_y_orth_mean": 0.0}
     m = {SUP: (0.1, 0.3, 0.3), NOT: (0.4, 0.7, 0.7), INC: (None, None, None)}[outcome]
     rows = run("t", acc=0.8, **base, image_part_x_on_y_orth_mean=m[0], image_part_x_on_x_orth_mean=m[1],
                image_part_y_on_y_orth_mean=m[2])

@@ -260,3 +260,20 @@ def test_regions_verdicts_need_the_detectable_labels_the_seeds_and_the_memorizer
                                             "data.holdout_y": [0.0, w]})
         ds = make_dataset(cfg.data)
         assert int(detectable(ds.heldout_labels, ds.heldout_kinds, cfg.data).sum()) == keep
+
+
+def test_factorized_needs_an_untrained_network_that_is_not():
+    """If random features already have x ⊥ y (the untrained network's image-driven part nearer the Clifford
+    value), "factorized like the Clifford torus" is not learned: inconclusive, whatever the model reads."""
+    from synthetic import p2_orthogonality
+
+    from factordiff.experiments import SUPPORTED
+    from factordiff.experiments import p2_orthogonality as orth
+
+    rows, m = seeded(p2_orthogonality)(SUPPORTED)
+    assert orth.judge(rows, m)[0].supported
+    random_ok = [dict(r, untrained_image_part_x_on_y_orth_mean=0.05) for r in rows]
+    v = orth.judge(random_ok, m)[0]
+    assert v.outcome == "inconclusive" and "untrained network's image-driven part is as factorized" in v.detail
+    missing = [{k: x for k, x in r.items() if k != "untrained_image_part_x_on_y_orth_mean"} for r in rows]
+    assert orth.judge(missing, m)[0].outcome == "inconclusive"

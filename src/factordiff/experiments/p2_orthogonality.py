@@ -56,12 +56,19 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     why = [] if k >= MIN_SEEDS else [too_few_seeds(k)]
     why += [] if finite(m) else ["the image-driven part is zero (the layer is its label code) or was not measured"]
     why += not_learned(runs)
+    # the control: an untrained network's image-driven part. Random features of bump images may already have
+    # x ⊥ y; if so, "like the Clifford torus" is not something training made, and the reading decides nothing
+    u = _mean(runs, f"untrained_{CLOUD}_x_on_y_orth_mean")
+    void = ["the untrained network's image-driven part was not measured"] if not finite(u) else \
+        [f"the untrained network's image-driven part is as factorized ({u:.2f}, nearer the Clifford value)"] \
+        if finite(c, t) and abs(u - c) < abs(u - t) else []
     out = [Verdict("x and y are factorized: x-on-y orthogonality like the Clifford torus, not the 3-D torus "
                    "(P2 Fig 3)", "mean |cos(Δx, Δy)| of the image-driven part", m,
                    decide(finite(m, c, t) and abs(m - c) < abs(m - t),
-                          finite(m, c, t) and k >= MIN_SEEDS and not not_learned(runs)),
-                   "; ".join(["supported when nearer the Clifford value", *why]),
-                   {"Clifford": c, "3-D torus": t, "layer": layer, "label-only": lab})]
+                          finite(m, c, t) and k >= MIN_SEEDS and not not_learned(runs) and not void),
+                   "; ".join(["supported when nearer the Clifford value, and the untrained network's image-driven "
+                              "part is not", *why, *void]),
+                   {"Clifford": c, "3-D torus": t, "layer": layer, "label-only": lab, "untrained image part": u})]
     per = {a: [last(rs).get(f"{CLOUD}_{a}_on_{a}_orth_mean") for rs in runs.values()] for a in "xy"}
     mx, my = (interval([v for v in per[a] if finite(v)])[0] for a in "xy")
     cx, cy = _mean(runs, "clifford_x_on_x_orth_mean"), _mean(runs, "clifford_y_on_y_orth_mean")
