@@ -723,3 +723,23 @@ def test_kill9_in_reproduce_then_rerun_gives_the_same_verdicts(tmp_path):
         assert (out / "report.html").exists() and no_debris(out) == []
     assert kills >= 2, f"only {kills} of 3 kills landed ({took:.1f} s per reproduce)"
     record("kill9-reproduce", kills)
+
+
+def test_a_stop_signal_a_library_turned_into_its_own_error_still_stops_the_analysis():
+    """The analysis stops by raising from the signal handler; code that catches what it calls may re-raise it as
+    its own error (numpy's shape discovery of a torch storage: a sweep worker was marked "failed" with "ValueError:
+    could not determine the shape …" instead of "interrupted"). Once a stop signal arrived, the error is the stop;
+    without one, an error passes through unchanged."""
+    from factordiff.errors import Preempted, raise_on_signals
+
+    with pytest.raises(Preempted) as stop:
+        with raise_on_signals():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            except Exception:  # noqa: BLE001  what such a library does
+                raise ValueError("could not determine the shape of object type 'UntypedStorage'") from None
+    assert stop.value.signum == signal.SIGTERM and stop.value.stage == "analysis"
+    with pytest.raises(ValueError):
+        with raise_on_signals():
+            raise ValueError("a real error")

@@ -79,13 +79,28 @@ def raise_on_signals(signals: tuple = (signal.SIGTERM, signal.SIGINT), where: st
         yield
         return
 
+    got: list[int] = []
+
+    def stopped(signum) -> Preempted:
+        return Preempted(f"stopped by signal {signum} during {where}; nothing half-written, rerun to redo it",
+                         signum=signum, stage=stage)
+
     def handler(signum, _frame):
-        raise Preempted(f"stopped by signal {signum} during {where}; nothing half-written, rerun to redo it",
-                        signum=signum, stage=stage)
+        got.append(signum)
+        raise stopped(signum)
 
     old = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
+    except Preempted:
+        raise
+    except Exception as e:
+        # library code that catches what it calls may turn the handler's exception into its own (numpy's shape
+        # discovery of a torch storage raised "ValueError: could not determine the shape …" in a sweep worker):
+        # once a stop signal arrived, whatever ends the work is that stop
+        if got:
+            raise stopped(got[0]) from e
+        raise
     finally:
         for s, h in old.items():
             signal.signal(s, h)
