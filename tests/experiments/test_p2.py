@@ -244,7 +244,11 @@ def test_regions_verdicts_need_the_detectable_labels_the_seeds_and_the_memorizer
     assert [v.outcome for v in reg.judge(rows, {})] == ["supported"] * 3
     shift = {0: 0.45, 1: -0.2, 2: 0.0}  # seeds spread by 0.33 each: the 0.4 and 0.3 gaps are inside the spreads
     noisy = [dict(r, acc_ood_detectable=r["acc_ood_detectable"] + shift[r["seed"]]) for r in rows]
-    assert [v.outcome for v in reg.judge(noisy, {})[:2]] == ["not supported"] * 2
+    judged = reg.judge(noisy, {})
+    assert [v.outcome for v in judged] == ["inconclusive"] * 3, [v.detail for v in judged]  # neither way, SOS
+    assert "undecided" in judged[0].detail  # tie included: a spread that wide is no evidence of "as well"
+    flat = seeded(lambda _: (regions(0.7, 0.7, -0.3, drop=0.0), {}))(None)[0]  # no gap, tight seeds, SOS worse
+    assert [v.outcome for v in reg.judge(flat, {})] == ["not supported"] * 3
     unlearned = [dict(r, acc=0.2) for r in rows]
     assert all(v.outcome == "inconclusive" for v in reg.judge(unlearned, {}))
     memorizer = seeded(lambda _: (regions(0.9, 0.5, 0.05, memo=0.9), {}))(None)[0]
