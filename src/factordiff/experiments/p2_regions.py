@@ -10,8 +10,9 @@ truth, so over all its labels a corner square's ceiling is 0.36 (W 4) or 0.60 (W
 model must beat the nearest-training-label memorizer (≈ 0: every held-out label is ≥ 1 px from a training label).
 
 Measured cpu time: 32 min for the half-scale grid (W 2 / 4, 8 runs, one seed, two at a time; 2-core AMD EPYC,
-README). The faithful grid (24 runs) is not recorded yet: its `--dry-run` plan on a 2-core AVX2-only AMD EPYC
-(family 25 model 1, 2026-12-03) is ≈ 2.1 h with 2 at a time, analysis not counted.
+README); the faithful grid (24 runs, two at a time) 106 min on a 2-core AVX2-only AMD EPYC (family 25 model 1,
+2026-12-03), all three verdicts inconclusive: the seeds learn between steps 1,000 and 2,000, inside the judged
+window; `train.steps=3000` resumes them (≈ 55 min more there).
 """
 
 from __future__ import annotations
