@@ -80,6 +80,9 @@ def test_sweep_status_reads_a_sweep_or_experiment_folder(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "done         sigma=0.75_seed=0  step 4" in printed and "interrupted  sigma=1_seed=0" in printed
     assert "2 runs: 1 done, 1 interrupted" in printed
+    grown = parse_spec({**json.loads((out / "sweep.json").read_text()), "overrides": {**BASE, "train.steps": 6}})
+    rows = {r["run"]: r for r in sweep_status(grown, out)}  # train.steps grew: the done run is behind again
+    assert rows["sigma=0.75_seed=0"]["state"] == "pending" and "done at step 4" in rows["sigma=0.75_seed=0"]["reason"]
 
 
 def test_interrupted_run_resumes_and_failures_are_reported(tmp_path, capsys):
@@ -201,3 +204,18 @@ def test_raising_train_steps_extends_finished_runs_bit_exactly(tmp_path):
         launch(spec(grid={"data.sigma": [1.0]}, seeds=[0], overrides={**BASE, "train.steps": 6,
                                                                        "data.increment": 1.0}), tmp_path / "ext",
                log=quiet)
+
+
+def test_sweep_status_reads_a_folder_whose_spec_turns_analysis_off(tmp_path, capsys):
+    """A spec with `analyze: false` (p2-regions, p2-rim) is written back as false, and `sweep status` reads it;
+    folders written before the fix say null there, which reads as off too (it failed with 'must be false or a
+    mapping … (got None)')."""
+    out = tmp_path / "sw"
+    launch(spec(seeds=[0], analyze=False), out, dry_run=True, log=quiet)
+    written = json.loads((out / "sweep.json").read_text())
+    assert written["analyze"] is False
+    for stored in (False, None):
+        (out / "sweep.json").write_text(json.dumps({**written, "analyze": stored}))
+        capsys.readouterr()
+        assert main(["sweep", "status", str(out)]) == 0
+        assert "2 runs: 2 pending" in capsys.readouterr().out

@@ -85,6 +85,7 @@ def parse_spec(obj: dict, source: str = "spec") -> SweepSpec:
                                                             and s >= 0 for s in seeds):
         raise ConfigError(f"{source}.seeds", seeds, "a non-empty list of non-negative integers")
     analyze = obj.get("analyze", {"grid": 0, "topology": "none"})
+    analyze = False if analyze is None else analyze  # sweep.json of folders written before 2026-12-03 says null
     if analyze is not False and (not isinstance(analyze, dict) or set(analyze) - ANALYZE_KEYS):
         raise ConfigError(f"{source}.analyze", analyze, f"false or a mapping with keys from {sorted(ANALYZE_KEYS)}")
     return SweepSpec(name, tuple(presets), dict(overrides), {k: list(v) for k, v in grid.items()}, tuple(seeds),
@@ -147,7 +148,7 @@ def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dic
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(SweepDir(sweep_dir).spec, json.dumps(
         {"name": spec.name, "presets": spec.presets, "overrides": spec.overrides, "grid": spec.grid,
-         "seeds": spec.seeds, "analyze": spec.analyze}, indent=1, default=list))
+         "seeds": spec.seeds, "analyze": spec.analyze or False}, indent=1, default=list))
     return out
 
 
@@ -289,9 +290,12 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
 
 def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
     out = []
-    for name, _cfg, assign in expand(spec):
+    for name, cfg, assign in expand(spec):
         path = SweepDir(sweep_dir).run(name).path
         st = run_status(path)
+        if st["state"] == "done" and st.get("step", cfg.train.steps) < cfg.train.steps:  # `launch` reruns it
+            st = {**st, "state": "pending", "reason": f"done at step {st['step']}; the spec now asks for "
+                                                      f"{cfg.train.steps} (a run resumes from its checkpoint)"}
         if st.get("step") is None and st["state"] in ("running", "interrupted"):
             from .plan import resume_step  # the newest checkpoint: how far a running run has got
 
