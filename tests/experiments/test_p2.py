@@ -84,8 +84,12 @@ def test_p2_verdicts_average_over_seeds():
     assert v.value == pytest.approx(0.4) and v.supported
     spread_out = {"r_seed=0": 1.0, "r_seed=1": 0.1, "r_seed=2": 0.7}  # mean 0.6 again, seed std 0.46
     wide = [dict(r, acc_ood=spread_out.get(r["run"], r["acc_ood"])) for r in rim]
-    v = rim_.judge(wide, {})[0]  # the same mean gap, but the seeds spread more than the gap: not supported
-    assert v.value == pytest.approx(0.4) and not v.supported and "seed spreads" in v.detail
+    v = rim_.judge(wide, {})[0]  # the same mean gap, but the seeds spread more than the gap: undecided
+    assert v.value == pytest.approx(0.4) and v.outcome == "inconclusive" and "seed spreads" in v.detail
+    flat = [dict(r, acc_ood=0.25 if r["data.rim_width"] else 0.2) for r in rim]  # tight seeds, a 0.05 gap
+    assert rim_.judge(flat, {})[0].outcome == "not supported"  # even gap + spreads < 0.2: no gap of P2's size
+    near = [dict(r, acc_nearest_ood=0.55) for r in rim]  # a gap of 0.4, but with rim no better than memorizing
+    assert rim_.judge(near, {})[0].outcome == "inconclusive"
     rows = []
     for kind in ("bump", "sos"):
         for w in (4, 8):
@@ -281,3 +285,17 @@ def test_factorized_needs_an_untrained_network_that_is_not():
     assert v.outcome == "inconclusive" and "untrained network's image-driven part is as factorized" in v.detail
     missing = [{k: x for k, x in r.items() if k != "untrained_image_part_x_on_y_orth_mean"} for r in rows]
     assert orth.judge(missing, m)[0].outcome == "inconclusive"
+
+
+def test_scaling_gap_inside_the_seed_spread_is_inconclusive_not_a_refutation():
+    """Seeds whose own slope gaps are 1.0, 0.0 and 0.3 (std 0.51): the pooled gap 0.15 is below P2's 0.5 but
+    inside the seed spread, so it decides nothing (the old rule called it 'not supported'); identical seeds
+    with no gap are a refutation."""
+    rows, grid = [], {}
+    for k, (pb, pm) in enumerate(((2, 1), (1, 1), (1.3, 1))):
+        r, g = scaling(pb, pm)
+        rows += [x | {"run": f"{x['run']}_seed={k}", "seed": k} for x in r]
+        grid |= {f"{n}_seed={k}": v for n, v in g.items()}
+    v = sc.judge(rows, grid)[0]
+    assert v.outcome == "inconclusive" and "gap 0.15 (undecided)" in v.detail
+    assert sc.judge(*seeded(lambda _: scaling(1, 1))(None))[0].outcome == "not supported"

@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import figures, plot
 from .base import INFERRED, Experiment, Verdict, by_run, decide, key
 from .p2_common import p2_spec
-from .stats import MARGIN, not_learned, require_seeds, runs_per_point, seed_values, spread
+from .stats import MARGIN, gap_call, not_learned, require_seeds, runs_per_point, seed_values, spread
 
 OOD = "acc_ood_detectable"  # accuracy on the held-out square's detectable labels (ground truth 1 there)
 MEMO = "acc_nearest_ood_detectable"
@@ -72,8 +72,8 @@ def _share(gaps: list, what: str, claim: str, why: list[str], tie_ok: bool = Fal
         hits = [g - s >= -MARGIN for _, g, s in gaps]
         miss = [g + s < -MARGIN for _, g, s in gaps]
     else:
-        hits = [g >= max(MARGIN, s) for _, g, s in gaps]
-        miss = [g + s < MARGIN for _, g, s in gaps]
+        calls = [gap_call(g, s, MARGIN) for _, g, s in gaps]
+        hits, miss = [c == "hit" for c in calls], [c == "miss" for c in calls]
     n, h, m = len(gaps), sum(hits), sum(miss)
     detail = "; ".join(f"{name}: {g:+.2f} (spreads {s:.2f}, {'hit' if hi else 'miss' if mi else 'undecided'})"
                        for (name, g, s), hi, mi in zip(gaps, hits, miss))

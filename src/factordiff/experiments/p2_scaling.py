@@ -29,9 +29,9 @@ from .. import figures, plot
 from ..evaluate import grid_accuracy
 from ..io import atomic_write_json
 from ..rundir import RunDir
-from .base import Experiment, Verdict, by_run, decide, finite, key, run_dir, seed_mean
+from .base import Experiment, Verdict, by_run, finite, key, run_dir, seed_mean
 from .p2_common import p2_spec
-from .stats import require_seeds, runs_per_point, spread
+from .stats import gap_call, outcome_of, require_seeds, runs_per_point, spread
 
 GRID_ACC = "acc_grid"  # terminal accuracy over the 2D grid of the training region (kept + dropped labels) whose
 # ground truth the detector reads (`acc_grid_all`: every label; `acc_grid_ceiling`: ground truth's score there)
@@ -164,18 +164,21 @@ def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     need = max(GAP, spread(per_seed))
     bounds = [c for k in ("bump", "bump+stripes") for c in s.get(k, {}).get("censored", []) if c]
     like_memorizer = below_memorizer(s, mem)
+    call = gap_call(b - m, spread(per_seed), GAP)  # a gap inside the seed spread decides nothing
+    call = "undecided" if call == "hit" and like_memorizer else call
     show = lambda d, k: ", ".join(f"N {n}: {c or ''}{v:.0f}" for n, v, c in zip(  # noqa: E731
         d[k]["N"], d[k]["size"], d[k]["censored"])) if k in d else "–"
     return [Verdict("training on independent factors (stripes) is more data-efficient: the 2D data needed for "
                     "60 % accuracy grows ≈ N² for bumps only and ≈ N with stripes (P2 Fig 5)",
                     "log-log slopes (accuracy over the detectable labels of the whole 2D grid): bumps only; "
                     "bumps + stripes", f"{b:.2f}; {m:.2f}",
-                    decide(b - m >= need and not like_memorizer, finite(b, m) and not bounds),
-                    f"bumps: {show(s, 'bump')}; mixed: {show(s, 'bump+stripes')}; gap {b - m:.2f}, per seed "
-                    f"{', '.join(f'{g:.2f}' for g in per_seed) or '–'}; supported when the bumps slope exceeds the "
-                    f"mixed one by ≥ max({GAP}, the seed spread) = {need:.2f} and every size is below the "
+                    outcome_of(call, finite(b, m) and not bounds),
+                    f"bumps: {show(s, 'bump')}; mixed: {show(s, 'bump+stripes')}; gap {b - m:.2f} ({call}), per "
+                    f"seed {', '.join(f'{g:.2f}' for g in per_seed) or '–'}; supported when the bumps slope exceeds "
+                    f"the mixed one by ≥ max({GAP}, the seed spread) = {need:.2f} and every size is below the "
                     "nearest-training-label memorizer's"
                     + (f" (not: {', '.join(like_memorizer)})" if like_memorizer else "")
+                    + f"; not supported when the gap + the seed spread < {GAP}"
                     + "; inconclusive unless every size is bracketed by two runs (≤: the smallest run already "
                     "reached 60 %, >: none did; the slope is then only a bound)",
                     {"memorizer sizes (its slope gap is 0: both kinds keep the same 2D images)":

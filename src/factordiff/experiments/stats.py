@@ -105,6 +105,25 @@ def permutation_rho(xs, ys, *, sign: int = 0, n: int = 20000, seed: int = 0) -> 
     return rho, p
 
 
+def gap_call(gap: float, spreads: float, need: float) -> str:
+    """'hit' when a gap clears both the claim's size `need` and the seed spreads (gap ≥ max(need, spreads)),
+    'miss' when even its upper end falls short (gap + spreads < need), else 'undecided': a gap inside the seed
+    spread says neither, and a judge makes it inconclusive, not 'not supported' (nan: 'undecided')."""
+    if not (math.isfinite(gap) and math.isfinite(spreads)):
+        return "undecided"
+    return "hit" if gap >= max(need, spreads) else "miss" if gap + spreads < need else "undecided"
+
+
+def outcome_of(call: str, decidable: bool = True) -> str:
+    """The verdict outcome of a `gap_call`: hit → supported, miss → not supported, undecided → inconclusive
+    (and inconclusive whenever the measurement is not `decidable`)."""
+    from .base import NOT_SUPPORTED, SUPPORTED
+
+    if not decidable or call == "undecided":
+        return INCONCLUSIVE
+    return SUPPORTED if call == "hit" else NOT_SUPPORTED
+
+
 def too_few_seeds(k: int) -> str:
     return f"{k} seed{'s' if k != 1 else ''} per point; a verdict needs ≥ {MIN_SEEDS}"
 
