@@ -299,3 +299,19 @@ def test_scaling_gap_inside_the_seed_spread_is_inconclusive_not_a_refutation():
     v = sc.judge(rows, grid)[0]
     assert v.outcome == "inconclusive" and "gap 0.15 (undecided)" in v.detail
     assert sc.judge(*seeded(lambda _: scaling(1, 1))(None))[0].outcome == "not supported"
+
+
+def test_composition_gaps_are_called_against_the_seed_spread():
+    """Mean gaps that clear 0.2 but not the seeds' spread are inconclusive; tight seeds decide both ways."""
+    from synthetic import p2_composition
+
+    from factordiff.experiments import p2_composition as comp
+
+    rows, m = seeded(p2_composition)("supported")
+    assert [v.outcome for v in comp.judge(rows, m)] == ["supported", "supported"]
+    noisy = {0: 1.0, 1: 0.9, 2: 0.1}  # vertical acc_x per seed: mean 0.67, gap to acc_y 0.33, spread 0.49
+    rows = [dict(r, acc_x_vertical=noisy[r["seed"]]) if r["data.kind"] == "sos" else r for r in rows]
+    v = comp.judge(rows, m)[0]
+    assert v.outcome == "inconclusive" and "(undecided, spreads 0.49)" in v.detail
+    rows, m = seeded(p2_composition)("not supported")
+    assert [v.outcome for v in comp.judge(rows, m)] == ["not supported", "not supported"]
