@@ -315,3 +315,21 @@ def test_composition_gaps_are_called_against_the_seed_spread():
     assert v.outcome == "inconclusive" and "(undecided, spreads 0.49)" in v.detail
     rows, m = seeded(p2_composition)("not supported")
     assert [v.outcome for v in comp.judge(rows, m)] == ["not supported", "not supported"]
+
+
+def test_orthogonality_margins_inside_the_seed_spread_are_inconclusive():
+    """Seeds at x-on-y 0.05, 0.40, 0.05 (mean 0.17: nearer the Clifford 0 than the 3-D 0.44, but one seed sits
+    at the 3-D value) and x-on-x 0.1, 0.9, 0.2 around the Clifford 0.64 decide neither claim."""
+    from synthetic import p2_orthogonality
+
+    from factordiff.experiments import p2_orthogonality as orth
+
+    rows, m = seeded(p2_orthogonality)("supported")
+    xy, xx = {0: 0.05, 1: 0.40, 2: 0.05}, {0: 0.1, 1: 0.9, 2: 0.2}
+    noisy = [dict(r, image_part_x_on_y_orth_mean=xy[r["seed"]], image_part_x_on_x_orth_mean=xx[r["seed"]])
+             for r in rows]
+    got = orth.judge(noisy, m)
+    assert [v.outcome for v in got] == ["inconclusive", "inconclusive"], [v.detail for v in got]
+    assert "undecided" in got[0].detail and "x undecided" in got[1].detail
+    rows, m = seeded(p2_orthogonality)("not supported")
+    assert [v.outcome for v in orth.judge(rows, m)] == ["not supported", "not supported"]  # tight seeds decide

@@ -14,9 +14,9 @@ from .. import figures
 from ..analyze import probe_geometry
 from ..report import CAPTIONS
 from ..rundir import RunDir
-from .base import INFERRED, Experiment, Verdict, by_run, decide, finite, last, run_dir
+from .base import INFERRED, Experiment, Verdict, by_run, finite, last, run_dir
 from .p2_torus import SPECS, base_rows
-from .stats import MIN_SEEDS, interval, not_learned, spread, too_few_seeds
+from .stats import MIN_SEEDS, gap_call, interval, not_learned, outcome_of, spread, too_few_seeds
 
 
 def measure(rows: list[dict], log=print) -> dict:
@@ -46,7 +46,8 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     """Decided on the image-driven part of the grid probe (the label code alone is additive in x and y, so it is
     factorized by construction: a model that is its label code must not pass), seeds averaged. Factorized:
     x-on-y |cos| nearer the Clifford torus than the 3-D torus. Hyper-factorized: x-on-x and y-on-y |cos|
-    below the Clifford torus's, and below the untrained network's image-driven part by more than the seed
+    below the Clifford torus's (each margin beyond the seed spread; inside it: inconclusive), and below the
+    untrained network's image-driven part by more than the seed
     spread (a network trained for 20 steps passed the layer-level version). Inconclusive without the controls
     or with fewer than MIN_SEEDS seeds. Only P2's network counts (p2-torus's ablations are other networks)."""
     runs = by_run(base_rows(rows))
@@ -62,12 +63,17 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     void = ["the untrained network's image-driven part was not measured"] if not finite(u) else \
         [f"the untrained network's image-driven part is as factorized ({u:.2f}, nearer the Clifford value)"] \
         if finite(c, t) and abs(u - c) < abs(u - t) else []
+    # per seed: how much nearer the Clifford value than the 3-D torus's (> 0: nearer Clifford), called against
+    # the seeds' spread: a mean inside it is undecided, not a refutation
+    nearer = [abs(v - t) - abs(v - c) for v in (last(rs).get(f"{CLOUD}_x_on_y_orth_mean") for rs in runs.values())
+              if finite(v, c, t)]
+    call = gap_call(interval(nearer)[0], spread(nearer), 0.0) if nearer else "undecided"
     out = [Verdict("x and y are factorized: x-on-y orthogonality like the Clifford torus, not the 3-D torus "
                    "(P2 Fig 3)", "mean |cos(Δx, Δy)| of the image-driven part", m,
-                   decide(finite(m, c, t) and abs(m - c) < abs(m - t),
-                          finite(m, c, t) and k >= MIN_SEEDS and not not_learned(runs) and not void),
-                   "; ".join(["supported when nearer the Clifford value, and the untrained network's image-driven "
-                              "part is not", *why, *void]),
+                   outcome_of(call, finite(m, c, t) and k >= MIN_SEEDS and not not_learned(runs) and not void),
+                   "; ".join([f"supported when nearer the Clifford value than the 3-D torus's by more than the seed "
+                              f"spread (per seed {', '.join(f'{d:+.2f}' for d in nearer) or '–'}: {call}), and the "
+                              "untrained network's image-driven part is not", *why, *void]),
                    {"Clifford": c, "3-D torus": t, "layer": layer, "label-only": lab, "untrained image part": u})]
     per = {a: [last(rs).get(f"{CLOUD}_{a}_on_{a}_orth_mean") for rs in runs.values()] for a in "xy"}
     mx, my = (interval([v for v in per[a] if finite(v)])[0] for a in "xy")
@@ -77,11 +83,13 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     have = finite(mx, my, cx, cy, ux, uy)
     beats_untrained = have and mx < ux - gap and my < uy - gap
     why2 = why + ([] if not have or beats_untrained else ["no more orthogonal than the untrained network"])
+    calls = [gap_call(cx - mx, spread(per["x"]), 0.0), gap_call(cy - my, spread(per["y"]), 0.0)] if have else []
+    hyper = "miss" if "miss" in calls else "hit" if calls == ["hit", "hit"] else "undecided"
+    why2 += [f"below the Clifford values beyond the seed spread: x {calls[0]}, y {calls[1]}"] if calls else []
     out.append(Verdict("hyper-factorized: different values of one feature are more orthogonal than on the Clifford "
                        "torus (P2 abstract)", "mean |cos| x-on-x, y-on-y of the image-driven part",
                        f"{mx:.2f}, {my:.2f}" if have else None,
-                       decide(mx < cx and my < cy,
-                              have and k >= MIN_SEEDS and beats_untrained and not not_learned(runs)),
+                       outcome_of(hyper, have and k >= MIN_SEEDS and beats_untrained and not not_learned(runs)),
                        "; ".join(why2),
                        {"Clifford x-on-x": cx, "Clifford y-on-y": cy, "untrained x-on-x": ux, "untrained y-on-y": uy}))
     return out
