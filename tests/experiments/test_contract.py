@@ -164,3 +164,29 @@ def test_a_reduced_budget_turns_not_supported_into_inconclusive():
     vs = flag_reduced([Verdict("c", "s", 1, NOT_SUPPORTED, "why"), Verdict("c", "s", 1, SUPPORTED)], cut)
     assert [v.outcome for v in vs] == ["inconclusive", "supported"]
     assert vs[0].detail.startswith("reduced budget (train.steps 100") and vs[0].detail.endswith("; why")
+
+
+def test_record_sums_every_call_a_stopped_one_included(tmp_path, monkeypatch):
+    """OUT/record.json appends each call; a call stopped by a signal (its runs resumable) records its time and
+    why, so the experiment's wall time is the sum of every call (a stopped call was left out before)."""
+    import importlib
+    import json
+
+    from factordiff.errors import Preempted
+
+    rp = importlib.import_module("factordiff.experiments.reproduce")  # the module (the package exports a function)
+
+    def stopped(*_a, **_k):
+        raise Preempted("sweep stopped by signal 15; rerun it to resume", signum=15)
+
+    monkeypatch.setattr(rp, "launch", stopped)
+    out = tmp_path / "o"
+    with pytest.raises(Preempted):
+        rp.reproduce("p2-rim", out=out, log=lambda *_: None)
+    calls = json.loads((out / "record.json").read_text())["calls"]
+    assert len(calls) == 1 and calls[0]["stopped"].startswith("sweep stopped by signal 15") and calls[0]["ran"] is None
+    spec = parse_spec({"name": "p2-rim-cpu", **EXPERIMENTS["p2-rim"].specs["cpu"]})
+    rp.record_call(out, "p2-rim", "cpu", spec, {"runs": 6, "ran": 6}, 100.0)
+    rec = json.loads((out / "record.json").read_text())
+    assert len(rec["calls"]) == 2 and "stopped" not in rec["calls"][1]
+    assert rec["wall_s"] == pytest.approx(calls[0]["wall_s"] + 100.0)

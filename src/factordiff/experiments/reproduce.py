@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ConfigError
-from ..errors import FactordiffError
+from ..errors import FactordiffError, Preempted
 from ..io import atomic_write_json
 from ..report import write_experiment_report
 from ..sweep import expand, launch, parse_spec
@@ -91,7 +91,7 @@ def flag_reduced(verdicts: list[Verdict], cut: str | None) -> list[Verdict]:
 
 def record_call(out: Path, name: str, scale: str, spec, summary: dict, wall_s: float) -> None:
     """OUT/record.json: what this call ran, on what, for how long (appended per call: a resumed experiment's
-    time is the sum of its calls)."""
+    time is the sum of its calls, a stopped call's included, with why it stopped)."""
     import datetime
 
     from .. import __version__
@@ -104,7 +104,8 @@ def record_call(out: Path, name: str, scale: str, spec, summary: dict, wall_s: f
         calls = []
     calls.append({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "wall_s": round(wall_s, 1), "runs": summary["runs"], "ran": summary["ran"],
-                  "machine": machine(), "version": __version__})
+                  "machine": machine(), "version": __version__,
+                  **({"stopped": summary["stopped"]} if summary.get("stopped") else {})})
     atomic_write_json(path, {"experiment": name, "scale": scale, "seeds": list(spec.seeds),
                              "overrides": jsonable(spec.overrides), "calls": calls,
                              "wall_s": round(sum(c["wall_s"] for c in calls), 1)})
@@ -135,8 +136,15 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     spec = parse_spec({"name": sweep_name, **body})
     out = Path(out) if out else Path("experiments") / f"{name}-{scale}"
     runs_at = out.parent / sweep_name if exp.sweep_of else out  # shared runs: the sibling experiment's sweep
-    summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, dry_run=dry_run,
-                     allow_slow=allow_slow, log=log)
+    try:
+        summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, dry_run=dry_run,
+                         allow_slow=allow_slow, log=log)
+    except Preempted as e:  # a stopped call's training time counts too: the experiment's time sums its calls
+        if not dry_run:
+            out.mkdir(parents=True, exist_ok=True)
+            record_call(out, exp.name, scale, spec, {"runs": None, "ran": None, "stopped": str(e)},
+                        time.time() - t_start)
+        raise
     if dry_run:
         return {"out": str(out), **summary}
     if summary["failed"]:
