@@ -333,3 +333,21 @@ def test_orthogonality_margins_inside_the_seed_spread_are_inconclusive():
     assert "undecided" in got[0].detail and "x undecided" in got[1].detail
     rows, m = seeded(p2_orthogonality)("not supported")
     assert [v.outcome for v in orth.judge(rows, m)] == ["not supported", "not supported"]  # tight seeds decide
+
+
+def test_scaling_curves_that_top_out_near_60_percent_are_inconclusive():
+    """A curve whose best run stays below 0.7 (too few steps) makes the 60 % crossing the noise around a plateau:
+    slopes that would otherwise refute (or support) P2 decide nothing."""
+    def capped(pb, pm, top):
+        def case(_):
+            rows, grid = scaling(pb, pm)
+            return rows, {n: v | {"acc": min(v["acc"], top), "acc_dropped": min(v["acc_dropped"], top)}
+                          for n, v in grid.items()}
+        return seeded(case)(None)
+
+    for pb in (1, 2):
+        assert sc.judge(*capped(pb, 1, 0.7))[0].outcome != "inconclusive"  # reaching 0.7 decides
+        v = sc.judge(*capped(pb, 1, 0.65))[0]
+        assert v.outcome == "inconclusive" and "bump N 8 0.65" in v.detail and "more training steps" in v.detail
+    assert sc.plateaus({"bump": {"curves": {8: [(10, 0.9), (40, 0.6)]}}}) == []  # its best run counts
+    assert sc.plateaus({"bump": {"curves": {8: [(10, 0.3), (40, 0.65)]}}}) == ["bump N 8 0.65"]
