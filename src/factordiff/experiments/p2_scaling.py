@@ -9,12 +9,11 @@ training labels, on which a model that memorizes 22 images already scores 0.96. 
 nearest-2D-training-label memorizer scored on the same labels: its data needs grow with the grid's area for
 both data kinds, so its slope difference is ≈ 0.
 
-Measured cpu time: about 115 min of training over several sittings for the half-scale grid (28 runs, one seed,
-two at a time; 2-core AMD EPYC, README). The faithful cpu grid (48 runs: N 8 and 16, 2 kinds, λ 0.02 / 0.05 /
-0.15 / 0.5, 3 seeds, a snapshot every 500 steps: only the final model is scored) is not recorded yet; its
-`--dry-run` plan on a 2-core AVX2-only AMD EPYC (family 25 model 1, 2026-12-03) is ≈ 2.5 h with 2 at a time
-(0.097 s/step at N = 8; analysis not counted): over the 60 minutes the faithful-scale issue allows on that
-machine; `--dry-run` says it for yours.
+Measured cpu time: the faithful cpu grid (48 runs: N 8 and 16, 2 kinds, λ 0.02 / 0.05 / 0.15 / 0.5, 3 seeds, a
+snapshot every 500 steps: only the final model is scored) took 140 min over two calls, alone, two runs at a time,
+on a 2-core AVX2-only AMD EPYC (family 25 model 1, 2026-12-03; its `--dry-run` plan said ≈ 2.5 h): over the 60
+minutes the faithful-scale issue allows on that machine; `--dry-run` says it for yours. Recorded verdict and what
+it most likely means: README.
 """
 
 from __future__ import annotations
