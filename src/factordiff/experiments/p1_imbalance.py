@@ -3,8 +3,8 @@ has the finer data, and R²_x, R²_y co-move.
 
     factordiff reproduce p1-imbalance         # cpu scale: (dx, dy) = (0.1, 1), (0.1, 0.5) as P1, 3,000 steps
 
-Measured cpu time: 17.2 min at the old half scale; 61 min at the faithful cpu scale with other work beside it
-(2-core AMD EPYC, README).
+Measured cpu time: 17.2 min at the old half scale; at the faithful cpu scale 61 min with other work beside it
+(2-core AMD EPYC Zen 4) and 48 min alone (2-core AVX2-only AMD EPYC Zen 3, 2026-12-04; README).
 """
 
 from __future__ import annotations
