@@ -192,7 +192,8 @@ def sweep_curves(runs: dict[str, list[dict]], title: str):
                if any(r.get(k) is not None for r in rs)}
         plot.plot_curves(axes[0, j], steps, acc, phases=[r.get("phase") or "A" for r in rs], ylabel="accuracy")
         axes[0, j].set_title(name, fontsize=8)
-        r2 = {k: [r.get(k) for r in rs] for k in ("r2_x_umap", "r2_y_umap") if any(r.get(k) is not None for r in rs)}
+        r2 = {k: [r.get(k) for r in rs] for k in ("r2_x_umap", "r2_y_umap", "r2_image_x_umap", "r2_image_y_umap")
+              if any(r.get(k) is not None for r in rs)}  # the layer, and its image-driven part where analysed
         plot.plot_curves(axes[1, j], steps, r2, ylabel="R² (UMAP)", ylim=(-0.05, 1.02))
     fig.suptitle(title, fontsize=9)
     return fig
