@@ -9,7 +9,7 @@ from conftest import TINY
 from factordiff.cli import main
 from factordiff.config import ConfigError, parse_overrides
 from factordiff.errors import FactordiffError
-from factordiff.sweep import expand, launch, parse_spec, run_status, sweep_status
+from factordiff.sweep import complete_in, expand, launch, parse_spec, run_status, sweep_status
 from factordiff.table import aggregate, read_results
 
 BASE = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=8"])
@@ -59,6 +59,12 @@ def test_local_sweep_completes_then_skips_finished_runs(tmp_path, monkeypatch):
     assert {k: v for k, v in second.items() if k != "plan"} == {"runs": 4, "ran": 2, "failed": 0, "skipped": 2}
     assert {p: p.stat().st_mtime_ns for p in done_ckpt.rglob("*")} == before
     assert all(r["state"] == "done" for r in sweep_status(spec(), out))
+    # another experiment may read these runs instead of training its own (p2-orthogonality from p2-torus's)
+    assert complete_in(spec(), out) and complete_in(spec(seeds=[1], grid={"data.sigma": [1.0]}), out)
+    assert not complete_in(spec(grid={"data.sigma": [0.5]}), out)  # a run that is not there
+    assert not complete_in(spec(overrides={**BASE, "train.steps": 6}), out)  # there, but for other steps
+    assert not complete_in(spec(overrides={**BASE, "data.increment": 0.5}), out)  # there, with another config
+    assert not complete_in(spec(), tmp_path / "nothing")
     table = aggregate(out)
     rows = read_results(table["path"])
     assert len(rows) == 4 * 3  # 4 runs × snapshots at steps 0, 2, 4

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, RunConfig, parse_yaml, replace_path, to_dict
-from .errors import Preempted
+from .errors import FactordiffError, Preempted
 from .io import atomic_write_text
 from .presets import PRESETS, preset
 from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
@@ -150,6 +150,24 @@ def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dic
         {"name": spec.name, "presets": spec.presets, "overrides": spec.overrides, "grid": spec.grid,
          "seeds": spec.seeds, "analyze": spec.analyze or False}, indent=1, default=list))
     return out
+
+
+def complete_in(spec: SweepSpec, sweep_dir: str | Path) -> bool:
+    """Whether every run of `spec` is already done in `sweep_dir` with exactly the config `spec` gives it (the
+    same steps too): another sweep's runs that an experiment may read instead of training its own."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        return False
+    for name, cfg, _assign in expand(spec):
+        run = SweepDir(sweep_dir).run(name)
+        st = run_status(run.path)
+        if st["state"] != "done" or st.get("step") != cfg.train.steps or not run.config.exists():
+            return False
+        try:
+            check_resume(run, cfg, ())
+        except FactordiffError:
+            return False
+    return True
 
 
 def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", jobs: int | None = None,

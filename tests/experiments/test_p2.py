@@ -142,12 +142,30 @@ def test_p2_experiment_end_to_end_on_tiny_runs(name, tmp_path):
     verdicts = json.loads((tmp_path / name / "verdicts.json").read_text())
     assert verdicts and all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
     assert (tmp_path / name / "report.html").stat().st_size > 1000
-    runs_at = tmp_path / ("p2-torus-cpu" if name == "p2-orthogonality" else name)
+    runs_at = tmp_path / name
     assert (runs_at / "results.csv").exists()
     if name in ("p2-scaling", "p2-percolation"):  # scored over the whole 2D grid, cached per run
         cached = [json.loads(p.read_text()) for p in sorted(runs_at.glob("runs/*/grid_accuracy.json"))]
         assert len(cached) == len(list(runs_at.glob("runs/*/config.yaml"))) and all(c["step"] == 4 for c in cached)
         assert all(0 <= c["acc"] <= 1 and c["n"] == min(256, c["grid_2d"]) for c in cached)
+
+
+@pytest.mark.slow
+def test_orthogonality_reads_p2_torus_runs_when_they_are_there(tmp_path):
+    """p2-orthogonality needs only P2's network: it trains those runs itself, unless a sibling p2-torus sweep
+    (OUT/../p2-torus-cpu) holds them done with the same config; then it trains nothing."""
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
+                            "train.eval_ood_samples=12", "model.attention=[]"])
+    kw = {"jobs": 1, "overrides": over, "analyze": {"methods": ["pca"], "grid": 5, "grid_repeats": 2}, "seeds": [0]}
+    first = reproduce("p2-orthogonality", out=tmp_path / "p2-torus-cpu", log=lambda m: None, **kw)
+    assert first["ran"] == 1 and (tmp_path / "p2-torus-cpu" / "runs").is_dir()
+    lines = []
+    again = reproduce("p2-orthogonality", out=tmp_path / "o", log=lines.append, **kw)
+    assert again["ran"] == 0 and any("nothing to train" in x for x in lines), lines
+    assert not (tmp_path / "o" / "runs").exists() and (tmp_path / "o" / "verdicts.json").exists()
+    other = reproduce("p2-orthogonality", out=tmp_path / "o2", log=lambda m: None,
+                      **{**kw, "overrides": {**over, "train.steps": 2, "train.snapshot_every": 1}})
+    assert other["ran"] == 1 and (tmp_path / "o2" / "runs").is_dir()  # another config: its own runs
 
 
 @pytest.mark.slow

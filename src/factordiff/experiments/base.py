@@ -85,7 +85,8 @@ class Experiment:
     draw: Callable
     judge: Callable
     measure: Callable | None = None
-    sweep_of: str | None = None  # reuse that experiment's runs (same spec) instead of training new ones
+    sweep_of: str | None = None  # read its runs from that experiment's sweep (OUT/../NAME-SCALE) when every run
+    # this experiment's spec needs is done there with the same config; otherwise train them in OUT
     doc: str = ""  # the module's docstring: claim, paper figure, command, measured cpu time
     captions: dict[str, str] = field(default_factory=dict)  # figure file stem (or "stem_" prefix) → caption
 

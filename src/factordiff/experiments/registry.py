@@ -45,8 +45,8 @@ def readme_table() -> str:
     from ..sweep import expand, parse_spec
 
     for e in EXPERIMENTS.values():
-        runs = "shares `" + e.sweep_of + "`'s" if e.sweep_of else str(len(expand(parse_spec(
-            {"name": e.name, **e.specs["cpu"]}))))
+        runs = str(len(expand(parse_spec({"name": e.name, **e.specs["cpu"]}))))
+        runs += f" (`{e.sweep_of}`'s, when it has run)" if e.sweep_of else ""
         lines.append(f"| `{e.name}` | {e.figure} | {e.claim} | {runs} |")
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from ..config import ConfigError
 from ..errors import FactordiffError, Preempted
 from ..io import atomic_write_json
 from ..report import write_experiment_report
-from ..sweep import expand, launch, parse_spec
+from ..sweep import complete_in, expand, launch, parse_spec
 from ..table import aggregate
 from .base import CPU_NOTE, INCONCLUSIVE, NOT_SUPPORTED, Experiment, Verdict
 from .registry import get
@@ -127,7 +127,7 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     if scale not in exp.specs:
         raise ConfigError("--scale", scale, "cpu or paper")
     base = exp.specs[scale]
-    sweep_name = f"{exp.sweep_of or name}-{scale}"
+    sweep_name = f"{name}-{scale}"
     body = {**base, "overrides": {**base.get("overrides", {}), **(overrides or {})}}
     if seeds is not None:
         body["seeds"] = list(seeds)
@@ -135,10 +135,16 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
         body["analyze"] = {**(body.get("analyze") or {}), **analyze}
     spec = parse_spec({"name": sweep_name, **body})
     out = Path(out) if out else Path("experiments") / f"{name}-{scale}"
-    runs_at = out.parent / sweep_name if exp.sweep_of else out  # shared runs: the sibling experiment's sweep
+    runs_at = out
+    sibling = out.parent / f"{exp.sweep_of}-{scale}" if exp.sweep_of else None
     try:
-        summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, dry_run=dry_run,
-                         allow_slow=allow_slow, log=log)
+        if sibling and complete_in(spec, sibling):  # its runs are done in the sibling's sweep: read them there
+            runs_at, n = sibling, len(expand(spec))
+            log(f"{name}: reading the {n} runs it needs from {sibling} ({exp.sweep_of}'s sweep): nothing to train")
+            summary = {"runs": n, "ran": 0, "failed": 0, "skipped": n}
+        else:
+            summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, dry_run=dry_run,
+                             allow_slow=allow_slow, log=log)
     except Preempted as e:  # a stopped call's training time counts too: the experiment's time sums its calls
         if not dry_run:
             out.mkdir(parents=True, exist_ok=True)
