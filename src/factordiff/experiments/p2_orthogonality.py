@@ -4,8 +4,9 @@ hyper-factorized (different values of one feature more orthogonal than on the Cl
     factordiff reproduce p2-orthogonality    # trains P2's network (3 seeds), or reads them from p2-torus's sweep
 
 Its runs are P2's network from `p2-torus` (no ablations): when `factordiff reproduce p2-torus` has run beside it
-(the same parent folder, same config) they are read from there and nothing is trained (0.3 min measured on a
-2-core AMD EPYC, README). Alone it trains the 3 runs with p2-torus's grid probe (no persistent homology).
+(the same parent folder, same config) they are read from there and nothing is trained. Alone it trains the 3
+runs with p2-torus's grid probe (no persistent homology). Measured cpu time: 0.3 min reading p2-torus's runs
+(2-core AMD EPYC, README); training its own 3 runs is not recorded yet.
 """
 
 from __future__ import annotations
