@@ -5,9 +5,9 @@ kept) tracks the simulated percolation threshold λ_c(σ).
 
 Scored over the detectable labels of the whole 2D label grid of each run's training region (as p2-scaling),
 beside the nearest-training-label memorizer (≈ λ there). The order of the onsets is a rank claim, so it needs
-≥ 4 σ: 48 runs with three seeds. Measured cpu time: 50 min for the half-scale grid (σ 0.25 / 0.5 × 4 λ, one
-seed, 8 runs two at a time; 2-core AMD EPYC, README). The faithful grid is not recorded yet: its `--dry-run` plan on
-a 2-core AVX2-only AMD EPYC (family 25 model 1, 2026-12-03) is ≈ 2.7 h with 2 at a time, analysis not counted.
+≥ 4 σ: 48 runs with three seeds. Measured cpu time: 164 min in three calls (2026-12-04, 2-core AVX2-only AMD
+EPYC family 25 model 1, alone, two at a time; ≈ 6.5 min per pair of runs; the `--dry-run` plan said 2.7–3.7 h);
+inconclusive there: no σ reaches 50 % within 2,000 steps (README). The half-scale grid took 50 min (one seed).
 """
 
 from __future__ import annotations
