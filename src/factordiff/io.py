@@ -238,12 +238,14 @@ def lock_free(run_dir: str | os.PathLike) -> bool:
         return True
 
 
-def clean_temp_files(root: str | os.PathLike) -> int:
-    """Remove `.tmp-*` debris left under `root` by a process killed mid-write (call under the run lock)."""
+def clean_temp_files(root: str | os.PathLike, *, recursive: bool = True) -> int:
+    """Remove `.tmp-*` debris left under `root` (or only in it: `recursive=False`) by a process killed mid-write
+    (call under the run lock)."""
     import shutil
 
     n = 0
-    for p in sorted(Path(root).rglob(".tmp-*"), key=lambda p: len(p.parts)):
+    found = Path(root).rglob(".tmp-*") if recursive else Path(root).glob(".tmp-*")
+    for p in sorted(found, key=lambda p: len(p.parts)):
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
             n += 1

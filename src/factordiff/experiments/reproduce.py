@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import ConfigError
 from ..errors import FactordiffError, Preempted
-from ..io import atomic_write_json
+from ..io import atomic_write_json, clean_temp_files
 from ..report import write_experiment_report
 from ..sweep import complete_in, expand, launch, parse_spec
 from ..table import aggregate
@@ -156,8 +156,11 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     if summary["failed"]:
         raise FactordiffError(f"{summary['failed']} of {summary['runs']} runs failed; their reasons: `factordiff "
                               f"sweep status` on {runs_at} (or RUN/status.json); rerun to retry only those")
-    rows = aggregate(runs_at)["rows"]
     out.mkdir(parents=True, exist_ok=True)
+    for d in {runs_at, out, out / "figures"}:  # a call killed mid-write left these (never under a final name);
+        if d.is_dir():  # the runs' own debris is cleaned by their trainer, under their lock
+            clean_temp_files(d, recursive=False)
+    rows = aggregate(runs_at)["rows"]
     measured = measure_cached(exp, rows, out, log)
     title = f"{exp.figure} ({CPU_NOTE})" if scale == "cpu" else f"{exp.figure} (paper scale)"
     figures = exp.draw(rows, measured, out / "figures", title)
