@@ -49,6 +49,23 @@ def test_analyze_writes_a_row_for_every_snapshot(run):
     assert out["summary"] == summary
 
 
+def test_probe_geometry_draws_the_clouds_the_verdicts_read(run):
+    """P2 Fig 3's histograms come from the same probe and statistics as the summary numbers the verdicts read:
+    the image-driven part and the ground-truth images included, their means equal to the summary's."""
+    from factordiff.analyze import probe_geometry
+    from factordiff.rundir import RunDir
+
+    analyze_run(run, grid=4, methods=("pca",), topology="none")
+    geo = read_jsonl(run / "analysis.jsonl")[-1]["geometry"]
+    rd = RunDir(run)
+    stats = probe_geometry(rd.list_probes()[-1][1], data=rd.load_config().data)
+    assert set(stats) == {"model", "3D torus", "Clifford torus", "image part", "ground truth"}
+    for cloud, col in (("model", "model"), ("image part", "image_part"), ("ground truth", "ground_truth")):
+        for stat in ("x_on_y_orth", "x_on_x_orth", "y_on_y_orth"):
+            assert stats[cloud][stat].mean() == pytest.approx(geo[col][f"{stat}_mean"], abs=1e-6), (cloud, stat)
+    assert "ground truth" not in probe_geometry(rd.list_probes()[-1][1])  # without the data config: no images
+
+
 def test_grid_probe_averages_repeats(run):
     from factordiff.evaluate import probe_grid
     from factordiff.rundir import RunDir

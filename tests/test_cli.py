@@ -69,6 +69,17 @@ def test_config_show_round_trips(tmp_path, capsys):
     assert capsys.readouterr().out == text and "periodic: true" in text
 
 
+def test_overrides_after_an_option_are_kept(capsys):
+    """`factordiff reproduce p1-sigma --out X train.steps=4000` once failed with "unrecognized arguments":
+    key=value items after an option belong to the command's overrides; anything else is still an error."""
+    assert main(["config", "show", "data.sigma=0.5", "--preset", "cpu", "train.steps=7"]) == 0
+    text = capsys.readouterr().out
+    assert "sigma: 0.5" in text and "steps: 7" in text
+    with pytest.raises(SystemExit) as e:
+        main(["config", "show", "--preset", "cpu", "train.steps=7", "--bogus"])
+    assert e.value.code == 2 and "--bogus" in capsys.readouterr().err
+
+
 def test_console_script_help_has_examples():
     res = subprocess.run([sys.executable, "-m", "factordiff.cli", "data", "preview", "--help"],
                          capture_output=True, text=True, check=True)

@@ -320,12 +320,21 @@ def reference_clouds(reps: np.ndarray, k_min: int = 0) -> dict[str, np.ndarray]:
     return {"model": reps, "3D torus": references.torus3d(k, k), "Clifford torus": references.clifford_torus(k, k)}
 
 
-def probe_geometry(probe_path: Path, seed: int = 0) -> dict[str, dict]:
-    """P2 Fig 3's data: the displacement statistics' samples of the model's grid probe and the reference tori."""
+def probe_geometry(probe_path: Path, seed: int = 0, data=None) -> dict[str, dict]:
+    """P2 Fig 3's data: the displacement statistics' samples of the model's grid probe, its image-driven part
+    (when the probe kept the label-only response), the ground-truth images at the probe's labels (with `data`,
+    the run's DataConfig) and the reference tori, all on the probe's own grid."""
     from .analysis import displacement_stats
 
-    reps = load_npz(probe_path)["reps"]
-    return {name: displacement_stats(c, seed=seed) for name, c in reference_clouds(reps).items()}
+    z = load_npz(probe_path)
+    clouds = reference_clouds(z["reps"])
+    if "reps_label" in z:
+        clouds |= {"image part": image_part(z["reps"], z["reps_label"])}
+    if data is not None:
+        k = len(z["xs"])
+        labels = np.stack(np.meshgrid(z["xs"], z["ys"], indexing="ij"), -1).reshape(-1, 2)
+        clouds["ground truth"] = render_labels(labels, None, data).reshape(k, k, -1)
+    return {name: displacement_stats(c, seed=seed) for name, c in clouds.items()}
 
 
 def probe_diagrams(probe_path: Path, seed: int = 0, data=None) -> dict[str, list]:

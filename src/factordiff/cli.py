@@ -360,7 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # key=value overrides after an option (`reproduce p1-sigma --out X train.steps=4000`): argparse fills the
+    # positional list before the option and leaves these over; they belong to it, anything else is an error
+    if extra and isinstance(getattr(args, "items", None), list) and all(
+            "=" in a and not a.startswith("-") for a in extra):
+        args.items += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         # SIGTERM outside training and sweeps (which checkpoint first) ends the command at once with exit 143:
         # every file is written whole (temp file, then rename), so a rerun redoes the cut work

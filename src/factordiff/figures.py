@@ -100,16 +100,39 @@ def dimension(rows: list[dict]):
     return fig
 
 
-GEOMETRY_STATS = ("x_on_y_orth", "x_on_x_par", "x_on_x_orth", "y_on_y_par")
+GEOMETRY_PAIRS = ("x_on_y", "x_on_x", "y_on_y")  # P2 Fig 3's rows (here columns), each with orth and par
 
 
 def geometry(stats: dict[str, dict]):
-    """P2 Fig 3: histograms of the orthogonality / parallelism statistics, {cloud: {stat: samples}}."""
-    fig, ax = plot.new_figure(1, len(GEOMETRY_STATS), size=(3.6 * len(GEOMETRY_STATS), 3.2))
-    for j, stat in enumerate(GEOMETRY_STATS):
-        bins = np.linspace(0, 1, 41) if stat.endswith("orth") else np.linspace(-1, 1, 41)
-        plot.plot_stat_histograms(ax[0, j], {n: np.asarray(s[stat]) for n, s in stats.items()},
-                                  title=stat.replace("_", " "), bins=bins)
+    """P2 Fig 3: histograms of the orthogonality (top) and parallelism (bottom) statistics for x-on-y, x-on-x and
+    y-on-y, one overlay per point cloud, {cloud: {stat: samples}}."""
+    fig, ax = plot.new_figure(2, len(GEOMETRY_PAIRS), size=(3.8 * len(GEOMETRY_PAIRS), 5.6))
+    for i, kind in enumerate(("orth", "par")):
+        bins = np.linspace(0, 1, 41) if kind == "orth" else np.linspace(-1, 1, 41)
+        for j, pair in enumerate(GEOMETRY_PAIRS):
+            stat = f"{pair}_{kind}"
+            plot.plot_stat_histograms(ax[i, j], {n: np.asarray(s[stat]) for n, s in stats.items() if stat in s},
+                                      title=f"{pair.replace('_', '-')} {'|cos|' if kind == 'orth' else 'cos'}"
+                                      f" ({'orthogonality' if kind == 'orth' else 'parallelism'})", bins=bins)
+    return fig
+
+
+def orthogonality_means(means: dict[str, dict[str, list]], stats: tuple[str, ...] = ("x_on_y", "x_on_x", "y_on_y")):
+    """P2 Fig 3's three orthogonality statistics side by side as seed dots and their mean (a bar) per point cloud:
+    {cloud: {stat: [per seed mean |cos|]}}. The verdict's cloud is compared with its controls and the two tori."""
+    fig, ax = plot.new_figure(1, len(stats), size=(4.4 * len(stats), 3.6), sharey=True)
+    names = list(means)
+    for j, stat in enumerate(stats):
+        a = ax[0, j]
+        for i, name in enumerate(names):
+            v = np.asarray([x for x in means[name].get(stat, []) if x is not None and np.isfinite(x)], float)
+            if len(v):
+                a.bar(i, v.mean(), width=0.6, color=plot.color(i), alpha=0.35)
+                a.scatter(np.full(len(v), i), v, s=16, color=plot.color(i), zorder=3)
+        a.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=7)
+        a.set_title(f"{stat.replace('_', '-')} orthogonality", fontsize=9)
+        a.set_ylim(0, 1)
+    ax[0, 0].set_ylabel("mean |cos| (dots: seeds)")
     return fig
 
 

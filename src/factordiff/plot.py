@@ -208,7 +208,8 @@ def plot_stat_histograms(ax, samples: dict, *, title: str = "", bins=41):
     for name, values in samples.items():
         ax.hist(values, bins=bins, density=True, histtype="stepfilled", alpha=0.45, label=name)
     ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=6)
+    if samples:
+        ax.legend(fontsize=6)
     return ax
 
 

@@ -57,9 +57,11 @@ CAPTIONS = {
     "dimension": "PCA spectra of the layer at four snapshots and its participation ratio over training "
                  "(effective dimension, P2 Fig 2c,d). A factorized 2-feature code concentrates its variance in a few "
                  "components.",
-    "geometry": "Displacement statistics on the label grid (P2 Fig 3): how moving in x changes the representation "
-                "along and across y, for the model and for the ideal 3-D and Clifford tori. Near-zero "
-                "interaction share and orthogonal x / y displacements mean the features factorize.",
+    "geometry": "Displacement statistics on the label grid (P2 Fig 3): top, orthogonality (|cos| of x-steps vs "
+                "y-steps, and of x-steps between different x values, y likewise); bottom, parallelism (the same "
+                "step at another value of the other feature), for the model (layer 4), its image-driven part, the "
+                "ground-truth images at the same labels and the ideal 3-D and Clifford tori. Near-zero x-on-y "
+                "|cos| and x-on-x parallelism near 1 mean the features factorize.",
     "topology": "Persistence diagrams on the grid probe (P2 Fig 2b): the model, its image-driven part, the "
                 "label-only response, the ground-truth images at the same labels and the ideal tori. Points far "
                 "from the diagonal are features that persist: a torus has one H0, two H1 and one H2.",
@@ -136,7 +138,7 @@ def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -
             "curves": figures.run_curves(rows, _loss(run)), "dimension": figures.dimension(rows)}
     probe = run.probe(summary.get("grid_step", -1))
     if probe.exists():
-        figs |= {"geometry": figures.geometry(probe_geometry(probe, seed)),
+        figs |= {"geometry": figures.geometry(probe_geometry(probe, seed, cfg.data)),
                  "topology": figures.topology(probe_diagrams(probe, seed, cfg.data))}
     paths = {name: figures.save(fig, run.figures, name, tight=name != "phases") for name, fig in figs.items()}
     last = rows[-1]
