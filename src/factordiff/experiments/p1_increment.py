@@ -14,7 +14,16 @@ import numpy as np
 
 from .. import figures
 from .base import Experiment, Verdict, by_run, decide, finite, first_reached, pearson, spec
-from .stats import MARGIN, MIN_RANK_POINTS, MIN_SEEDS, permutation_rho, too_few_seeds
+from .stats import (
+    MARGIN,
+    MIN_RANK_POINTS,
+    MIN_SEEDS,
+    outcome_of,
+    per_seed_rho,
+    permutation_rho,
+    rank_call,
+    too_few_seeds,
+)
 
 ANALYZE_FAST = {"grid": 0, "topology": "none"}
 SPECS = spec({"grid": {"data.increment": [0.25, 0.5, 0.75, 1.0]}, "analyze": ANALYZE_FAST},
@@ -35,11 +44,14 @@ def _mean_speed(v: list[float]) -> float:
 
 def onset_verdicts(rows: list[dict], col: str, claim_sign: int, what: str, strong: float = 0.8) -> list[Verdict]:
     """Rank correlation between a grid value and the learning speed (steps to 50 % of the ceiling at P1's
-    tolerance, seeds averaged), with a permutation test. claim_sign ±1: supported when ρ has that sign,
-    |ρ| ≥ `strong` and the one-sided p < 0.05; claim_sign 0 ("no strong effect"): supported when |ρ| < 0.5.
-    Inconclusive with fewer than MIN_RANK_POINTS grid points or MIN_SEEDS seeds, when ρ is undefined (no or every
-    run reaching 50 %), or when two or more grid points have a seed that never gets there within the budget
-    (their speeds are only lower bounds, so their order is unknown). The second verdict: R² of the layer's
+    tolerance, seeds averaged), with a permutation test, called three ways against the spread of the seeds' own
+    ρ (`stats.rank_call`). claim_sign ±1: supported when ρ has that sign, |ρ| ≥ `strong` and clears the spread,
+    one-sided p < 0.05; not supported when even ρ + the spread falls short of `strong`. claim_sign 0 ("no strong
+    effect"): supported when |ρ| + the spread < `strong`; not supported when |ρ| ≥ `strong` beyond the spread
+    with p < 0.05 one-sided. Anything between is inconclusive, as is a measurement with fewer than MIN_RANK_POINTS
+    grid points or MIN_SEEDS seeds, an undefined ρ (no or every run reaching 50 %), or two or more grid points
+    with a seed that never gets there within the budget (their speeds are only lower bounds, so their order is
+    unknown). The second verdict: R² of the layer's
     image-driven part goes with accuracy over the snapshots, and does so more than the label-only response's R²
     (two curves that merely both rise)."""
     per = _speeds(rows, col)
@@ -53,14 +65,16 @@ def onset_verdicts(rows: list[dict], col: str, claim_sign: int, what: str, stron
     censored = [x for x, o in zip(xs, speed) if np.isinf(o)]  # some seed never got there: only a lower bound
     budget = max((int(r["step"]) for r in rows), default=0)
     decidable = finite(rho) and len(xs) >= MIN_RANK_POINTS and k >= MIN_SEEDS and len(censored) < 2
-    ok = (np.sign(rho) == claim_sign and abs(rho) >= strong and p < 0.05) if claim_sign else abs(rho) < 0.5
+    seeds = per_seed_rho(rows, lambda rs: float(rs[0][col]), first_reached)
+    call = rank_call(rho, p, seeds, claim_sign, strong)
+    table += f"; per seed ρ {', '.join(f'{r:+.2f}' for r in seeds)} ({call})"
     why = [] if len(xs) >= MIN_RANK_POINTS else [f"{len(xs)} grid points; a rank claim needs ≥ {MIN_RANK_POINTS}"]
     why += [] if k >= MIN_SEEDS else [too_few_seeds(k)]
     if len(censored) >= 2:  # their order is unknown: ρ would rank lower bounds
         why += [f"{len(censored)} of {len(xs)} points have a seed that never reaches 50 % of the ceiling within "
                 f"{budget} steps, so their order is unknown: the budget is too short to decide"]
     out = [Verdict(what, f"Spearman ρ({short}, steps to 50 % of the ceiling), seeds averaged", rho,
-                   decide(bool(ok), decidable), "; ".join([table, *why]), {"permutation p": p})]
+                   outcome_of(call, decidable), "; ".join([table, *why]), {"permutation p": p})]
     acc = [x.get("acc") for x in rows]
     r_img = pearson(acc, [x.get("r2_image_umap") for x in rows])
     r_lab = pearson(acc, [x.get("r2_label_umap") for x in rows])

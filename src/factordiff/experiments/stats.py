@@ -114,6 +114,33 @@ def gap_call(gap: float, spreads: float, need: float) -> str:
     return "hit" if gap >= max(need, spreads) else "miss" if gap + spreads < need else "undecided"
 
 
+def per_seed_rho(rows: list[dict], x_of: Callable[[list[dict]], float], value_of: Callable[[list[dict]], float]
+                 ) -> list[float]:
+    """Spearman ρ of each seed's own points: runs grouped by their `seed` column, x_of(run rows) the grid value,
+    value_of(run rows) what is ranked ("never", inf, ranks last). nan for a seed whose ρ is undefined."""
+    per: dict = {}
+    for rs in by_run(rows).values():
+        per.setdefault(rs[0].get("seed"), {})[x_of(rs)] = value_of(rs)
+    return [spearman(sorted(pts), [pts[x] for x in sorted(pts)]) for pts in per.values()]
+
+
+def rank_call(rho: float, p: float, seed_rhos, sign: int, strong: float = 0.8, alpha: float = 0.05) -> str:
+    """The three-way call of a rank claim over seed-averaged points (`gap_call`'s rule for ρ), the seed spread
+    taken from each seed's own ρ. sign ±1 (a strong correlation of that sign): 'hit' when sign·ρ ≥ max(strong,
+    the spread) with the one-sided permutation p < alpha; 'miss' when even sign·ρ + the spread < strong.
+    sign 0 (no strong correlation either way; `p` two-sided): 'hit' when |ρ| + the spread < strong; 'miss'
+    when |ρ| ≥ max(strong, the spread) with p < 2·alpha (one-sided alpha in the direction seen). Anything else,
+    or an undefined ρ, is 'undecided' (a judge's inconclusive)."""
+    s = spread(seed_rhos)
+    if not (math.isfinite(rho) and math.isfinite(p)):
+        return "undecided"
+    if sign:
+        r = sign * rho
+        return "hit" if r >= max(strong, s) and p < alpha else "miss" if r + s < strong else "undecided"
+    r = abs(rho)
+    return "hit" if r + s < strong else "miss" if r >= max(strong, s) and p < 2 * alpha else "undecided"
+
+
 def outcome_of(call: str, decidable: bool = True) -> str:
     """The verdict outcome of a `gap_call`: hit → supported, miss → not supported, undecided → inconclusive
     (and inconclusive whenever the measurement is not `decidable`)."""
