@@ -70,3 +70,5 @@ def test_per_seed_rho_ranks_each_seeds_own_points():
         [(1, 2, 3, 4), (4, 3, 2, 1), (1, 2, 4, math.inf)]) for d, v in zip((0.25, 0.5, 0.75, 1.0), vals)]
     rhos = per_seed_rho(rows, lambda rs: rs[0]["d"], lambda rs: rs[0]["v"])
     assert rhos == pytest.approx([1.0, -1.0, 1.0])  # "never" ranks last
+    unnamed = [{k: v for k, v in r.items() if k != "seed"} for r in rows]  # the seed from the run name
+    assert per_seed_rho(unnamed, lambda rs: rs[0]["d"], lambda rs: rs[0]["v"]) == pytest.approx([1.0, -1.0, 1.0])

@@ -117,10 +117,17 @@ def gap_call(gap: float, spreads: float, need: float) -> str:
 def per_seed_rho(rows: list[dict], x_of: Callable[[list[dict]], float], value_of: Callable[[list[dict]], float]
                  ) -> list[float]:
     """Spearman ρ of each seed's own points: runs grouped by their `seed` column, x_of(run rows) the grid value,
-    value_of(run rows) what is ranked ("never", inf, ranks last). nan for a seed whose ρ is undefined."""
+    value_of(run rows) what is ranked ("never", inf, ranks last); without the column, the run name's `seed=K`.
+    nan for a seed whose ρ is undefined."""
+    import re
+
     per: dict = {}
-    for rs in by_run(rows).values():
-        per.setdefault(rs[0].get("seed"), {})[x_of(rs)] = value_of(rs)
+    for name, rs in by_run(rows).items():
+        seed = rs[0].get("seed")
+        if seed is None:
+            m = re.search(r"seed=(\d+)", name)
+            seed = int(m.group(1)) if m else None
+        per.setdefault(seed, {})[x_of(rs)] = value_of(rs)
     return [spearman(sorted(pts), [pts[x] for x in sorted(pts)]) for pts in per.values()]
 
 
