@@ -114,20 +114,25 @@ def gap_call(gap: float, spreads: float, need: float) -> str:
     return "hit" if gap >= max(need, spreads) else "miss" if gap + spreads < need else "undecided"
 
 
+def seed_of(name: str, run_rows: list[dict]):
+    """A run's seed: its `seed` column, else the run name's `seed=K` (None without either)."""
+    import re
+
+    seed = run_rows[0].get("seed") if run_rows else None
+    if seed is None:
+        m = re.search(r"seed=(\d+)", name)
+        seed = int(m.group(1)) if m else None
+    return seed
+
+
 def per_seed_rho(rows: list[dict], x_of: Callable[[list[dict]], float], value_of: Callable[[list[dict]], float]
                  ) -> list[float]:
     """Spearman ρ of each seed's own points: runs grouped by their `seed` column, x_of(run rows) the grid value,
     value_of(run rows) what is ranked ("never", inf, ranks last); without the column, the run name's `seed=K`.
     nan for a seed whose ρ is undefined."""
-    import re
-
     per: dict = {}
     for name, rs in by_run(rows).items():
-        seed = rs[0].get("seed")
-        if seed is None:
-            m = re.search(r"seed=(\d+)", name)
-            seed = int(m.group(1)) if m else None
-        per.setdefault(seed, {})[x_of(rs)] = value_of(rs)
+        per.setdefault(seed_of(name, rs), {})[x_of(rs)] = value_of(rs)
     return [spearman(sorted(pts), [pts[x] for x in sorted(pts)]) for pts in per.values()]
 
 
