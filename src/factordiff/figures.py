@@ -189,19 +189,42 @@ def scatter2d(ax, emb: dict | None, title: str) -> None:
         ax.scatter(Y[:, 0], Y[:, 1], c=np.asarray(emb["x"]), s=4, cmap="viridis")
 
 
-def heatmaps(rows: list[dict], col: str, title: str):
-    """P1 Fig 4 / 8: accuracy and R² over (grid value × training step), seeds averaged."""
+def _relative_acc(r: dict):
+    """Accuracy as a fraction of the ground-truth ceiling (what the onset reads); raw where no ceiling."""
+    acc, ceil = r.get("acc"), r.get("acc_ceiling")
+    return acc / ceil if acc is not None and ceil else acc
+
+
+def heatmaps(rows: list[dict], col: str, title: str, onsets: dict | None = None):
+    """P1 Fig 4 / 8 over (grid value × training step), seeds averaged: accuracy ÷ the ground-truth ceiling, the
+    layer's UMAP R² as P1 records it and, where analysed, its image-driven part's R². `onsets` {grid value:
+    [steps to 50 % of the ceiling, one per seed; inf when never]} draws each seed's onset as a white tick on the
+    accuracy panel (the points the rank verdict reads); a seed that never got there gets an arrow at the end."""
     values = sorted({r[col] for r in rows})
     steps = sorted({r["step"] for r in rows})
-    fig, axes = plot.new_figure(1, 2, size=(12, 0.5 * len(values) + 2.6))
-    for j, (metric, label) in enumerate((("acc", "accuracy"), ("r2_umap", "averaged R² (UMAP)"))):
+    panels = [(_relative_acc, "accuracy ÷ ground-truth ceiling"),
+              (lambda r: r.get("r2_umap"), "R² of the layer (UMAP, as P1 records it)")]
+    if any(r.get("r2_image_umap") is not None for r in rows):
+        panels.append((lambda r: r.get("r2_image_umap"), "R² of its image-driven part (UMAP)"))
+    fig, axes = plot.new_figure(1, len(panels), size=(5.6 * len(panels), 0.5 * len(values) + 2.6))
+    for j, (metric, label) in enumerate(panels):
         m = np.full((len(values), len(steps)), np.nan)
         for a, v in enumerate(values):
             for b, s in enumerate(steps):
-                xs = [r[metric] for r in rows if r[col] == v and r["step"] == s and r.get(metric) is not None]
+                xs = [metric(r) for r in rows if r[col] == v and r["step"] == s and metric(r) is not None]
                 m[a, b] = np.mean(xs) if xs else np.nan
         plot.plot_heatmap(axes[0, j], m, values, steps, title=label, xlabel="training step",
                           ylabel=col.split(".")[-1])
+    for a, v in enumerate(values):
+        seeds = (onsets or {}).get(v, [])
+        for k, at in enumerate(seeds):
+            y = a + (k - (len(seeds) - 1) / 2) * 0.6 / max(1, len(seeds))
+            if np.isfinite(at):
+                axes[0, 0].plot(int(np.searchsorted(steps, at)), y, marker="|", color="white", markersize=9, mew=2)
+            else:
+                axes[0, 0].plot(len(steps) - 1, y, marker=">", color="white", markersize=5)
+    if onsets:
+        axes[0, 0].set_title("accuracy ÷ ground-truth ceiling (ticks: each seed's 50 % step)", fontsize=9)
     fig.suptitle(title, fontsize=9)
     return fig
 

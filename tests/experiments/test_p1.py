@@ -114,3 +114,55 @@ def test_co_movement_is_timed_not_correlated():
     flat = [dict(r, r2_image_x_umap=0.3, r2_image_y_umap=0.31) for r in rows]
     assert all(v.outcome == "inconclusive" for v in imb.judge(flat, {}) if "co-move" in v.claim)
     assert imb.half_rise([0, 100, 200, 300], [0.1, 0.2, 0.8, 0.9]) == 200
+
+
+def test_rise_lag_times_a_shift_and_shrugs_off_one_outlier():
+    """At the recorded resolution (a snapshot every 100 steps over 3,000): two logistic R² curves shifted by τ
+    read τ; one UMAP outlier on the way up (p1-imbalance's recorded seed 2, (0.1, 1): R²_x 0.54 at step 1,000
+    between 0.06 and 0.20) moves the half-rise difference by hundreds of steps and `rise_lag` by < 70; and under
+    snapshot noise as large as UMAP's (sd 0.05) `rise_lag` varies less from draw to draw."""
+    import numpy as np
+
+    from factordiff.experiments import p1_imbalance as imb
+
+    steps = list(range(0, 3001, 100))
+    curve = lambda mid: [0.02 + 0.8 / (1 + np.exp(-(s - mid) / 120)) for s in steps]  # noqa: E731
+    for tau in (0, 300, -500):
+        assert abs(imb.rise_lag(steps, curve(1500 + tau), curve(1500)) - tau) < 15
+    x, y = curve(1500), curve(1500)
+    spiked = list(x)
+    spiked[10] = 0.54
+    half = imb.half_rise(steps, spiked) - imb.half_rise(steps, y)
+    assert half <= -300 and abs(imb.rise_lag(steps, spiked, y)) < 70
+    rng = np.random.default_rng(0)
+    noisy = lambda c: list(np.clip(np.array(c) + rng.normal(0, 0.05, len(c)), 0, 1))  # noqa: E731
+    area = [imb.rise_lag(steps, noisy(x), noisy(y)) for _ in range(200)]
+    halves = [imb.half_rise(steps, a) - imb.half_rise(steps, b) for a, b in
+              ((noisy(x), noisy(y)) for _ in range(200))]
+    assert abs(np.mean(area)) < 20 and np.std(area) < 0.7 * np.std(halves)
+    assert np.isnan(imb.rise_lag(steps, [0.3] * len(steps), y))  # a curve that never rose: nothing to time
+
+
+def test_heatmaps_draw_what_the_onset_verdict_reads():
+    """The P1 Fig 4 / 8 heat map shows accuracy ÷ the ceiling (the onset's measure: a σ = 1 run at 0.73 of a 0.73
+    ceiling is full), the image-driven R² beside the layer's, and one tick per seed at its 50 % step (an arrow
+    for a seed that never got there)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from factordiff import figures
+    from factordiff.experiments.p1_increment import onset_steps
+
+    rows = [{"run": f"sigma={v}_seed={k}", "seed": k, "data.sigma": v, "step": s, "acc_ceiling": 0.73,
+             "acc": 0.73 * (s >= at), "r2_umap": 0.8, "r2_image_umap": 0.7 * (s >= at)}
+            for v, ats in ((0.5, (200, 300)), (1.0, (100, 10**6))) for k, at in enumerate(ats)
+            for s in (0, 100, 200, 300)]
+    on = onset_steps(rows, "data.sigma")
+    assert on[0.5] == [200, 300] and on[1.0][0] == 100 and on[1.0][1] == float("inf")
+    fig = figures.heatmaps(rows, "data.sigma", "t", on)
+    acc_ax = fig.axes[0]
+    assert [ax.get_title() for ax in fig.axes if ax.get_title()][1:] == [
+        "R² of the layer (UMAP, as P1 records it)", "R² of its image-driven part (UMAP)"]
+    assert acc_ax.images[0].get_array()[0, -1] == 1.0  # 0.73 of a 0.73 ceiling reads full
+    assert [ln.get_marker() for ln in acc_ax.lines] == ["|", "|", "|", ">"]
+    assert [ln.get_xdata()[0] for ln in acc_ax.lines] == [2, 3, 1, 3]

@@ -43,41 +43,71 @@ def _gaps(rows: list[dict]) -> dict:
 COUPLED_WITHIN = 0.1  # [INFERRED] coupled: R²_x and R²_y reach half their rise within 10 % of the training steps
 
 
-def half_rise(steps: list, values: list) -> float:
-    """The first step at which a learning curve is halfway from its lowest value to its final level (mean over
-    the last third of the snapshots); nan when it rose by less than 0.2 (nothing learned to time)."""
-    pts = [(s, v) for s, v in zip(steps, values) if finite(v)]
+def _rise(pts: list) -> tuple[float, float] | None:
+    """(lowest value, final level: mean over the last third of the snapshots) of a learning curve; None when it
+    has fewer than 3 points or rose by less than 0.2 (nothing learned to time)."""
     if len(pts) < 3:
-        return float("nan")
+        return None
     tail = [v for _, v in pts[-max(1, round(len(pts) / 3)):]]
     lo, hi = min(v for _, v in pts), sum(tail) / len(tail)
-    if hi - lo < 0.2:
+    return (lo, hi) if hi - lo >= 0.2 else None
+
+
+def half_rise(steps: list, values: list) -> float:
+    """The first step at which a learning curve is halfway from its lowest value to its final level (mean over
+    the last third of the snapshots); nan when it rose by less than 0.2. One snapshot decides it, so a single
+    UMAP outlier on the way up moves it by hundreds of steps: reported, not judged (see `rise_lag`)."""
+    pts = [(s, v) for s, v in zip(steps, values) if finite(v)]
+    rise = _rise(pts)
+    if rise is None:
         return float("nan")
+    lo, hi = rise
     return float(next(s for s, v in pts if v >= lo + 0.5 * (hi - lo)))
 
 
-def _lags(rows: list[dict]) -> dict:
-    """{(dx, dy): [per seed: half-rise step of R²_x − that of R²_y (image-driven part)]}; negative when x's
-    representation orders first, as factorized learning of the finer x data would."""
+def rise_lag(steps: list, a: list, b: list) -> float:
+    """How many steps curve `a` rises after curve `b`: the signed area between the two curves, each scaled from
+    its lowest value (0) to its final level (1: mean over the last third) and clipped to [0, 1], integrated over
+    the steps (trapezoids) as ∫ (b̂ − â) dstep. For two curves of the same shape shifted by τ it is exactly τ;
+    for step-like curves it is the difference of their mean rise times. Every snapshot counts, so one UMAP
+    outlier moves it by (its height × one snapshot interval), not by the distance to the next crossing as the
+    half-rise step. nan when a curve rose by less than 0.2 or the steps shared by both are fewer than 3."""
+    pts = [(s, x, y) for s, x, y in zip(steps, a, b) if finite(x, y)]
+    ra, rb = _rise([(s, x) for s, x, _ in pts]), _rise([(s, y) for s, _, y in pts])
+    if ra is None or rb is None:
+        return float("nan")
+    scale = lambda v, r: min(1.0, max(0.0, (v - r[0]) / (r[1] - r[0])))  # noqa: E731
+    d = [(s, scale(y, rb) - scale(x, ra)) for s, x, y in pts]
+    return float(sum((s1 - s0) * (d0 + d1) / 2 for (s0, d0), (s1, d1) in zip(d, d[1:])))
+
+
+def _lags(rows: list[dict], lag=rise_lag) -> dict:
+    """{(dx, dy): [per seed: how many steps R²_x of the image-driven part rises after R²_y]}; negative when x's
+    representation orders first, as factorized learning of the finer x data would. `lag` = `rise_lag` (judged)
+    or the half-rise difference (reported)."""
     out: dict = {}
     for rs in by_run(rows).values():
         steps = [r["step"] for r in rs]
-        lag = half_rise(steps, [r.get("r2_image_x_umap") for r in rs]) - \
-            half_rise(steps, [r.get("r2_image_y_umap") for r in rs])
-        out.setdefault(_pair(rs), []).extend([lag] if finite(lag) else [])
+        v = lag(steps, [r.get("r2_image_x_umap") for r in rs], [r.get("r2_image_y_umap") for r in rs])
+        out.setdefault(_pair(rs), []).extend([v] if finite(v) else [])
     return out
+
+
+def _half_rise_lag(steps: list, a: list, b: list) -> float:
+    return half_rise(steps, a) - half_rise(steps, b)
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     """Per (dx, dy): acc_y − acc_x on the detectable labels, averaged over every snapshot of a run (the area
     between the learning curves), over the seeds (supported when its interval lies at or above 0, not
     supported when below, inconclusive when it straddles 0 or with fewer than MIN_SEEDS seeds); and whether
-    R²_x and R²_y of the layer's image-driven part co-move: the step at which each is halfway up differs by
-    less than COUPLED_WITHIN × the training steps, the whole seed interval of that lag inside (an equivalence
-    test; not supported when the interval lies wholly outside: one axis orders first, as factorized learning
-    would; inconclusive between, or when a curve never rises). Pearson r over steps is reported but decides
-    nothing: any two rising curves correlate, a factorized learner's too."""
-    gap, lags = _gaps(rows), _lags(rows)
+    R²_x and R²_y of the layer's image-driven part co-move: R²_x rises after R²_y by less than COUPLED_WITHIN ×
+    the training steps (`rise_lag`: the area between the two scaled curves), the whole seed interval of that
+    lag inside (an equivalence test; not supported when the interval lies wholly outside: one axis orders
+    first, as factorized learning would; inconclusive between, or when a curve never rises). The half-rise
+    steps' difference (one snapshot each) and Pearson r over steps are reported but decide nothing: the first
+    is at the mercy of one UMAP outlier, and any two rising curves correlate, a factorized learner's too."""
+    gap, lags, halves = _gaps(rows), _lags(rows), _lags(rows, _half_rise_lag)
     co: dict = {}
     for rs in by_run(rows).values():
         co.setdefault(_pair(rs), []).append(pearson([x.get("r2_image_x_umap") for x in rs],
@@ -98,13 +128,16 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
         inside = finite(llo, lhi) and -tol <= llo and lhi <= tol
         outside = finite(llo, lhi) and (llo > tol or lhi < -tol)
         out.append(Verdict(f"{name}: R²_x and R²_y co-move, so the code is coupled (P1 Fig 5)",
-                           "half-rise step of R²_x − of R²_y (image-driven part), mean [95 % interval]", lm,
+                           "steps R²_x rises after R²_y (image-driven part; area between the scaled curves), "
+                           "mean [95 % interval]", lm,
                            decide(inside, len(lag) >= MIN_SEEDS and (inside or outside)),
                            f"supported when the interval lies within ±{tol:.0f} steps ({COUPLED_WITHIN:.0%} of "
                            f"training; {INFERRED}), not supported when wholly outside; "
                            + (show_seeds(lag) if lag else "a curve never rose by 0.2")
                            + ("" if len(lag) >= MIN_SEEDS else "; " + too_few_seeds(len(lag))),
-                           {"Pearson r per seed (decides nothing: any two rising curves correlate)":
+                           {"half-rise step of R²_x − of R²_y per seed (one snapshot each; decides nothing)":
+                            ", ".join(f"{x:.0f}" for x in halves.get(pair, [])) or "–",
+                            "Pearson r per seed (decides nothing: any two rising curves correlate)":
                             ", ".join(f"{x:.2f}" for x in r) or "–"}))
     return out
 
