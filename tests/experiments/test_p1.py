@@ -46,7 +46,7 @@ def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
     assert all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
     assert "50 % of the ceiling at" in verdicts[0]["detail"]
     page = (tmp_path / "inc" / "report.html").read_text()
-    assert "Verdicts" in page and "<figcaption" in page and "rank correlation of increment d" in page
+    assert "Verdicts" in page and "<figcaption" in page and "rank correlation of d" in page
     with pytest.raises(ConfigError, match="EXPERIMENT"):
         reproduce("p9-nothing")
 
