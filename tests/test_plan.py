@@ -66,3 +66,19 @@ def test_a_parallel_cpu_plan_is_timed_at_each_workers_threads(tmp_path):
     assert est["threads"] == max(1, (os.cpu_count() or 1) // 2) and torch.get_num_threads() == before
     assert est["jobs"] == 2 and est["wall_s"] == pytest.approx(est["total_s"] / 2)
     assert f"{est['threads']} threads (per run)" in plan_mod.describe(est)[-1]
+
+
+def test_runs_sharing_one_gpu_are_not_planned_as_parallel(tmp_path, monkeypatch):
+    """16 workers on one GPU do not train 16× as fast (an H200: 8 paper-scale runs together ≈ 1.9× one), so a
+    CUDA plan divides the serial time by the GPUs, not by the workers."""
+    import factordiff.bench as bench
+
+    fake = {"steps": 4, "snapshots": 1, "sec_per_step": 1.0, "sec_per_snapshot": 1.0, "total_s": 5.0,
+            "device": "cuda", "device_name": "a GPU"}
+    monkeypatch.setattr(bench, "estimate_run", lambda cfg, **kw: dict(fake))
+    est = plan_mod.plan([(n, tiny(4), tmp_path / n) for n in "abcd"], jobs=4, device="cpu")
+    assert est["total_s"] == 20 and est["parallel"] == 1 and est["wall_s"] == 20
+    assert "counted as one at a time" in plan_mod.describe(est)[-1]
+    fake["device"] = "cpu"
+    est = plan_mod.plan([(n, tiny(4), tmp_path / n) for n in "abcd"], jobs=4, device="cpu")
+    assert est["parallel"] == 4 and est["wall_s"] == 5

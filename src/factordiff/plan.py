@@ -27,7 +27,9 @@ def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str 
     estimated seconds; and the totals (serial, and divided over `jobs` parallel workers). On a CPU with `jobs`
     workers the benchmark runs at the threads each worker gets (cores // jobs, as the local pool sets them):
     two 1-thread runs side by side are not twice as fast as one 2-thread run (measured: p2-lesion's dry run
-    said 15 min at 2 threads ÷ 2 workers, the sweep took 42)."""
+    said 15 min at 2 threads ÷ 2 workers, the sweep took 42). On CUDA, runs that share a GPU are counted as one at
+    a time: measured on an H200 (BENCHMARKS.md "GPU"), 4 paper-scale runs sharing it trained ≈ 1.4× the images/s
+    of one, 8 ≈ 1.9×, far from 4× and 8×; the wall time is the serial time over min(jobs, GPUs)."""
     import os
 
     import torch
@@ -56,7 +58,9 @@ def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str 
     finally:
         torch.set_num_threads(threads)
     total = sum(r["total_s"] for r in rows)
-    return {"runs": rows, "total_s": total, "jobs": jobs, "wall_s": total / jobs,
+    gpu = bool(rows) and rows[0]["device"] == "cuda"
+    parallel = min(jobs, max(1, torch.cuda.device_count())) if gpu else jobs
+    return {"runs": rows, "total_s": total, "jobs": jobs, "wall_s": total / parallel, "parallel": parallel,
             "device": rows[0]["device"] if rows else None, "device_name": rows[0]["device_name"] if rows else None,
             "threads": rows[0]["threads"] if rows else None}
 
@@ -74,6 +78,9 @@ def describe(p: dict, limit: int = 12) -> list[str]:
     out.append(f"estimate on {p['device_name']} (per run): {len(p['runs'])} runs, ≈ {hours(p['total_s'])} of "
                f"training and sampling one after another" + (f", ≈ {hours(p['wall_s'])} with {p['jobs']} at a time"
                                                  if p["jobs"] > 1 and len(p["runs"]) > 1 else "")
+               + (f" on {p['parallel']} GPU{'s' if p['parallel'] > 1 else ''} (runs sharing a GPU counted as one at a "
+                  f"time: measured ≤ 2× together)" if p["device"] == "cuda" and p["jobs"] > 1 and len(p["runs"]) > 1
+                  else "")
                + " (analysis and start-up not counted)")
     return out
 

@@ -27,7 +27,9 @@ def make_batch_loss(cfg: RunConfig, model: torch.nn.Module, sched, labels_dev: t
     """loss(step): the ε-MSE of step `step`'s batch, rendered on the device from the label set, with the
     run's performance options (channels_last, bf16 autocast, torch.compile). Used by the loop and the bench."""
     tc = cfg.train
-    net = torch.compile(model, dynamic=False) if tc.compile is True else model  # same parameters; checkpoints hold `model`
+    # same parameters (checkpoints hold `model`); static shapes: a recompile with another batch must not go dynamic
+    # (inductor failed on the backward's dynamic shapes on an H200, torch 2.11)
+    net = torch.compile(model, dynamic=False) if tc.compile is True else model
     fmt = torch.channels_last if tc.channels_last is True else torch.contiguous_format
     device = labels_dev.device
 
