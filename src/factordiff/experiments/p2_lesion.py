@@ -3,7 +3,8 @@ its width.
 
     factordiff reproduce p2-lesion            # cpu: widths 1, 2, 3.5, 5 px at x = 8 (P2: 1, 3.5, 8), d = 0.25
 
-Measured cpu time: 39.0 min, 12 runs two at a time (2-core Intel Xeon family 6 model 167, AMX-BF16; README).
+Measured cpu time: 39.0 min at 2,000 steps (inconclusive: not learned); 94.3 min with train.steps=4000 (inconclusive:
+widths 1 and 2 tie at the ceiling), 12 runs two at a time (2-core Intel Xeon family 6 model 167, AMX-BF16; README).
 """
 
 from __future__ import annotations
