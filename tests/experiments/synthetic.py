@@ -207,11 +207,11 @@ def p2_rim(outcome):
 
 def p2_lesion(outcome):
     accs = {SUP: (0.9, 0.6, 0.4, 0.1), NOT: (0.9, 0.6, 0.7, 0.95), INC: (0.5, 0.5, 0.5, 0.5)}[outcome]
-    memorizer = (0.95, 0.4, 0.3, 0.2)  # the narrowest lesion is solved by the memorizer (as at cpu scale)
-    rows = sum((run(f"w{w}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a, "acc_id": 0.9, "acc": 0.85,
-                                "acc_ceiling": 0.87, "acc_nearest_ood": m})
-                for w, a, m in zip((0.5, 1.75, 3.0, 4.0), accs, memorizer)), [])
-    return rows, {"w0.5": {"Y": RNG.normal(size=(12, 2)), "x": RNG.uniform(0, 16, 12)}, "w1.75": None}
+    memorizer = (0.95, 0.4, 0.3, 0.2)  # the narrowest lesion is solved by the memorizer (as cpu width 1 is)
+    rows = sum((run(f"w{w}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood_detectable": a, "acc_id": 0.9,
+                                "acc": 0.85, "acc_ceiling": 0.87, "acc_nearest_ood_detectable": m})
+                for w, a, m in zip((1.0, 2.0, 2.5, 5.0), accs, memorizer)), [])
+    return rows, {"w1.0": {"Y": RNG.normal(size=(12, 2)), "x": RNG.uniform(0, 16, 12)}, "w2.0": None}
 
 
 def regions(interior, exterior, sos_bonus, drop=0.3, kinds=("bump", "sos"), widths=(4, 8), positions=("i", "e"),

@@ -97,8 +97,8 @@ def test_p2_verdicts_average_over_seeds():
                 rows += run(f"{kind}i{w}_seed={seed}", **{"data.kind": kind, "data.holdout_x": [8 - w / 2, 8 + w / 2],
                                                           "acc_ood_detectable": acc})
     assert "bump interior W 4: 0.50; bump interior W 8: 0.50" in reg.judge(rows, {})[0].detail
-    lesion_rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a,
-                                                 "acc_nearest_ood": 0.5})
+    lesion_rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood_detectable": a,
+                                                 "acc_nearest_ood_detectable": 0.5})
                        for w, accs in ((0.5, (0.9, 0.7)), (1.75, (0.6, 0.4)), (4.0, (0.1, 0.3)))
                        for k, a in enumerate(accs)), [])
     assert lesion.judge(lesion_rows, {})[0].detail.startswith(
@@ -106,8 +106,8 @@ def test_p2_verdicts_average_over_seeds():
         "width 4: 0.20 (seeds 0.10, 0.30; memorizer 0.50)")
     # the memorizer check moves to the narrowest lesion it does not solve; a width whose runs did not learn
     # makes the verdict inconclusive (the budget, not interpolation)
-    rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood": a, "acc": acc,
-                                          "acc_ceiling": 0.87, "acc_nearest_ood": m})
+    rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood_detectable": a,
+                                          "acc": acc, "acc_ceiling": 0.87, "acc_nearest_ood_detectable": m})
                 for w, a, m, acc in ((1, 0.9, 0.94, 0.85), (2, 0.7, 0.4, 0.85), (3.5, 0.4, 0.3, 0.85),
                                      (5, 0.2, 0.2, 0.85))
                 for k in range(3)), [])
@@ -369,3 +369,18 @@ def test_scaling_curves_that_top_out_near_60_percent_are_inconclusive():
         assert v.outcome == "inconclusive" and "bump N 8 0.65" in v.detail and "more training steps" in v.detail
     assert sc.plateaus({"bump": {"curves": {8: [(10, 0.9), (40, 0.6)]}}}) == []  # its best run counts
     assert sc.plateaus({"bump": {"curves": {8: [(10, 0.3), (40, 0.65)]}}}) == ["bump N 8 0.65"]
+
+
+def test_lesion_is_judged_on_the_detectable_labels():
+    """The OOD accuracy over all lesion labels ties (border-clipped labels the detector misses cap every width
+    alike); over the detectable labels it falls with the width: the judge reads the detectable one."""
+    rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc": 0.85, "acc_ceiling": 0.87,
+                                         "acc_ood": 0.9, "acc_nearest_ood": 0.4, "acc_ood_detectable": a,
+                                         "acc_nearest_ood_detectable": m})
+                for w, a, m in ((2, 1.0, 0.44), (2.5, 0.8, 0.55), (3, 0.65, 0.62), (5, 0.45, 0.38))
+                for k in range(3)), [])
+    v = lesion.judge(rows, {})[0]
+    assert v.outcome == "supported" and "detectable" in v.statistic, v.line()
+    assert v.detail.startswith("width 2: 1.00 (seeds 1.00, 1.00, 1.00; memorizer 0.44)"), v.detail
+    v = lesion.judge([dict(r, acc_ood_detectable=0.9) for r in rows], {})[0]
+    assert v.outcome != "supported", v.line()
