@@ -1,10 +1,12 @@
 """P2 Fig 11: interpolation is limited: accuracy inside a vertical lesion (a held-out band of x) decays with
 its width.
 
-    factordiff reproduce p2-lesion            # cpu: widths 1, 2, 3.5, 5 px at x = 8 (P2: 1, 3.5, 8), d = 0.25
+    factordiff reproduce p2-lesion train.steps=4000   # cpu: widths 2, 2.5, 3, 5 px at x = 8 (P2: 1, 3.5, 8), d = 0.25
 
-Measured cpu time: 39.0 min at 2,000 steps (inconclusive: not learned); 94.3 min with train.steps=4000 (inconclusive:
-widths 1 and 2 tie at the ceiling), 12 runs two at a time (2-core Intel Xeon family 6 model 167, AMX-BF16; README).
+Measured cpu time (12 runs two at a time, 2-core Intel Xeon family 6 model 167, AMX-BF16; README): widths 1 / 2 /
+3.5 / 5: 39.0 min at 2,000 steps (inconclusive: not learned), 94.3 min at 4,000 (inconclusive: widths 1 and 2 tie at
+the ceiling); widths 2 / 2.5 / 3 / 5 at 4,000 steps: 44.1 min for the 6 runs of widths 2.5 and 3 (≈ 94 from scratch),
+supported (ρ −1.00, p 0.042 on the detectable labels).
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     widths = sorted(first)
     fig, ax = plot.new_figure(1, 1 + len(widths), size=(4 + 3.2 * len(widths), 3.4))
     ax[0, 0].plot(widths, [ood[w] for w in widths], "o-", label="OOD (in the lesion, detectable labels)")
+    each = seed_values(rows, _width, OOD)  # one dot per seed: the spread the rank claim must beat
+    ax[0, 0].plot([w for w in widths for _ in each.get(w, [])], [a for w in widths for a in each.get(w, [])], ".",
+                  color="C0", alpha=0.5, label="OOD, each seed")
     ax[0, 0].plot(widths, [idd[w] for w in widths], "s--", label="ID")
     mem = seed_mean(rows, _width, MEMO)
     ax[0, 0].plot(widths, [mem.get(w, float("nan")) for w in widths], "k:", label="memorizer (nearest training label)")
@@ -125,8 +130,9 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
 
 FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption
     "lesion": (
-        "Left: final accuracy inside the vertical lesion (OOD, labels never trained on) and outside it (ID) "
-        "against the lesion width, seeds averaged; P2 Fig 11 shows OOD falling as the lesion widens while ID "
+        "Left: final accuracy inside the vertical lesion (OOD, labels never trained on, over the labels whose "
+        "ground truth the scorer detects; dots: each seed) and outside it (ID) against the lesion width, seeds "
+        "averaged; P2 Fig 11 shows OOD falling as the lesion widens while ID "
         "stays. Dotted: the nearest-training-label memorizer on the same lesion labels (the control). Right: "
         "a 2-D UMAP of layer 4 per width, coloured by x: a gap or fold where the lesion is means the "
         "representation did not interpolate across it."),
