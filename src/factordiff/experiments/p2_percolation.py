@@ -2,12 +2,16 @@
 kept) tracks the simulated percolation threshold λ_c(σ).
 
     factordiff reproduce p2-percolation       # cpu scale: σ ∈ {0.25, 0.3, 0.35, 0.4} × λ ∈ {0.05, 0.1, 0.2, 0.4}
+    factordiff reproduce p2-percolation train.steps=6000     # the budget that decides it (runs resume)
 
 Scored over the detectable labels of the whole 2D label grid of each run's training region (as p2-scaling),
 beside the nearest-training-label memorizer (≈ λ there). The order of the onsets is a rank claim, so it needs
 ≥ 4 σ: 48 runs with three seeds. Measured cpu time: 164 min in three calls (2026-12-04, 2-core AVX2-only AMD
 EPYC family 25 model 1, alone, two at a time; ≈ 6.5 min per pair of runs; the `--dry-run` plan said 2.7–3.7 h);
-inconclusive there: no σ reaches 50 % within 2,000 steps (README). The half-scale grid took 50 min (one seed).
+inconclusive there: no σ reaches 50 % within 2,000 steps (README). With train.steps=6000: 157.5 min in two calls
+(2026-12-04, 2-core Intel Xeon family 6 model 167, AMX-BF16, alone; ≈ 6 min per pair), supported: onsets
+0.14 / 0.12 / 0.11 / 0.10 in λ_c's order (0.25 / 0.16 / 0.11 / 0.06), ρ 1.00, p 0.042, but squeezed into one λ
+interval (README). The half-scale grid took 50 min (one seed).
 """
 
 from __future__ import annotations
