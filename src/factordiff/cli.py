@@ -196,7 +196,7 @@ def cmd_reproduce(args) -> int:
 
     out = reproduce(args.experiment, args.scale, out=args.out, launcher=args.launcher, jobs=args.jobs,
                     slurm=parse_overrides(args.slurm or []), overrides=parse_overrides(args.items), seeds=args.seeds,
-                    dry_run=args.dry_run, allow_slow=args.allow_slow)
+                    grid=parse_overrides(args.grid or []), dry_run=args.dry_run, allow_slow=args.allow_slow)
     if not args.dry_run:
         print(f"wrote {out['report']}")
     return 0
@@ -334,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="default experiments/NAME-SCALE")
     p.add_argument("--seeds", type=int, nargs="+", help="replace the scale's seeds (default 0 1 2; fewer than three "
                    "make every verdict inconclusive)")
+    p.add_argument("--grid", nargs="+", metavar="key=[values]", help="replace the values of one of the scale's grid "
+                   "axes, e.g. data.fraction=[0.1,0.125,0.15,0.175,0.2] (runs already in OUT are reused; every run "
+                   "in OUT is judged)")
     p.add_argument("--slurm", nargs="+", metavar="key=value")
     _add_plan_args(p)
     p.set_defaults(func=cmd_reproduce)

@@ -51,6 +51,8 @@ spec.yaml:
   factordiff reproduce p1-phases --scale cpu --out experiments/phases
   factordiff reproduce p1-increment --scale paper --launcher slurm --slurm slurm_partition=gpu gpus_per_node=1
   factordiff reproduce p2-torus && factordiff reproduce p2-orthogonality   # the second reuses the first's run
+  factordiff reproduce p2-percolation --grid data.fraction=[0.1,0.125,0.15,0.175,0.2]   # a finer λ; the runs
+                                     # already in OUT are reused, and every run in OUT is judged together
   factordiff reproduce p1-increment --scale paper --dry-run   # runs and hours here (refused on a CPU without
                                                              # --allow-slow when over 24 h)
 

@@ -166,3 +166,23 @@ def test_heatmaps_draw_what_the_onset_verdict_reads():
     assert acc_ax.images[0].get_array()[0, -1] == 1.0  # 0.73 of a 0.73 ceiling reads full
     assert [ln.get_marker() for ln in acc_ax.lines] == ["|", "|", "|", ">"]
     assert [ln.get_xdata()[0] for ln in acc_ax.lines] == [2, 3, 1, 3]
+
+
+def test_reproduce_grid_replaces_an_axis_and_names_a_bad_one(tmp_path, capsys):
+    """`--grid key=[values]` replaces one axis of the scale's grid (a finer λ around an onset) and keeps the other
+    axes; a key that is not an axis, or a value that is not a list, is refused before any work, naming it."""
+    lines: list[str] = []
+    res = reproduce("p2-percolation", out=tmp_path / "p", launcher="slurm", dry_run=True, log=lines.append,
+                    grid={"data.fraction": [0.1, 0.125, 0.15]})
+    assert res["runs"] == 4 * 3 * 3  # four σ kept × three λ × three seeds
+    named = [ln.split(":")[0].strip() for ln in lines if "steps on a Slurm node" in ln]
+    assert "sigma=0.25_fraction=0.125_seed=0" in named and not any("fraction=0.05" in n for n in named)
+    with pytest.raises(ConfigError, match=r"grid axes \(data\.fraction, data\.sigma\).*data\.fractoin"):
+        reproduce("p2-percolation", out=tmp_path / "q", grid={"data.fractoin": [0.1]})
+    with pytest.raises(ConfigError, match="non-empty list"):
+        reproduce("p2-percolation", out=tmp_path / "q", grid={"data.fraction": 0.1})
+    with pytest.raises(ConfigError, match="without repeats"):
+        reproduce("p2-percolation", out=tmp_path / "q", grid={"data.fraction": [0.1, 0.1]})
+    assert main(["reproduce", "p2-percolation", "--grid", "data.sigmma=[1]", "--out", str(tmp_path / "r")]) == 2
+    assert "data.sigmma" in capsys.readouterr().err
+    assert not (tmp_path / "q").exists() and not (tmp_path / "r").exists()

@@ -66,6 +66,21 @@ def measure_cached(exp: Experiment, rows: list[dict], out: Path, log=print) -> d
     return measured
 
 
+def replace_grid(axes: dict, grid: dict) -> dict:
+    """The scale's grid `axes` with the values of the axes `grid` names replaced; a key that is not an axis, or
+    values that are not a non-empty list without repeats, is a ConfigError naming it."""
+    out = dict(axes)
+    for k, values in grid.items():
+        if k not in axes:
+            raise ConfigError("--grid", k, f"one of this experiment's grid axes ({', '.join(sorted(axes)) or 'none'})")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"--grid {k}", values, "a non-empty list of values, e.g. [0.1, 0.15, 0.2]")
+        if len({json.dumps(v) for v in values}) < len(values):
+            raise ConfigError(f"--grid {k}", values, "values without repeats")
+        out[k] = list(values)
+    return out
+
+
 def budget_cut(full_body: dict, spec) -> str | None:
     """'train.steps 100 < the scale's 2000' when the runs of `spec` train fewer steps than the experiment's own
     spec at that scale (`full_body`), else None: a shorter budget may miss what the full one would see."""
@@ -106,19 +121,21 @@ def record_call(out: Path, name: str, scale: str, spec, summary: dict, wall_s: f
                   "wall_s": round(wall_s, 1), "runs": summary["runs"], "ran": summary["ran"],
                   "machine": machine(), "version": __version__,
                   **({"stopped": summary["stopped"]} if summary.get("stopped") else {})})
-    atomic_write_json(path, {"experiment": name, "scale": scale, "seeds": list(spec.seeds),
+    atomic_write_json(path, {"experiment": name, "scale": scale, "seeds": list(spec.seeds), "grid": jsonable(spec.grid),
                              "overrides": jsonable(spec.overrides), "calls": calls,
                              "wall_s": round(sum(c["wall_s"] for c in calls), 1)})
 
 
 def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
               jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None,
-              analyze: dict | None = None, seeds: list[int] | None = None, dry_run: bool = False,
-              allow_slow: bool = False, log=print) -> dict:
+              analyze: dict | None = None, seeds: list[int] | None = None, grid: dict | None = None,
+              dry_run: bool = False, allow_slow: bool = False, log=print) -> dict:
     """Run (or complete) the experiment's sweep, aggregate it, measure, draw its figures, judge its claims,
     write OUT/report.html. `overrides` ({dotted.key: value}) apply to every run; `analyze` (e.g.
     {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse; `seeds` replaces the scale's
-    seeds (fewer than three make every verdict inconclusive: for trying an experiment out); `dry_run` and
+    seeds (fewer than three make every verdict inconclusive: for trying an experiment out); `grid`
+    ({dotted.key: [values]}) replaces the values of the scale's grid axes named (e.g. a finer λ around an onset;
+    the runs OUT already holds are reused, and every run in OUT is aggregated and judged); `dry_run` and
     `allow_slow` as in `sweep.launch`."""
     import time
 
@@ -131,6 +148,8 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     body = {**base, "overrides": {**base.get("overrides", {}), **(overrides or {})}}
     if seeds is not None:
         body["seeds"] = list(seeds)
+    if grid:
+        body["grid"] = replace_grid(body.get("grid") or {}, grid)
     if analyze and body.get("analyze") is not False:
         body["analyze"] = {**(body.get("analyze") or {}), **analyze}
     spec = parse_spec({"name": sweep_name, **body})
@@ -170,6 +189,8 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     note = CPU_NOTE if scale == "cpu" else "paper scale: the papers' grids, seeds and budgets"
     if overrides:
         note += "; overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items())
+    if grid:
+        note += "; grid " + ", ".join(f"{k}={v}" for k, v in grid.items())
     if cut:
         note += f"; REDUCED BUDGET ({cut}): a 'not supported' here is reported as inconclusive"
     report = write_experiment_report(out, exp.name, exp.figure, exp.claim, scale, note, figures,
