@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -107,11 +108,15 @@ def _chromium():
     return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 
 
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium (apt-get install chromium)")
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None and os.environ.get("FACTORDIFF_REQUIRE_CHROMIUM") != "1",
+                    reason="no Chromium (apt-get install chromium; .ci/run installs it for its browser stage)")
 def test_report_renders_in_headless_chromium(run, tmp_path):
     """The run report as a browser shows it: the DOM after load has every section, each figure decodes to a
     real image (naturalWidth > 0), and a full-page screenshot is not blank."""
     import subprocess
+
+    assert _chromium(), "FACTORDIFF_REQUIRE_CHROMIUM=1 but no chromium on PATH"
 
     import matplotlib.image as mpimg
 

@@ -172,8 +172,8 @@ def test_reproduce_grid_replaces_an_axis_and_names_a_bad_one(tmp_path, capsys):
     """`--grid key=[values]` replaces one axis of the scale's grid (a finer λ around an onset) and keeps the other
     axes; a key that is not an axis, or a value that is not a list, is refused before any work, naming it."""
     lines: list[str] = []
-    res = reproduce("p2-percolation", out=tmp_path / "p", launcher="slurm", dry_run=True, log=lines.append,
-                    grid={"data.fraction": [0.1, 0.125, 0.15]})
+    res = reproduce("p2-percolation", out=tmp_path / "p", launcher="slurm", slurm={"cluster": "local"}, dry_run=True,
+                    log=lines.append, grid={"data.fraction": [0.1, 0.125, 0.15]})  # no Slurm needed here
     assert res["runs"] == 4 * 3 * 3  # four σ kept × three λ × three seeds
     named = [ln.split(":")[0].strip() for ln in lines if "steps on a Slurm node" in ln]
     assert "sigma=0.25_fraction=0.125_seed=0" in named and not any("fraction=0.05" in n for n in named)
