@@ -42,7 +42,8 @@ def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
     assert out["runs"] == 4 and out["failed"] == 0
     assert (tmp_path / "inc" / "figures" / "heatmaps.png").stat().st_size > 1000
     verdicts = json.loads((tmp_path / "inc" / "verdicts.json").read_text())
-    assert {v["statistic"].split("(")[0] for v in verdicts} == {"Spearman ρ", "Pearson r"}
+    assert {v["statistic"].split("(")[0] for v in verdicts} == {"each seed's Spearman ρ", "each seed's Pearson r"}
+    assert all(v["decision"]["calls"] for v in verdicts)  # each names its rule, interval and effect size
     assert all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
     assert "50 % of the ceiling at" in verdicts[0]["detail"]
     page = (tmp_path / "inc" / "report.html").read_text()

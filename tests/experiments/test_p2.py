@@ -74,31 +74,36 @@ def test_seed_mean_averages_runs_that_share_a_key():
 
 
 def test_p2_verdicts_average_over_seeds():
-    """At paper scale every grid point has three seeds: a verdict must use their mean, not the last seed."""
+    """At paper scale every grid point has three seeds: a verdict uses every seed's own gap (with rim − without,
+    same seed) and decides on their 95 % interval, not on the last seed nor on one SD."""
     mem = {"acc_nearest_ood": 0.05}
-    rim = (run("r_seed=0", **{"data.rim_width": 1.0, "acc_ood": 0.9, **mem}) +
-           run("r_seed=1", **{"data.rim_width": 1.0, "acc_ood": 0.4, **mem}) +
-           run("r_seed=2", **{"data.rim_width": 1.0, "acc_ood": 0.5, **mem}) +
+    rim = (run("r_seed=0", **{"data.rim_width": 1.0, "acc_ood": 0.62, **mem}) +
+           run("r_seed=1", **{"data.rim_width": 1.0, "acc_ood": 0.58, **mem}) +
+           run("r_seed=2", **{"data.rim_width": 1.0, "acc_ood": 0.3, **mem}) +
            sum((run(f"n_seed={k}", **{"data.rim_width": 0.0, "acc_ood": 0.2, **mem}) for k in range(3)), []))
-    v = rim_.judge(rim, {})[0]  # mean with rim 0.6: gap 0.4 (seed spread 0.26); the last seed alone gives 0.3
-    assert v.value == pytest.approx(0.4) and v.supported
-    spread_out = {"r_seed=0": 1.0, "r_seed=1": 0.1, "r_seed=2": 0.7}  # mean 0.6 again, seed std 0.46
+    v = rim_.judge(rim, {})[0]  # gaps 0.42 / 0.38 / 0.10: mean 0.30, interval [−0.13, 0.73]; the last alone 0.1
+    assert v.value == pytest.approx(0.3) and v.outcome == "inconclusive" and "≈" in v.detail  # seeds needed
+    tight = [dict(r, acc_ood=0.6) if r["data.rim_width"] else r for r in rim]
+    tight = [dict(r, acc_ood=r["acc_ood"] + 0.01 * int(r["run"][-1])) for r in tight]  # gaps 0.40 ± 0.00
+    v = rim_.judge(tight, {})[0]
+    assert v.value == pytest.approx(0.4) and v.supported and v.decision["calls"][0]["lo"] >= 0.2
+    spread_out = {"r_seed=0": 1.0, "r_seed=1": 0.1, "r_seed=2": 0.7}  # mean 0.6, seed std 0.46
     wide = [dict(r, acc_ood=spread_out.get(r["run"], r["acc_ood"])) for r in rim]
-    v = rim_.judge(wide, {})[0]  # the same mean gap, but the seeds spread more than the gap: undecided
-    assert v.value == pytest.approx(0.4) and v.outcome == "inconclusive" and "seed spreads" in v.detail
-    flat = [dict(r, acc_ood=0.25 if r["data.rim_width"] else 0.2) for r in rim]  # tight seeds, a 0.05 gap
-    assert rim_.judge(flat, {})[0].outcome == "not supported"  # even gap + spreads < 0.2: no gap of P2's size
-    near = [dict(r, acc_nearest_ood=0.55) for r in rim]  # a gap of 0.4, but with rim no better than memorizing
+    v = rim_.judge(wide, {})[0]  # a mean gap of 0.4, but the interval straddles 0.2: undecided
+    assert v.value == pytest.approx(0.4) and v.outcome == "inconclusive" and "→ undecided" in v.detail
+    flat = [dict(r, acc_ood=(0.25 if r["data.rim_width"] else 0.2) + 0.001 * int(r["run"][-1])) for r in rim]
+    assert rim_.judge(flat, {})[0].outcome == "not supported"  # tight seeds, a 0.05 gap: the interval lies below 0.2
+    near = [dict(r, acc_nearest_ood=0.55) for r in tight]  # a gap of 0.4, but with rim no better than memorizing
     assert rim_.judge(near, {})[0].outcome == "inconclusive"
     rows = []
     for kind in ("bump", "sos"):
         for w in (4, 8):
             for seed, acc in ((0, 1.0 - 0.1 * w), (1, 0.1 * w)):  # seed 0 falls with W, seed 1 rises; mean 0.5
                 rows += run(f"{kind}i{w}_seed={seed}", **{"data.kind": kind, "data.holdout_x": [8 - w / 2, 8 + w / 2],
-                                                          "acc_ood_detectable": acc})
+                                                          "acc_ood_detectable": acc, "acc": 0.9})
     assert "bump interior W 4: 0.50; bump interior W 8: 0.50" in reg.judge(rows, {})[0].detail
     lesion_rows = sum((run(f"w{w}_seed={k}", **{"data.holdout_x": [8 - w / 2, 8 + w / 2], "acc_ood_detectable": a,
-                                                 "acc_nearest_ood_detectable": 0.5})
+                                                 "acc_nearest_ood_detectable": 0.5, "acc": 0.9})
                        for w, accs in ((0.5, (0.9, 0.7)), (1.75, (0.6, 0.4)), (4.0, (0.1, 0.3)))
                        for k, a in enumerate(accs)), [])
     assert lesion.judge(lesion_rows, {})[0].detail.startswith(
@@ -115,7 +120,8 @@ def test_p2_verdicts_average_over_seeds():
     assert v.outcome == "supported", v.line()
     rows = [dict(r, acc=0.03) if r["run"] == "w1_seed=1" else r for r in rows]
     v = lesion.judge(rows, {})[0]
-    assert v.outcome == "inconclusive" and "width 1: accuracy" in v.detail and "not learned" in v.detail, v.line()
+    assert v.outcome == "inconclusive" and "w1_seed=1 left out" in v.detail and "not learned" in v.detail, v.line()
+    assert v.decision["left_out"] and "2 seeds per point" in v.detail  # the seed is named, not averaged away
     assert len(regions(0.9, 0.5, 0.0)) == 8 * 3
     # scaling: two seeds at each subsampled size are averaged before the 60 % size is interpolated
     rows = []
@@ -306,8 +312,8 @@ def test_factorized_needs_an_untrained_network_that_is_not():
 
 
 def test_scaling_gap_inside_the_seed_spread_is_inconclusive_not_a_refutation():
-    """Seeds whose own slope gaps are 1.0, 0.0 and 0.3 (std 0.51): the pooled gap 0.15 is below P2's 0.5 but
-    inside the seed spread, so it decides nothing (the old rule called it 'not supported'); identical seeds
+    """Seeds whose own slope gaps are 1.0, 0.0 and 0.3 (std 0.51): their interval contains P2's 0.5, so it
+    decides nothing (the old rule, on a gap of seed-averaged curves, called it 'not supported'); identical seeds
     with no gap are a refutation."""
     rows, grid = [], {}
     for k, (pb, pm) in enumerate(((2, 1), (1, 1), (1.3, 1))):
@@ -315,12 +321,13 @@ def test_scaling_gap_inside_the_seed_spread_is_inconclusive_not_a_refutation():
         rows += [x | {"run": f"{x['run']}_seed={k}", "seed": k} for x in r]
         grid |= {f"{n}_seed={k}": v for n, v in g.items()}
     v = sc.judge(rows, grid)[0]
-    assert v.outcome == "inconclusive" and "gap 0.15 (undecided)" in v.detail
+    assert v.outcome == "inconclusive" and "→ undecided" in v.detail and "per-seed gap" in v.detail
     assert sc.judge(*seeded(lambda _: scaling(1, 1))(None))[0].outcome == "not supported"
 
 
 def test_composition_gaps_are_called_against_the_seed_spread():
-    """Mean gaps that clear 0.2 but not the seeds' spread are inconclusive; tight seeds decide both ways."""
+    """Mean gaps that clear 0.2 but whose seed interval straddles it are inconclusive; tight seeds decide both
+    ways."""
     from synthetic import p2_composition
 
     from factordiff.experiments import p2_composition as comp
@@ -330,7 +337,7 @@ def test_composition_gaps_are_called_against_the_seed_spread():
     noisy = {0: 1.0, 1: 0.9, 2: 0.1}  # vertical acc_x per seed: mean 0.67, gap to acc_y 0.33, spread 0.49
     rows = [dict(r, acc_x_vertical=noisy[r["seed"]]) if r["data.kind"] == "sos" else r for r in rows]
     v = comp.judge(rows, m)[0]
-    assert v.outcome == "inconclusive" and "(undecided, spreads 0.49)" in v.detail
+    assert v.outcome == "inconclusive" and "vertical arm acc_y − acc_x" in v.detail and "→ undecided" in v.detail
     rows, m = seeded(p2_composition)("not supported")
     assert [v.outcome for v in comp.judge(rows, m)] == ["not supported", "not supported"]
 
@@ -348,7 +355,7 @@ def test_orthogonality_margins_inside_the_seed_spread_are_inconclusive():
              for r in rows]
     got = orth.judge(noisy, m)
     assert [v.outcome for v in got] == ["inconclusive", "inconclusive"], [v.detail for v in got]
-    assert "undecided" in got[0].detail and "x undecided" in got[1].detail
+    assert "→ undecided" in got[0].detail and "Clifford − model x-on-x: " in got[1].detail
     rows, m = seeded(p2_orthogonality)("not supported")
     assert [v.outcome for v in orth.judge(rows, m)] == ["not supported", "not supported"]  # tight seeds decide
 

@@ -37,6 +37,8 @@ class Verdict:
     outcome: str
     detail: str = ""
     controls: dict[str, Any] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)  # the rule's record: each call's interval, level,
+    # effect size, p and seeds needed, and the seeds left out by the learned gate (`stats.decision`)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -61,7 +63,8 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, d: dict) -> Verdict:
-        return cls(**{k: d[k] for k in ("claim", "statistic", "value", "outcome", "detail", "controls") if k in d})
+        return cls(**{k: d[k] for k in ("claim", "statistic", "value", "outcome", "detail", "controls",
+                                                  "decision") if k in d})
 
 
 def show(v) -> str:

@@ -9,9 +9,9 @@ Measured cpu time: 17.2 min at the old half scale; at the faithful cpu scale 61 
 
 from __future__ import annotations
 
-from .base import CURVES_CAPTION, INFERRED, Experiment, Verdict, by_run, decide, draw_curves, finite, key, pearson, spec
+from .base import CURVES_CAPTION, INFERRED, Experiment, Verdict, by_run, draw_curves, finite, key, pearson, spec
 from .p1_increment import ANALYZE_FAST
-from .stats import MIN_SEEDS, interval, show_seeds, too_few_seeds
+from .stats import MIN_SEEDS, decision, equivalence_call, interval_call, outcome_of, too_few_seeds
 
 SPECS = spec({"grid": {"data.increment_x,data.increment_y": [[0.1, 1.0], [0.1, 0.5]]},
               "overrides": {"train.steps": 3000}, "analyze": ANALYZE_FAST},
@@ -116,29 +116,27 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     out = []
     for pair in sorted(gap, key=str):
         v, k = gap[pair], len(gap[pair])
-        m, lo, hi = interval(v)
         name = f"dx {pair[0]}, dy {pair[1]}"
+        c = interval_call(v, 0.0, what="each seed's acc_y − acc_x")
         out.append(Verdict(f"{name}: y-accuracy ≥ x-accuracy although x has the finer data (P1 Fig 5)",
-                           "acc_y − acc_x over training (detectable labels), mean [95 % interval]", m,
-                           decide(lo >= 0, k >= MIN_SEEDS and finite(lo, hi) and (lo >= 0 or hi < 0)),
-                           show_seeds(v) + ("" if k >= MIN_SEEDS else "; " + too_few_seeds(k))))
+                           "each seed's acc_y − acc_x over training (detectable labels)", c.mean,
+                           outcome_of(c, k >= MIN_SEEDS),
+                           c.text() + ("" if k >= MIN_SEEDS else "; " + too_few_seeds(k)),
+                           decision=decision(c)))
         lag = lags.get(pair, [])
-        lm, llo, lhi = interval(lag)
         r = [x for x in co.get(pair, []) if finite(x)]
-        inside = finite(llo, lhi) and -tol <= llo and lhi <= tol
-        outside = finite(llo, lhi) and (llo > tol or lhi < -tol)
+        e = equivalence_call(lag, tol, what="each seed's steps R²_x rises after R²_y")
         out.append(Verdict(f"{name}: R²_x and R²_y co-move, so the code is coupled (P1 Fig 5)",
-                           "steps R²_x rises after R²_y (image-driven part; area between the scaled curves), "
-                           "mean [95 % interval]", lm,
-                           decide(inside, len(lag) >= MIN_SEEDS and (inside or outside)),
-                           f"supported when the interval lies within ±{tol:.0f} steps ({COUPLED_WITHIN:.0%} of "
-                           f"training; {INFERRED}), not supported when wholly outside; "
-                           + (show_seeds(lag) if lag else "a curve never rose by 0.2")
+                           "each seed's steps R²_x rises after R²_y (image-driven part; area between the scaled "
+                           "curves)", e.mean, outcome_of(e, len(lag) >= MIN_SEEDS),
+                           f"supported when the 90 % interval (TOST at 5 %) lies within ±{tol:.0f} steps "
+                           f"({COUPLED_WITHIN:.0%} of training; {INFERRED}), not supported when wholly outside; "
+                           + (e.text() if lag else "a curve never rose by 0.2")
                            + ("" if len(lag) >= MIN_SEEDS else "; " + too_few_seeds(len(lag))),
                            {"half-rise step of R²_x − of R²_y per seed (one snapshot each; decides nothing)":
                             ", ".join(f"{x:.0f}" for x in halves.get(pair, [])) or "–",
                             "Pearson r per seed (decides nothing: any two rising curves correlate)":
-                            ", ".join(f"{x:.2f}" for x in r) or "–"}))
+                            ", ".join(f"{x:.2f}" for x in r) or "–"}, decision=decision(e)))
     return out
 
 

@@ -13,15 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from .. import figures
-from .base import Experiment, Verdict, by_run, decide, finite, first_reached, pearson, spec
+from .base import Experiment, Verdict, by_run, finite, first_reached, pearson, spec
 from .stats import (
     MARGIN,
     MIN_RANK_POINTS,
     MIN_SEEDS,
+    combine,
+    decision,
+    interval_call,
     outcome_of,
-    per_seed_rho,
-    permutation_rho,
-    rank_call,
+    paired,
+    rank_claim,
+    seed_of,
     too_few_seeds,
 )
 
@@ -43,48 +46,58 @@ def _mean_speed(v: list[float]) -> float:
     return float(np.mean(v)) if all(np.isfinite(v)) else float("inf")
 
 
+def _seed_pearson(rows: list[dict], col: str) -> dict:
+    """{seed: Pearson r(acc, `col`) over every snapshot of that seed's runs}."""
+    per: dict = {}
+    for name, rs in by_run(rows).items():
+        per.setdefault(seed_of(name, rs), []).extend(rs)
+    out = {k: pearson([x.get("acc") for x in rs], [x.get(col) for x in rs]) for k, rs in per.items()}
+    return {k: v for k, v in out.items() if finite(v)}
+
+
 def onset_verdicts(rows: list[dict], col: str, claim_sign: int, what: str, strong: float = 0.8) -> list[Verdict]:
     """Rank correlation between a grid value and the learning speed (steps to 50 % of the ceiling at P1's
-    tolerance, seeds averaged), with a permutation test, called three ways against the spread of the seeds' own
-    ρ (`stats.rank_call`). claim_sign ±1: supported when ρ has that sign, |ρ| ≥ `strong` and clears the spread,
-    one-sided p < 0.05; not supported when even ρ + the spread falls short of `strong`. claim_sign 0 ("no strong
-    effect"): supported when |ρ| + the spread < `strong`; not supported when |ρ| ≥ `strong` beyond the spread
-    with p < 0.05 one-sided. Anything between is inconclusive, as is a measurement with fewer than MIN_RANK_POINTS
-    grid points or MIN_SEEDS seeds, an undefined ρ (no or every run reaching 50 %), or two or more grid points
-    with a seed that never gets there within the budget (their speeds are only lower bounds, so their order is
-    unknown). The second verdict: R² of the layer's
-    image-driven part goes with accuracy over the snapshots, and does so more than the label-only response's R²
-    (two curves that merely both rise)."""
+    tolerance), taken per seed (each seed's own ρ over its grid points) and decided by `stats.rank_claim`: the 95 %
+    interval of the seeds' ρ with a within-seed permutation p. claim_sign ±1: supported when the interval lies at or
+    beyond ±`strong` in that direction with one-sided p < 0.05; not supported when it lies short of `strong`.
+    claim_sign 0 ("no strong effect"): an equivalence test (TOST, 90 % interval): supported when the interval lies
+    inside (−`strong`, `strong`), not supported when it lies wholly beyond ±`strong`. Anything between is
+    inconclusive, as is a measurement with fewer than MIN_RANK_POINTS grid points or MIN_SEEDS seeds, an undefined
+    ρ, or two or more grid points with a seed that never gets there within the budget (their speeds are only
+    lower bounds, so their order is unknown). The second verdict: per seed, R² of the layer's image-driven part
+    goes with accuracy over the snapshots (Pearson r, its interval at or above 0.5), and more than the label-only
+    response's R² does (the paired margin's interval at or above MARGIN: two curves that merely both rise)."""
     per = onset_steps(rows, col)
     xs = sorted(per)
     speed = [_mean_speed(per[x]) for x in xs]
-    rho, p = permutation_rho(xs, speed, sign=claim_sign)
     short = col.split(".")[-1]
     show = lambda v: "never" if np.isinf(v) else str(int(v))  # noqa: E731
     table = "; ".join(f"{short} {x:g}: 50 % of the ceiling at {show(o)}" for x, o in zip(xs, speed))
     k = min((len(v) for v in per.values()), default=0)
     censored = [x for x, o in zip(xs, speed) if np.isinf(o)]  # some seed never got there: only a lower bound
     budget = max((int(r["step"]) for r in rows), default=0)
-    decidable = finite(rho) and len(xs) >= MIN_RANK_POINTS and k >= MIN_SEEDS and len(censored) < 2
-    seeds = per_seed_rho(rows, lambda rs: float(rs[0][col]), first_reached)
-    call = rank_call(rho, p, seeds, claim_sign, strong)
-    table += f"; per seed ρ {', '.join(f'{r:+.2f}' for r in seeds)} ({call})"
+    call = rank_claim(rows, lambda rs: float(rs[0][col]), first_reached, claim_sign, strong,
+                      what=f"each seed's ρ({short}, steps to 50 %)")
+    decidable = finite(call.mean) and len(xs) >= MIN_RANK_POINTS and k >= MIN_SEEDS and len(censored) < 2
     why = [] if len(xs) >= MIN_RANK_POINTS else [f"{len(xs)} grid points; a rank claim needs ≥ {MIN_RANK_POINTS}"]
     why += [] if k >= MIN_SEEDS else [too_few_seeds(k)]
     if len(censored) >= 2:  # their order is unknown: ρ would rank lower bounds
         why += [f"{len(censored)} of {len(xs)} points have a seed that never reaches 50 % of the ceiling within "
                 f"{budget} steps, so their order is unknown: the budget is too short to decide"]
-    out = [Verdict(what, f"Spearman ρ({short}, steps to 50 % of the ceiling), seeds averaged", rho,
-                   outcome_of(call, decidable), "; ".join([table, *why]), {"permutation p": p})]
-    acc = [x.get("acc") for x in rows]
-    r_img = pearson(acc, [x.get("r2_image_umap") for x in rows])
-    r_lab = pearson(acc, [x.get("r2_label_umap") for x in rows])
-    out.append(Verdict("high R² goes with high accuracy (P1 Fig 4)", "Pearson r(acc, R² of the image-driven part) "
-                       "over all snapshots", r_img,
-                       decide(r_img > 0.5 and r_img > r_lab + MARGIN, finite(r_img, r_lab) and k >= MIN_SEEDS),
-                       "supported when r > 0.5 and more than 0.1 above the label-only response's"
-                       + ("" if k >= MIN_SEEDS else "; " + too_few_seeds(k)),
-                       {"label-only r": r_lab, "layer r": pearson(acc, [x.get("r2_umap") for x in rows])}))
+    out = [Verdict(what, f"each seed's Spearman ρ({short}, steps to 50 % of the ceiling)", call.mean,
+                   outcome_of(call, decidable), "; ".join([table, call.text(), *why]),
+                   {"permutation p (within seeds)": call.p}, decision=decision(call))]
+    r_img, r_lab = _seed_pearson(rows, "r2_image_umap"), _seed_pearson(rows, "r2_label_umap")
+    calls = [interval_call(list(r_img.values()), 0.5, what="each seed's r(acc, image-driven R²)"),
+             interval_call(paired(r_img, r_lab), MARGIN, what="its margin over the label-only response's r")]
+    m_lab = float(np.mean(list(r_lab.values()))) if r_lab else float("nan")
+    out.append(Verdict("high R² goes with high accuracy (P1 Fig 4)", "each seed's Pearson r(acc, R² of the "
+                       "image-driven part) over its snapshots", calls[0].mean,
+                       outcome_of(combine(calls), finite(calls[0].mean, m_lab) and k >= MIN_SEEDS),
+                       "; ".join([c.text() for c in calls] + ([] if k >= MIN_SEEDS else [too_few_seeds(k)])),
+                       {"label-only r": m_lab, "layer r (pooled)": pearson([x.get("acc") for x in rows],
+                                                                           [x.get("r2_umap") for x in rows])},
+                       decision=decision(*calls)))
     return out
 
 

@@ -17,7 +17,18 @@ from ..data import make_dataset
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, final, finite, key, run_dir
 from .p2_common import FAST, p2_spec
-from .stats import MARGIN, MIN_SEEDS, gap_call, interval, outcome_of, seed_values, spread, too_few_seeds
+from .stats import (
+    MARGIN,
+    MIN_SEEDS,
+    combine,
+    decision,
+    interval,
+    interval_call,
+    outcome_of,
+    paired,
+    per_seed,
+    too_few_seeds,
+)
 
 SECTIONS = ("vertical", "horizontal", "intersection")
 SPECS = p2_spec({"grid": {"data.kind,data.fraction": [["sos", 1.0], ["stripes", 1.0], ["sos+stripes", 1.0],
@@ -41,65 +52,60 @@ def measure(rows: list[dict], log=print) -> dict:
     return {"labels": ds.labels, "heldout": ds.heldout_labels, "image_size": ds.config.image_size}
 
 
-def _worst_per_seed(rows: list[dict], g: tuple, ref: str = "") -> list[float]:
-    """Each run (seed) of arm `g`: its worst final accuracy over x, y × the vertical and horizontal arms."""
+def _worst(ref: str = ""):
+    """A run's worst final accuracy over x, y × the vertical and horizontal arms (`ref` "nearest_": the
+    memorizer's)."""
     cols = [f"acc_{a}_{ref}{s}" for a in ("x", "y") for s in ("vertical", "horizontal")]
-    vals = [min(final(rs, c) for c in cols) for rs in by_run(rows).values() if _arm(rs) == g]
-    return [v for v in vals if finite(v)]
+    return lambda rs: min(final(rs, c) for c in cols)
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    """Seeds averaged; every gap is called against the seed-to-seed spread (stats.gap_call): a gap inside it is
-    inconclusive, not a refutation. SOS only: in each arm the seen coordinate is right and the unseen one wrong
-    (≥ 0.2 apart in both arms, beyond the two coordinates' seed spreads); the nearest-training-label memorizer,
-    which shows the same pattern by construction (what "does not interpolate" looks like), is listed beside it.
-    With stripes: the worst arm accuracy must be ≥ 0.5, and above the SOS-only run's and the memorizer's worst by
-    max(MARGIN, the seed spreads). Inconclusive with fewer than MIN_SEEDS seeds or missing values."""
+    """Every statistic per seed, decided on its 95 % interval over the seeds (`stats.interval_call`). SOS only:
+    in each arm the seen coordinate is right and the unseen one wrong: each seed's vertical acc_y − acc_x and
+    horizontal acc_x − acc_y, both intervals at or above 0.2 (not supported when either interval lies below 0.2);
+    the nearest-training-label memorizer, which shows the same pattern by construction (what "does not
+    interpolate" looks like), is listed beside it. With stripes: each seed's worst arm accuracy, its interval at or
+    above 0.5, and its paired margins over the memorizer (≥ MARGIN) and over the SOS-only run of the same seed
+    (≥ 0.1) each clearing its size. Inconclusive with fewer than MIN_SEEDS seeds or missing values."""
     runs = by_run(rows)
-    arm = lambda col: seed_values(rows, _arm, col)  # noqa: E731
-    mean = lambda col, g: interval(arm(col).get(g, []))[0]  # noqa: E731
-    sd = lambda col, g: spread(arm(col).get(g, []))  # noqa: E731
-    k = min((len(v) for v in arm("acc_x_vertical").values()), default=0)
+    col = lambda c: per_seed(rows, _arm, c)  # noqa: E731
+    k = min((len(v) for v in col("acc_x_vertical").values()), default=0)
     seeds_ok = k >= MIN_SEEDS
     out = []
     sos = ("sos", 1.0)
+    mean = lambda c, g: interval(list(col(c).get(g, {}).values()))[0]  # noqa: E731
     if sos in {_arm(rs) for rs in runs.values()}:
-        vx, vy, hx, hy = (mean(f"acc_{a}_{s}", sos) for s, a in (("vertical", "x"), ("vertical", "y"),
-                                                                  ("horizontal", "x"), ("horizontal", "y")))
-        sv = sd("acc_x_vertical", sos) + sd("acc_y_vertical", sos)
-        sh = sd("acc_x_horizontal", sos) + sd("acc_y_horizontal", sos)
-        calls = [gap_call(vy - vx, sv, 0.2), gap_call(hx - hy, sh, 0.2)]
-        call = "miss" if "miss" in calls else "hit" if calls == ["hit", "hit"] else "undecided"
+        vx, vy, hx, hy = (col(f"acc_{a}_{s}").get(sos, {}) for s, a in (("vertical", "x"), ("vertical", "y"),
+                                                                        ("horizontal", "x"), ("horizontal", "y")))
+        calls = [interval_call(paired(vy, vx), 0.2, what="vertical arm acc_y − acc_x"),
+                 interval_call(paired(hx, hy), 0.2, what="horizontal arm acc_x − acc_y")]
+        call = combine(calls)
         nvx, nvy = mean("acc_x_nearest_vertical", sos), mean("acc_y_nearest_vertical", sos)
         out.append(Verdict("2D SOS without the cross: in each arm the seen coordinate is right and the unseen one "
                            "wrong (composes, does not interpolate; P2 Fig 4c–e)",
-                           "vertical acc_y − acc_x; horizontal acc_x − acc_y", f"{vy - vx:.2f}; {hx - hy:.2f}",
-                           outcome_of(call, finite(vx, vy, hx, hy) and seeds_ok),
-                           f"vertical x {vx:.2f} y {vy:.2f} ({calls[0]}, spreads {sv:.2f}); horizontal x {hx:.2f} "
-                           f"y {hy:.2f} ({calls[1]}, spreads {sh:.2f}); needs ≥ max(0.2, the spreads) each, not "
-                           "supported when either gap + its spreads < 0.2"
-                           + ("" if seeds_ok else "; " + too_few_seeds(k)),
-                           {"memorizer vertical x": nvx, "memorizer vertical y": nvy}))
-    worst = lambda g, ref="": min(mean(f"acc_{a}_{ref}{s}", g) for a in ("x", "y")  # noqa: E731
-                                  for s in ("vertical", "horizontal"))
+                           "each seed's vertical acc_y − acc_x; horizontal acc_x − acc_y",
+                           f"{calls[0].mean:.2f}; {calls[1].mean:.2f}",
+                           outcome_of(call, finite(calls[0].mean, calls[1].mean) and seeds_ok),
+                           "; ".join([c.text() for c in calls] + ([] if seeds_ok else [too_few_seeds(k)])),
+                           {"memorizer vertical x": nvx, "memorizer vertical y": nvy}, decision=decision(*calls)))
+    worst, worst_mem = per_seed(rows, _arm, _worst()), per_seed(rows, _arm, _worst("nearest_"))
     has_sos = sos in {_arm(rs) for rs in runs.values()}
-    base = worst(sos) if has_sos else float("nan")
-    s_base = spread(_worst_per_seed(rows, sos)) if has_sos else 0.0
+    base = worst.get(sos, {}) if has_sos else {}
     for g in sorted({_arm(rs) for rs in runs.values()}):
         if "stripes" not in g[0] or g[1] < 1.0:
             continue
-        w, wn = worst(g), worst(g, "nearest_")
-        s_w = spread(_worst_per_seed(rows, g))
-        calls = [gap_call(w - 0.5, s_w, 0.0), gap_call(w - wn, s_w, MARGIN)]
-        calls += [gap_call(w - base, s_w + s_base, 0.1)] if finite(base) else []
-        call = "miss" if "miss" in calls else "hit" if set(calls) == {"hit"} else "undecided"
+        w = worst.get(g, {})
+        calls = [interval_call(list(w.values()), 0.5, what="worst arm accuracy"),
+                 interval_call(paired(w, worst_mem.get(g, {})), MARGIN, what="worst arm − the memorizer's")]
+        calls += [interval_call(paired(w, base), 0.1, what="worst arm − the 2D-SOS-only run's")] if base else []
+        call = combine(calls)
         out.append(Verdict(f"{g[0]}: with 1D stripes both coordinates are right in both arms (P2 Fig 4)",
-                           "worst of acc_x, acc_y over the two arms (seeds averaged)", w,
-                           outcome_of(call, finite(w, wn) and seeds_ok),
-                           f"needs ≥ 0.5, 0.1 above the 2D-SOS-only run and {MARGIN} above the memorizer, each "
-                           f"beyond the seed spreads (this arm {s_w:.2f}, SOS only {s_base:.2f}): "
-                           + ", ".join(calls) + ("" if seeds_ok else "; " + too_few_seeds(k)),
-                           {"2D SOS only": base, "memorizer": wn}))
+                           "each seed's worst of acc_x, acc_y over the two arms", calls[0].mean,
+                           outcome_of(call, finite(calls[0].mean, calls[1].mean) and seeds_ok),
+                           "; ".join([c.text() for c in calls] + ([] if seeds_ok else [too_few_seeds(k)])),
+                           {"2D SOS only": interval(list(base.values()))[0],
+                            "memorizer": interval(list(worst_mem.get(g, {}).values()))[0]},
+                           decision=decision(*calls)))
     return out
 
 

@@ -20,7 +20,18 @@ from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, finite, last, run_dir
 from .p2_torus import ABLATIONS, BASE, base_rows
 from .p2_torus import SPECS as TORUS_SPECS
-from .stats import MIN_SEEDS, gap_call, interval, not_learned, outcome_of, spread, too_few_seeds
+from .stats import (
+    MIN_SEEDS,
+    combine,
+    decision,
+    gate,
+    interval,
+    interval_call,
+    outcome_of,
+    paired,
+    seed_of,
+    too_few_seeds,
+)
 
 # P2's network only (p2-torus's ablations are other networks; the judge reads only these): its three seeds, with
 # p2-torus's grid probe. When `p2-torus` has run beside it (OUT/../p2-torus-SCALE) these runs are read there.
@@ -65,56 +76,60 @@ def _mean(runs: dict, col: str) -> float:
     return interval([last(rs).get(col) for rs in runs.values() if finite(last(rs).get(col))])[0]
 
 
+def _seed(runs: dict, col: str) -> dict:
+    """{seed: the run's last-snapshot `col`} (finite values only)."""
+    out = {seed_of(n, rs): last(rs).get(col) for n, rs in runs.items()}
+    return {k: float(v) for k, v in out.items() if finite(v)}
+
+
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     """Decided on the image-driven part of the grid probe (the label code alone is additive in x and y, so it is
-    factorized by construction: a model that is its label code must not pass), seeds averaged. Factorized:
-    x-on-y |cos| nearer the Clifford torus than the 3-D torus. Hyper-factorized: x-on-x and y-on-y |cos|
-    below the Clifford torus's (each margin beyond the seed spread; inside it: inconclusive), and below the
-    untrained network's image-driven part by more than the seed
-    spread (a network trained for 20 steps passed the layer-level version). Inconclusive without the controls
-    or with fewer than MIN_SEEDS seeds. Only P2's network counts (p2-torus's ablations are other networks)."""
-    runs = by_run(base_rows(rows))
+    factorized by construction: a model that is its label code must not pass), per seed, on 95 % intervals over
+    the seeds that learned (every seed gated: one that did not is left out and named). Factorized: each seed's
+    x-on-y |cos| nearer the Clifford torus than the 3-D torus (|v − torus| − |v − Clifford|, interval at or above 0;
+    not supported when it lies below). Hyper-factorized: each seed's x-on-x and y-on-y |cos| below the Clifford
+    torus's (both intervals of Clifford − model at or above 0) and below the untrained network's image-driven part
+    (the paired margins' intervals above 0: a network trained for 20 steps passed the layer-level version).
+    Inconclusive without the controls or with fewer than MIN_SEEDS learned seeds. Only P2's network counts
+    (p2-torus's ablations are other networks)."""
+    runs, left_out = gate(by_run(base_rows(rows)))
     k = len(runs)
     m, c, t = (_mean(runs, f"{p}_x_on_y_orth_mean") for p in (CLOUD, "clifford", "torus3d"))
     layer, lab = _mean(runs, "model_x_on_y_orth_mean"), _mean(runs, "label_only_x_on_y_orth_mean")
-    why = [] if k >= MIN_SEEDS else [too_few_seeds(k)]
+    why = [] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]
     why += [] if finite(m) else ["the image-driven part is zero (the layer is its label code) or was not measured"]
-    why += not_learned(runs)
     # the control: an untrained network's image-driven part. Random features of bump images may already have
     # x ⊥ y; if so, "like the Clifford torus" is not something training made, and the reading decides nothing
     u = _mean(runs, f"untrained_{CLOUD}_x_on_y_orth_mean")
     void = ["the untrained network's image-driven part was not measured"] if not finite(u) else \
         [f"the untrained network's image-driven part is as factorized ({u:.2f}, nearer the Clifford value)"] \
         if finite(c, t) and abs(u - c) < abs(u - t) else []
-    # per seed: how much nearer the Clifford value than the 3-D torus's (> 0: nearer Clifford), called against
-    # the seeds' spread: a mean inside it is undecided, not a refutation
-    nearer = [abs(v - t) - abs(v - c) for v in (last(rs).get(f"{CLOUD}_x_on_y_orth_mean") for rs in runs.values())
-              if finite(v, c, t)]
-    call = gap_call(interval(nearer)[0], spread(nearer), 0.0) if nearer else "undecided"
+    # per seed: how much nearer the Clifford value than the 3-D torus's (> 0: nearer Clifford)
+    nearer = [abs(v - t) - abs(v - c) for v in _seed(runs, f"{CLOUD}_x_on_y_orth_mean").values() if finite(v, c, t)]
+    call = interval_call(nearer, 0.0, what="|x-on-y − 3-D torus| − |x-on-y − Clifford| per seed")
     out = [Verdict("x and y are factorized: x-on-y orthogonality like the Clifford torus, not the 3-D torus "
-                   "(P2 Fig 3)", "mean |cos(Δx, Δy)| of the image-driven part", m,
-                   outcome_of(call, finite(m, c, t) and k >= MIN_SEEDS and not not_learned(runs) and not void),
-                   "; ".join([f"supported when nearer the Clifford value than the 3-D torus's by more than the seed "
-                              f"spread (per seed {', '.join(f'{d:+.2f}' for d in nearer) or '–'}: {call}), and the "
-                              "untrained network's image-driven part is not", *why, *void]),
-                   {"Clifford": c, "3-D torus": t, "layer": layer, "label-only": lab, "untrained image part": u})]
-    per = {a: [last(rs).get(f"{CLOUD}_{a}_on_{a}_orth_mean") for rs in runs.values()] for a in "xy"}
-    mx, my = (interval([v for v in per[a] if finite(v)])[0] for a in "xy")
-    cx, cy = _mean(runs, "clifford_x_on_x_orth_mean"), _mean(runs, "clifford_y_on_y_orth_mean")
-    ux, uy = (_mean(runs, f"untrained_{CLOUD}_{a}_on_{a}_orth_mean") for a in "xy")
-    gap = max(spread(per["x"]), spread(per["y"]))
+                   "(P2 Fig 3)", "each seed's mean |cos(Δx, Δy)| of the image-driven part", m,
+                   outcome_of(call, finite(m, c, t) and k >= MIN_SEEDS and not void),
+                   "; ".join([call.text(), "supported when nearer the Clifford value on the interval, and the "
+                              "untrained network's image-driven part is not", *why, *void, *left_out]),
+                   {"Clifford": c, "3-D torus": t, "layer": layer, "label-only": lab, "untrained image part": u},
+                   decision=decision(call, left_out=left_out))]
+    model = {a: _seed(runs, f"{CLOUD}_{a}_on_{a}_orth_mean") for a in "xy"}
+    cliff = {a: _seed(runs, f"clifford_{a}_on_{a}_orth_mean") for a in "xy"}
+    untr = {a: _seed(runs, f"untrained_{CLOUD}_{a}_on_{a}_orth_mean") for a in "xy"}
+    mx, my = (interval(list(model[a].values()))[0] for a in "xy")
+    cx, cy = (interval(list(cliff[a].values()))[0] for a in "xy")
+    ux, uy = (interval(list(untr[a].values()))[0] for a in "xy")
     have = finite(mx, my, cx, cy, ux, uy)
-    beats_untrained = have and mx < ux - gap and my < uy - gap
-    why2 = why + ([] if not have or beats_untrained else ["no more orthogonal than the untrained network"])
-    calls = [gap_call(cx - mx, spread(per["x"]), 0.0), gap_call(cy - my, spread(per["y"]), 0.0)] if have else []
-    hyper = "miss" if "miss" in calls else "hit" if calls == ["hit", "hit"] else "undecided"
-    why2 += [f"below the Clifford values beyond the seed spread: x {calls[0]}, y {calls[1]}"] if calls else []
+    calls = [interval_call(paired(cliff[a], model[a]), 0.0, what=f"Clifford − model {a}-on-{a}") for a in "xy"]
+    gates = [interval_call(paired(untr[a], model[a]), 0.0, what=f"untrained − model {a}-on-{a}") for a in "xy"]
     out.append(Verdict("hyper-factorized: different values of one feature are more orthogonal than on the Clifford "
-                       "torus (P2 abstract)", "mean |cos| x-on-x, y-on-y of the image-driven part",
+                       "torus (P2 abstract)", "each seed's mean |cos| x-on-x, y-on-y of the image-driven part",
                        f"{mx:.2f}, {my:.2f}" if have else None,
-                       outcome_of(hyper, have and k >= MIN_SEEDS and beats_untrained and not not_learned(runs)),
-                       "; ".join(why2),
-                       {"Clifford x-on-x": cx, "Clifford y-on-y": cy, "untrained x-on-x": ux, "untrained y-on-y": uy}))
+                       outcome_of(combine(calls, gates), have and k >= MIN_SEEDS),
+                       "; ".join([c.text() for c in calls + gates] + why + left_out),
+                       {"Clifford x-on-x": cx, "Clifford y-on-y": cy, "untrained x-on-x": ux, "untrained y-on-y": uy},
+                       decision=decision(*calls, *gates, left_out=left_out)))
     return out
 
 

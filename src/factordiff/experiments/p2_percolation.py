@@ -28,17 +28,19 @@ from ..analysis.percolation import PercolationConfig, simulate
 from ..analyze import umap_2d
 from ..evaluate import denoising_losses
 from ..rundir import RunDir
-from .base import INFERRED, Experiment, Verdict, by_run, final, key, run_dir, seed_mean, spearman
+from .base import INFERRED, Experiment, Verdict, by_run, final, key, run_dir, seed_mean
 from .p2_common import p2_spec
 from .p2_scaling import GRID_ACC, censored, measure_grid_accuracy, with_grid_acc
 from .stats import (
     MIN_RANK_POINTS,
+    MISS,
+    decision,
     outcome_of,
-    permutation_rho,
     rank_call,
     require_seeds,
     runs_per_point,
     seed_of,
+    stratified_permutation_rho,
 )
 
 THRESHOLDS = (0.005, 0.05)  # neighbour-overlap thresholds of the simulation; the verdict uses the first
@@ -134,47 +136,52 @@ def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     curves = _curves(rows, GRID_ACC)
     sig = sorted(onsets)
     lc = [lambda_c.get(s, float("nan")) for s in sig]
-    la = [onsets[s] for s in sig]
     top = max(float(key(rs, "data.fraction")) for rs in by_run(rows).values())
     rank = lambda v: v if math.isfinite(v) else 2.0  # noqa: E731  never percolates / never learns: ranks last
-    rho, p = permutation_rho([rank(c) for c in lc], [rank(a) for a in la], sign=1)
-    per_seed: dict = {}  # each seed's own onsets, ranked against the same λ_c: the spread rank_call reads
+    per_seed: dict = {}  # each seed's own onsets, ranked against the same λ_c: the within-seed statistic
     for name, rs in by_run(rows).items():
         per_seed.setdefault(seed_of(name, rs), []).extend(rs)
-    seed_rhos = [spearman([rank(c) for c in lc], [rank(accuracy_onsets(rs).get(s, math.inf)) for s in sig])
-                 for rs in per_seed.values()]
-    call = rank_call(rho, p, seed_rhos, +1)
+    seed_onsets = {k: accuracy_onsets(rs) for k, rs in per_seed.items()}
+    points_by_seed = {k: ([rank(c) for c in lc], [rank(o.get(s, math.inf)) for s in sig])
+                      for k, o in seed_onsets.items()}
+    seed_rhos, p = stratified_permutation_rho(points_by_seed, sign=1)
+    call = rank_call(seed_rhos, p, +1, what="each seed's ρ(λ_c, onset) ≥ 0.8")
+    rho = call.mean
+    # the onset of each σ: the mean of the seeds' own onsets (inf when a seed never gets there)
+    la = [float(np.mean([o.get(s, math.inf) for o in seed_onsets.values()])) if seed_onsets else math.inf for s in sig]
     learn_below = [s for s, a, c in zip(sig, la, lc) if math.isfinite(a) and math.isfinite(c) and a < c - 0.15]
     never = [s for s, a, c in zip(sig, la, lc) if not math.isfinite(a) and c < top]  # percolates, never learns
     cens = {d: [s for s in sig if censored(curves[s], 0.5) == d and math.isfinite(lambda_c.get(s, math.inf))]
             for d in ("≤", ">")}
     tied = [d for d, ss in cens.items() if len(ss) >= 2]
     points = len({rank(c) for c in lc if not math.isnan(c)})
-    as_memorizer = [s for s in sig if math.isfinite(onsets[s]) and not onsets[s] < memo.get(s, math.inf)]
+    as_memorizer = [s for s, a in zip(sig, la) if math.isfinite(a) and not a < memo.get(s, math.inf)]
     show = lambda v: "never" if not math.isfinite(v) else f"{v:.2f}"  # noqa: E731
     why = ([f"{points} σ with distinct λ_c; an order needs ≥ {MIN_RANK_POINTS}"] if points < MIN_RANK_POINTS else []) \
         + [f"onsets of σ {', '.join(f'{s:g}' for s in cens[d])} censored ({d}): their order is unknown"
            for d in tied] \
         + ([f"σ {', '.join(f'{s:g}' for s in never)} percolates at a tested λ but never learns within the budget"]
            if never else [])
-    call = "miss" if learn_below or as_memorizer else call
+    final_call = MISS if learn_below or as_memorizer else call.call
     return [Verdict("the accuracy onset tracks the percolation threshold: models learn only once the kept bumps "
                     "form a connected cluster (P2 Fig 6)",
-                    "Spearman ρ(simulated λ_c(σ), λ at 50 % accuracy over the detectable labels of the 2D grid)",
+                    "each seed's Spearman ρ(simulated λ_c(σ), λ at 50 % accuracy over the detectable labels of the "
+                    "2D grid)",
                     f"ρ {rho:.2f}, p {p:.3f}; " + "; ".join(f"σ {s:g}: {show(a)} vs {show(c)}"
                                                            for s, a, c in zip(sig, la, lc)),
-                    outcome_of(call, not why and math.isfinite(rho)),
-                    "; ".join(why + [f"per seed ρ {', '.join(f'{r:+.2f}' for r in seed_rhos)} ({call})",
-                                     f"supported when ρ ≥ 0.8 beyond the spread of the seeds' own ρ with one-sided "
-                                     f"permutation p < 0.05 over ≥ {MIN_RANK_POINTS} σ (not supported when even "
-                                     f"ρ + that spread < 0.8), no onset more than 0.15 below its λ_c"
+                    outcome_of(final_call, not why and math.isfinite(rho)),
+                    "; ".join(why + [f"per seed ρ {', '.join(f'{r:+.2f}' for r in seed_rhos)}; {call.text()}",
+                                     f"supported when the 95 % interval of the seeds' own ρ lies at or above 0.8 "
+                                     f"with the within-seed permutation p < 0.05 over ≥ {MIN_RANK_POINTS} σ (not "
+                                     f"supported when it lies below 0.8), no onset more than 0.15 below its λ_c"
                                      + (f" (σ {', '.join(f'{s:g}' for s in learn_below)} is)" if learn_below else "")
                                      + ", and every onset below the memorizer's"
                                      + (f" (not σ {', '.join(f'{s:g}' for s in as_memorizer)})"
                                         if as_memorizer else ""),
                                      f"{INFERRED} §2.4 (threshold 0.005, ratio 0.5)"]),
                     {"λ_c": measured["lambda_c"],
-                     "memorizer onsets": ", ".join(f"σ {s:g}: {show(v)}" for s, v in sorted(memo.items()))})]
+                     "memorizer onsets": ", ".join(f"σ {s:g}: {show(v)}" for s, v in sorted(memo.items()))},
+                    decision=decision(call))]
 
 
 def _cell(rs: list[dict]) -> tuple:

@@ -21,9 +21,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import figures, plot
-from .base import INFERRED, Experiment, Verdict, by_run, decide, key
+from .base import INFERRED, Experiment, Verdict, decide, key
 from .p2_common import p2_spec
-from .stats import MARGIN, gap_call, not_learned, require_seeds, runs_per_point, seed_values, spread
+from .stats import (
+    HIT,
+    MARGIN,
+    MISS,
+    decision,
+    gated_rows,
+    interval_call,
+    paired,
+    per_seed,
+    require_seeds,
+    runs_per_point,
+    seed_values,
+)
 
 OOD = "acc_ood_detectable"  # accuracy on the held-out square's detectable labels (ground truth 1 there)
 MEMO = "acc_nearest_ood_detectable"
@@ -59,69 +71,67 @@ def _mean(v: list) -> float:
     return sum(v) / len(v) if v else float("nan")
 
 
-def _gaps(acc: dict, pairs: list[tuple]) -> list[tuple[str, float, float]]:
-    """(name, mean of a − mean of b, the two groups' seed spreads together) for each (name, a, b) present."""
-    return [(name, _mean(acc[a]) - _mean(acc[b]), spread(acc[a]) + spread(acc[b]))
-            for name, a, b in pairs if acc.get(a) and acc.get(b)]
+def _gaps(acc: dict, pairs: list[tuple]) -> list[tuple[str, list[float]]]:
+    """(name, each seed's a − b) for each (name, a, b) present: paired by seed."""
+    return [(name, paired(acc[a], acc[b])) for name, a, b in pairs if acc.get(a) and acc.get(b)]
 
 
-def _share(gaps: list, what: str, claim: str, why: list[str], tie_ok: bool = False) -> Verdict:
-    """Each pair is a hit, a miss or undecided against its gap g and the two groups' seed spreads s (stds):
-    a gap claim hits when g ≥ max(MARGIN, s) and misses when even g + s < MARGIN (no gap of that size);
-    tie_ok ("at least as well") hits when g − s ≥ −MARGIN and misses when g + s < −MARGIN (worse beyond the
-    spread). Supported when ≥ 3/4 of the pairs hit; not supported when so many miss that 3/4 cannot hit;
-    otherwise inconclusive: a gap inside the seed spread says neither."""
-    if tie_ok:
-        hits = [g - s >= -MARGIN for _, g, s in gaps]
-        miss = [g + s < -MARGIN for _, g, s in gaps]
-    else:
-        calls = [gap_call(g, s, MARGIN) for _, g, s in gaps]
-        hits, miss = [c == "hit" for c in calls], [c == "miss" for c in calls]
+def _share(gaps: list, what: str, claim: str, why: list[str], tie_ok: bool = False, note: list[str] = ()
+           ) -> Verdict:
+    """Each pair decided on the 95 % interval of its per-seed differences (`stats.interval_call`): a gap claim
+    hits when the interval clears MARGIN and misses when it lies below; tie_ok ("at least as well") holds the
+    difference to ≥ −MARGIN the same way. Supported when ≥ 3/4 of the pairs hit; not supported when so many
+    miss that 3/4 cannot hit; otherwise inconclusive: an interval that straddles the size says neither."""
+    effect = -MARGIN if tie_ok else MARGIN
+    calls = [interval_call(d, effect, what=f"{name}: {what}") for name, d in gaps]
+    hits, miss = [c.call == HIT for c in calls], [c.call == MISS for c in calls]
     n, h, m = len(gaps), sum(hits), sum(miss)
-    detail = "; ".join(f"{name}: {g:+.2f} (spreads {s:.2f}, {'hit' if hi else 'miss' if mi else 'undecided'})"
-                       for (name, g, s), hi, mi in zip(gaps, hits, miss))
     undecided = [] if h >= 0.75 * n or n - m < 0.75 * n else [
-        f"{n - h - m} of {n} pairs undecided (the gap inside the seed spreads): more seeds or a longer budget"]
-    stat = f"pairs with {what} ≥ −{MARGIN} at the low end of the seed spreads" if tie_ok else \
-        f"pairs with {what} beyond max({MARGIN}, the seed spreads)"
-    return Verdict(claim, stat, f"{h}/{n}",
-                   decide(h >= 0.75 * n, bool(n) and not why and not undecided), "; ".join([detail, *why, *undecided]))
+        f"{n - h - m} of {n} pairs undecided (the interval straddles {effect:g}): more seeds would decide it"]
+    stat = f"pairs whose per-seed {what} has its 95 % interval ≥ {effect:g}"
+    return Verdict(claim, stat, f"{h}/{n}", decide(h >= 0.75 * n, bool(n) and not why and not undecided),
+                   "; ".join([*(c.text() for c in calls), *why, *undecided, *note]),
+                   decision=decision(*calls, left_out=note))
 
 
 def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    acc = seed_values(rows, _region, OOD)
-    memo = seed_values(rows, _region, MEMO)
+    rows, left_out = gated_rows(rows)  # every seed gated: one that did not learn is left out, named
+    acc = per_seed(rows, _region, OOD)
+    memo = per_seed(rows, _region, MEMO)
     widths = sorted({w for _, _, w in acc})
     curves = [(k, p) for k in ("bump", "sos") for p in ("interior", "exterior")]
-    # nothing to compare unless the model learned (ID) and beats the memorizer in the smallest squares
-    why = not_learned(by_run(rows))
-    beat = [f"{k} {p} W {widths[0]:g}" for k, p in curves if acc.get((k, p, widths[0] if widths else 0))
-            and _mean(acc[(k, p, widths[0])]) < _mean(memo.get((k, p, widths[0]), [0.0])) + MARGIN]
-    why += [f"no better than the memorizer ({', '.join(beat)})"] if beat else []
+    # nothing to compare unless the model beats the memorizer in the smallest squares
+    why = []
+    beat = [interval_call(paired(acc[(k, p, widths[0])], memo.get((k, p, widths[0]), {})), MARGIN,
+                          what=f"{k} {p} W {widths[0]:g}: model − memorizer")
+            for k, p in curves if widths and acc.get((k, p, widths[0]))]
+    why += [f"not shown above the memorizer: {c.text()}" for c in beat if c.call != HIT]
     why += [] if len(widths) >= 2 else ["one W: nothing to compare"]
-    detail = "; ".join(f"{k} {p} W {w:g}: {_mean(v):.2f}" for (k, p, w), v in sorted(acc.items()))
+    detail = "; ".join(f"{k} {p} W {w:g}: {_mean(list(v.values())):.2f}" for (k, p, w), v in sorted(acc.items()))
     falls = _gaps(acc, [(f"{k} {p}", (k, p, widths[0]), (k, p, widths[-1])) for k, p in curves]) \
         if len(widths) >= 2 else []
     ext = _gaps(acc, [(f"{k} W {w:g}", (k, "interior", w), (k, "exterior", w)) for k in ("bump", "sos")
                       for w in widths])
     sos = _gaps(acc, [(f"{p} W {w:g}", ("sos", p, w), ("bump", p, w)) for p in ("interior", "exterior")
                       for w in widths])
-    memo_note = ", ".join(f"{k} {p} W {w:g}: {_mean(v):.2f}" for (k, p, w), v in sorted(memo.items()) if v)
+    memo_note = ", ".join(f"{k} {p} W {w:g}: {_mean(list(v.values())):.2f}" for (k, p, w), v in sorted(memo.items())
+                          if v)
     fall = _share(falls, "smallest-W − largest-W accuracy", "OOD accuracy falls as the held-out square grows "
                   "(P2 Fig 12)", why)
     return [
-        Verdict(fall.claim, fall.statistic, fall.value, fall.outcome, f"{detail}; {fall.detail}",
-                {"memorizer (detectable labels)": memo_note or "–", "ceiling": "1 (detectable labels)"}),
+        Verdict(fall.claim, fall.statistic, fall.value, fall.outcome, "; ".join([detail, fall.detail, *left_out]),
+                {"memorizer (detectable labels)": memo_note or "–", "ceiling": "1 (detectable labels)"},
+                decision=fall.decision),
         _share(ext, "interior − exterior accuracy", f"exterior squares (at the edge: extrapolation) are harder than "
-               f"interior ones ({INFERRED} §2.4)", why),
+               f"interior ones ({INFERRED} §2.4)", why, note=left_out),
         _share(sos, "SOS − bump accuracy", f"SOS composes at least as well as bumps ({INFERRED} §2.4)",
-               why, tie_ok=True),
+               why, tie_ok=True, note=left_out),
     ]
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds."""
-    return require_seeds(_judge(rows, measured), runs_per_point(rows, _region))
+    """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds that learned."""
+    return require_seeds(_judge(rows, measured), runs_per_point(gated_rows(rows)[0], _region))
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

@@ -30,7 +30,19 @@ from ..report import CAPTIONS
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, decide, final, finite, key, last, run_dir
 from .p2_common import p2_spec
-from .stats import MIN_SEEDS, interval, not_learned, show_seeds, spread, too_few_seeds
+from .stats import (
+    MIN_SEEDS,
+    combine,
+    decision,
+    gate,
+    interval,
+    interval_call,
+    outcome_of,
+    paired,
+    seed_of,
+    show_seeds,
+    too_few_seeds,
+)
 
 ABLATIONS = {"model.label_encoding,model.padding,model.coords": [
     ["sinusoidal", "zeros", "none"], ["periodic_smooth", "zeros", "none"], ["sinusoidal", "circular", "none"],
@@ -157,12 +169,14 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
     ideal tori and the ground-truth images on the same grid read (1, 2, 1), every reading stable, the model
     learned, and no control (`controls`: cloud → why it voids the claim when it is itself a torus) a torus.
     `beside`: other clouds whose readings are shown with the verdict; `samples`: {run: topology of its generated
-    images}, shown too."""
+    images}, shown too. Every seed is gated: a seed that did not learn is left out and named; the claim is read
+    on the seeds that learned, and needs MIN_SEEDS of them."""
+    runs, left_out = gate(runs)
     k = len(runs)
     betti = [last(rs).get(f"{cloud}_betti") for rs in runs.values()]
     agree = [last(rs).get(f"{cloud}_betti_agree") for rs in runs.values()]
     refs = {c: [last(rs).get(f"{c}_betti") for rs in runs.values()] for c in ("torus3d", "clifford", "ground_truth")}
-    why = [] if k >= MIN_SEEDS else [too_few_seeds(k)]
+    why = [] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]
     have = bool(betti) and all(b is not None for b in betti)
     why += [] if have else ["no grid probe with homology: analyze with --grid and --topology"]
     blind = [c for c, bs in refs.items() if not all(b == TORUS for b in bs)]
@@ -174,8 +188,8 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
             f"{STABLE:.2f} in {len(unstable)} of {k} seeds)"] if unstable and have else []
     voided = [why_c for c, why_c in controls.items()
               if any(last(rs).get(f"{c}_betti") == TORUS for rs in runs.values())]
-    why += voided + not_learned(runs)
-    decidable = have and k >= MIN_SEEDS and not blind and not unstable and not voided and not not_learned(runs)
+    why += voided + left_out
+    decidable = have and k >= MIN_SEEDS and not blind and not unstable and not voided
     ok = have and all(b == TORUS for b in betti)
     n_torus = sum(b == TORUS for b in betti)
     detail = f"{n_torus} of {k} seeds read (1, 2, 1)" + "".join("; " + w for w in why)
@@ -187,7 +201,9 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
               for c in (*controls, *beside)}
     return Verdict(claim, f"Betti numbers (b0, b1, b2) of the {cloud.replace('_', ' ')} on the grid probe, per seed",
                    "; ".join(str(_reading(rs, cloud)) for rs in runs.values()), decide(ok, decidable), detail,
-                   {n: v for n, v in shown.items() if v})
+                   {n: v for n, v in shown.items() if v},
+                   decision={"calls": [{"rule": "every learned seed reads (1, 2, 1)", "n": k, "hits": n_torus}],
+                             "left_out": left_out})
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
@@ -217,21 +233,29 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                                       {"untrained_image_part": "the untrained network's image-driven part is "
                                                                "itself a torus"}, beside=("model", "label_only"),
                                       samples=samples))
-    k = len(base)
-    pr = [final(rs, "participation_ratio") for rs in base.values()]
-    pr_lab = [final(rs, "pr_label") for rs in base.values()]
-    pr0 = [rs[0].get("participation_ratio") for rs in base.values()]  # step 0: the untrained network
-    m, m_lab, m0 = (interval(v)[0] for v in (pr, pr_lab, pr0))
-    gap = max(spread(pr), 1.0)
-    distinct = finite(m, m_lab, m0) and abs(m - m_lab) > gap and abs(m - m0) > gap
+    learned, left_out = gate(base)
+    k = len(learned)
+    pr = {seed_of(n, rs): final(rs, "participation_ratio") for n, rs in learned.items()}
+    pr_lab = {seed_of(n, rs): final(rs, "pr_label") for n, rs in learned.items()}
+    pr0 = {seed_of(n, rs): rs[0].get("participation_ratio") for n, rs in learned.items()}  # step 0: untrained
+    pr, pr_lab, pr0 = ({k_: v for k_, v in d.items() if finite(v)} for d in (pr, pr_lab, pr0))
+    m, m_lab, m0 = (interval(list(v.values()))[0] for v in (pr, pr_lab, pr0))
+    calls = [interval_call(list(pr.values()), 5.0, what="PR ≥ 5"),
+             interval_call(list(pr.values()), -10.0, sign=-1, what="PR ≤ 10")]
+
+    def apart(ref: dict, name: str):
+        d = paired(pr, ref)
+        return interval_call(d, 1.0, sign=1 if (sum(d) >= 0) else -1, what=f"PR − {name} PR, |·| ≥ 1")
+
+    gates = [apart(pr_lab, "label-only"), apart(pr0, "untrained")]
     out.append(Verdict("the effective dimension settles near 7, above the Clifford torus's 4 (P2 summary)",
-                       "participation ratio, mean of the last third (seeds averaged)", m,
-                       decide(5 <= m <= 10, finite(m) and k >= MIN_SEEDS and distinct and not not_learned(base)),
-                       f"supported when 5 ≤ PR ≤ 10 and it differs from both controls by more than "
-                       f"max(seed spread, 1) = {gap:.2f}; {show_seeds(pr) if finite(m) else ''} ({INFERRED}: PR "
-                       "of the layer-4 PCA spectrum)" + "".join("; " + w for w in (
-                           [] if k >= MIN_SEEDS else [too_few_seeds(k)]) + not_learned(base)),
-                       {"label-only PR": m_lab, "untrained PR": m0}))
+                       "each seed's participation ratio, mean of the last third", m,
+                       outcome_of(combine(calls, gates), finite(m) and k >= MIN_SEEDS),
+                       "; ".join([c.text() for c in calls + gates]
+                                 + [f"{INFERRED}: PR of the layer-4 PCA spectrum"]
+                                 + ([] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]) + left_out),
+                       {"label-only PR": m_lab, "untrained PR": m0},
+                       decision=decision(*calls, *gates, left_out=left_out)))
     return out
 
 

@@ -1,11 +1,15 @@
-"""The statistics a verdict rests on: values per seed, intervals, the seed-to-seed spread, permutation tests for
-rank claims, and the thresholds every judge applies (three seeds, four grid points, a 0.1 margin over a
-baseline)."""
+"""The decision rules every verdict rests on (docs/decisions.md): each claim's statistic is taken per seed, then
+decided on an interval over the seeds at a stated level against the claim's effect size (`interval_call`), by an
+equivalence test for a "no strong effect" claim (`equivalence_call`), or, for a rank claim, on the interval of the
+seeds' own ρ with a permutation within seeds (`rank_claim`). Every seed passes the learned gate or is left out and
+named (`gate`). The thresholds every judge applies (three seeds, four grid points, a 0.1 margin over a baseline),
+the Holm adjustment over the confirmatory family, and how many seeds would decide an undecided call."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,23 +25,57 @@ LEARNED = 0.5  # a claim about a trained model's representation needs its final 
 LEARNED_OF_CEILING = 0.7
 
 
-def not_learned(runs: dict[str, list[dict]]) -> list[str]:
-    """[reason] when the runs' mean final accuracy (last third of training) is below LEARNED_OF_CEILING × the
-    ground-truth ceiling (or LEARNED where no ceiling was recorded): the budget was too short for a claim about
-    what a trained model represents; else []."""
-    acc = [final(rs, "acc") for rs in runs.values()]
-    ceil = [final(rs, "acc_ceiling") for rs in runs.values()]
-    pairs = [(a, c) for a, c in zip(acc, ceil) if math.isfinite(a)]
-    if not pairs:
-        return [f"no accuracy recorded: cannot tell whether the model learned (needs ≥ {LEARNED})"]
-    m = float(np.mean([a for a, _ in pairs]))
-    if all(math.isfinite(c) and c > 0 for _, c in pairs):
-        share = float(np.mean([a / c for a, c in pairs]))
-        return [] if share >= LEARNED_OF_CEILING else [
-            f"accuracy {m:.2f} (last third of training) = {share:.2f} × the ground-truth ceiling < "
-            f"{LEARNED_OF_CEILING}: not learned within the budget"]
-    return [] if m >= LEARNED else [f"accuracy {m:.2f} (last third of training) < {LEARNED}: not learned "
-                                    "within the budget"]
+def learned_reason(run_rows: list[dict]) -> str | None:
+    """Why one run (one seed) did not learn, or None when it did: its final accuracy (last third of training)
+    below LEARNED_OF_CEILING × its ground-truth ceiling (LEARNED where no ceiling was recorded)."""
+    a, c = final(run_rows, "acc"), final(run_rows, "acc_ceiling")
+    if not math.isfinite(a):
+        return f"no accuracy recorded: cannot tell whether it learned (needs ≥ {LEARNED})"
+    if math.isfinite(c) and c > 0:
+        return None if a / c >= LEARNED_OF_CEILING else (
+            f"accuracy {a:.2f} = {a / c:.2f} × the ground-truth ceiling < {LEARNED_OF_CEILING}: not learned")
+    return None if a >= LEARNED else f"accuracy {a:.2f} < {LEARNED}: not learned"
+
+
+def gate(runs: dict[str, list[dict]]) -> tuple[dict[str, list[dict]], list[str]]:
+    """The learned gate, applied to every seed: (the runs that learned, ['run: why'] for each left out). A claim
+    about what a trained model represents is judged on the learned seeds only, and needs MIN_SEEDS of them."""
+    kept, out = {}, []
+    for name, rs in runs.items():
+        why = learned_reason(rs)
+        if why:
+            out.append(f"{name} left out ({why})")
+        else:
+            kept[name] = rs
+    return kept, out
+
+
+def per_seed(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str | Callable[[list[dict]], float]
+             ) -> dict[Hashable, dict]:
+    """{group(run): {seed: the run's statistic}}: `final(col)` for a column name, col(run rows) for a function;
+    missing values left out. Seeds from the `seed` column, else the run name's `seed=K`."""
+    out: dict = {}
+    for name, rs in by_run(rows).items():
+        v = final(rs, col) if isinstance(col, str) else col(rs)
+        out.setdefault(group(rs), {})
+        if v is not None and math.isfinite(v):
+            out[group(rs)][seed_of(name, rs)] = float(v)
+    return out
+
+
+def paired(a: dict, b: dict) -> list[float]:
+    """a[seed] − b[seed] over the seeds both have (a paired per-seed difference), in seed order."""
+    return [a[s] - b[s] for s in sorted(set(a) & set(b), key=str)]
+
+
+def combine(calls: list[Call], gates: list[Call] = ()) -> str:
+    """One call from several a claim needs together: 'miss' when any of `calls` misses, 'hit' when all hit and
+    every one of `gates` (controls that can only withhold support) hits too, else 'undecided'."""
+    if any(c.call == MISS for c in calls):
+        return MISS
+    if calls and all(c.call == HIT for c in [*calls, *gates]):
+        return HIT
+    return UNDECIDED
 
 
 def seed_values(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str) -> dict[Hashable, list]:
@@ -82,36 +120,209 @@ def show_seeds(values) -> str:
     return f"{m:.2f} [{lo:.2f}, {hi:.2f}] (seeds {seeds})" if math.isfinite(lo) else f"{m:.2f} (seeds {seeds})"
 
 
-def permutation_rho(xs, ys, *, sign: int = 0, n: int = 20000, seed: int = 0) -> tuple[float, float]:
-    """(Spearman ρ, permutation p-value) of ys against xs; one-sided in the direction `sign` (±1), two-sided
-    with sign 0. "never" (inf) in ys ranks after every finite value. Exact over all orderings up to 7 points."""
+LEVEL = 0.95  # every interval is a two-sided 95 % interval unless the claim says otherwise
+ALPHA = 0.05  # a permutation test passes at p < ALPHA (one-sided in the claim's direction)
+
+HIT, MISS, UNDECIDED = "hit", "miss", "undecided"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What one decision rule concluded from per-seed values: `call` (hit / miss / undecided), the interval it
+    rests on (mean, lo, hi at `level`, over `n` seeds), the effect size it was held to and, for an undecided call,
+    about how many seeds the same mean and spread would need to decide (`seeds_needed`, None when no number of
+    seeds would: the mean sits on the effect size). `rule` says in words what was tested."""
+
+    call: str
+    rule: str  # what was tested, in words; `p`: the one-sided t-test p of the claim's direction (interval and
+    # equivalence calls: TOST's larger p) or the within-seed permutation p (rank calls)
+    mean: float
+    lo: float
+    hi: float
+    n: int
+    level: float
+    effect: float
+    p: float | None = None
+    seeds_needed: int | None = None
+
+    def text(self) -> str:
+        """`rule: mean [lo, hi] (95 %, n seeds) vs effect → call`, with p and the seeds needed when there are."""
+        iv = (f"{self.mean:.2f} [{self.lo:.2f}, {self.hi:.2f}]" if math.isfinite(self.lo)
+              else f"{self.mean:.2f} (no interval)")
+        out = f"{self.rule}: {iv} ({self.level:.0%} interval over {self.n} seeds) against {self.effect:g} → {self.call}"
+        if self.p is not None and math.isfinite(self.p):
+            out += f", p {self.p:.3g}"
+        if self.call == UNDECIDED and self.seeds_needed:
+            out += f"; ≈ {self.seeds_needed} seeds at this mean and spread would decide it"
+        return out
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def _clean(values) -> np.ndarray:
+    return np.asarray([x for x in values if x is not None and math.isfinite(x)], float)
+
+
+def seeds_needed(values, effect: float, level: float = LEVEL, most: int = 200) -> int | None:
+    """The fewest seeds whose `level` interval, at the mean and sample SD of `values`, would leave `effect` on one
+    side (decide the claim); None when the mean is on the effect (within 1e-9), no spread is known, or more than
+    `most` would be needed."""
+    from scipy import stats
+
+    v = _clean(values)
+    if len(v) < 2:
+        return None
+    d, sd = abs(float(v.mean()) - effect), float(v.std(ddof=1))
+    if d < 1e-9:
+        return None
+    if sd == 0:
+        return len(v)
+    for n in range(2, most + 1):
+        if stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n) < d:
+            return n
+    return None
+
+
+def interval_call(values, effect: float, sign: int = +1, level: float = LEVEL, what: str = "") -> Call:
+    """A claim that a per-seed statistic is at least `effect` (sign +1) or at most −`effect` (sign −1), decided on
+    its t-interval over the seeds at `level`: 'hit' when the whole interval clears the effect size, 'miss' when it
+    excludes it (the statistic is smaller than the claim, at this level), else 'undecided'. Fewer than two finite
+    values give no interval: 'undecided'."""
+    v = sign * _clean(values)
+    m, lo, hi = interval(v, level)
+    rule = what or (f"per-seed statistic ≥ {effect:g}" if sign > 0 else f"per-seed statistic ≤ −{effect:g}")
+    if not math.isfinite(lo):
+        call = UNDECIDED
+    else:
+        call = HIT if lo >= effect else MISS if hi < effect else UNDECIDED
+    lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
+    return Call(call, rule, sign * m if math.isfinite(m) else m, lo, hi, len(v), level, sign * effect,
+                p=t_pvalue(v, effect), seeds_needed=seeds_needed(v, effect, level) if call == UNDECIDED else None)
+
+
+def t_pvalue(values, effect: float) -> float:
+    """The one-sided t-test p-value of "mean ≤ effect" against "mean > effect" (the claim): small when the seeds
+    clear the effect size; what the Holm adjustment over the confirmatory family reads (nan with < 2 values;
+    0 or 1 when the seeds agree exactly)."""
+    from scipy import stats
+
+    v = _clean(values)
+    if len(v) < 2:
+        return float("nan")
+    sd = float(v.std(ddof=1))
+    if sd == 0:
+        return 0.0 if v.mean() > effect else 1.0
+    return float(stats.t.sf((v.mean() - effect) / (sd / math.sqrt(len(v))), len(v) - 1))
+
+
+def equivalence_call(values, bound: float, level: float = LEVEL, what: str = "") -> Call:
+    """A "no strong effect" claim: |statistic| < `bound`, by two one-sided tests (TOST) at 1 − `level`: the
+    (2·level − 1) interval (90 % for a 95 % level) inside (−bound, bound) is a 'hit'; an interval wholly at or
+    beyond ±bound a 'miss' (a strong effect); anything else 'undecided'."""
+    v = _clean(values)
+    m, lo, hi = interval(v, 2 * level - 1)
+    rule = what or f"|per-seed statistic| < {bound:g} (equivalence, TOST)"
+    if not math.isfinite(lo):
+        call = UNDECIDED
+    else:
+        call = HIT if -bound < lo and hi < bound else MISS if lo >= bound or hi <= -bound else UNDECIDED
+    need = None
+    if call == UNDECIDED and len(v) > 1:
+        need = seeds_needed(v, bound if m >= 0 else -bound, 2 * level - 1)
+    # TOST: the larger of the two one-sided p-values (mean > −bound, mean < bound)
+    p = max(t_pvalue(v, -bound), t_pvalue(-v, -bound)) if len(v) > 1 else float("nan")
+    return Call(call, rule, m, lo, hi, len(v), 2 * level - 1, bound, p=p, seeds_needed=need)
+
+
+def stratified_permutation_rho(points: dict, sign: int = 0, n: int = 20000, seed: int = 0,
+                               exact_up_to: int = 200_000) -> tuple[list[float], float]:
+    """Each seed's own Spearman ρ and the p-value of their mean under a permutation within seeds (a stratified
+    permutation: each seed's values shuffled over its own grid points, seeds kept apart). `points`:
+    {seed: (xs, ys)}; "never" (inf) in ys ranks after every finite value. One-sided in the direction `sign` (±1),
+    two-sided with 0. Exact over every combination of orderings while there are at most `exact_up_to` of them
+    (4 points × 3 seeds: 24³); sampled (`n` draws) beyond. A seed whose ρ is undefined is left out."""
     import itertools
 
-    rho = spearman(xs, ys)
-    if not math.isfinite(rho):
-        return rho, float("nan")
-    ys = list(ys)
-    if len(ys) <= 7:
-        perms = [list(p) for p in itertools.permutations(ys)]
+    keep = {k: (list(xs), list(ys)) for k, (xs, ys) in points.items() if math.isfinite(spearman(xs, ys))}
+    rhos = [spearman(xs, ys) for xs, ys in keep.values()]
+    if not rhos:
+        return [], float("nan")
+    stat = float(np.mean(rhos))
+    # each seed's null distribution of ρ over its own orderings, then the mean over seeds
+    per_seed = []
+    total = 1
+    for _xs, ys in keep.values():
+        total *= math.factorial(len(ys))
+    rng = np.random.default_rng(seed)
+    if total <= exact_up_to:
+        for xs, ys in keep.values():
+            per_seed.append(np.array([spearman(xs, list(p)) for p in itertools.permutations(ys)]))
+        null = per_seed[0]
+        for r in per_seed[1:]:
+            null = (null[:, None] + r[None, :]).ravel()
+        null = null / len(per_seed)
     else:
-        rng = np.random.default_rng(seed)
-        perms = [list(rng.permutation(ys)) for _ in range(n)]
-    null = np.array([spearman(xs, p) for p in perms])
+        draws = np.zeros(n)
+        for xs, ys in keep.values():
+            draws += np.array([spearman(xs, list(rng.permutation(ys))) for _ in range(n)])
+        null = draws / len(keep)
     null = null[np.isfinite(null)]
     if sign:
-        p = float(np.mean(sign * null >= sign * rho - 1e-12))
+        p = float(np.mean(sign * null >= sign * stat - 1e-12))
     else:
-        p = float(np.mean(np.abs(null) >= abs(rho) - 1e-12))
-    return rho, p
+        p = float(np.mean(np.abs(null) >= abs(stat) - 1e-12))
+    return rhos, p
 
 
-def gap_call(gap: float, spreads: float, need: float) -> str:
-    """'hit' when a gap clears both the claim's size `need` and the seed spreads (gap ≥ max(need, spreads)),
-    'miss' when even its upper end falls short (gap + spreads < need), else 'undecided': a gap inside the seed
-    spread says neither, and a judge makes it inconclusive, not 'not supported' (nan: 'undecided')."""
-    if not (math.isfinite(gap) and math.isfinite(spreads)):
-        return "undecided"
-    return "hit" if gap >= max(need, spreads) else "miss" if gap + spreads < need else "undecided"
+def rank_call(seed_rhos, p: float, sign: int, strong: float = 0.8, level: float = LEVEL, alpha: float = ALPHA,
+              what: str = "") -> Call:
+    """A rank claim decided on the interval of the seeds' own ρ (clipped to [−1, 1]) and a within-seed permutation
+    p (`stratified_permutation_rho`). sign ±1 (a strong correlation of that sign): 'hit' when sign·ρ's interval
+    lies at or above `strong` and p < alpha; 'miss' when its upper end is below `strong`. sign 0 ("no strong
+    correlation"): the equivalence test of `equivalence_call` with bound `strong`. Anything else, or no
+    interval, is 'undecided'."""
+    if not sign:
+        c = equivalence_call(seed_rhos, strong, level, what or f"|ρ| < {strong:g} (equivalence, TOST)")
+        return Call(c.call, c.rule, c.mean, max(-1.0, c.lo), min(1.0, c.hi), c.n, c.level, c.effect, c.p,
+                    c.seeds_needed)
+    c = interval_call(seed_rhos, strong, sign, level, what or (f"ρ ≥ {strong:g}" if sign > 0 else f"ρ ≤ −{strong:g}"))
+    call = c.call
+    if call == HIT and not (math.isfinite(p) and p < alpha):
+        call = UNDECIDED
+    return Call(call, c.rule, c.mean, max(-1.0, c.lo), min(1.0, c.hi), c.n, c.level, c.effect, p, c.seeds_needed)
+
+
+def rank_claim(rows: list[dict], x_of: Callable[[list[dict]], float], value_of: Callable[[list[dict]], float],
+               sign: int, strong: float = 0.8, level: float = LEVEL, what: str = "") -> Call:
+    """A rank claim on the rows: each seed's own ρ(x_of, value_of), the within-seed permutation p of their mean,
+    decided by `rank_call`."""
+    rhos, p = stratified_permutation_rho(per_seed_points(rows, x_of, value_of), sign)
+    return rank_call(rhos, p, sign, strong, level, what=what)
+
+
+def gated_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """The rows of the runs that pass the learned gate (`gate`), and each left-out run named with why."""
+    kept, out = gate(by_run(rows))
+    return [r for r in rows if r["run"] in kept], out
+
+
+def decision(*calls: Call | None, left_out: list[str] = ()) -> dict:
+    """A verdict's `decision` record: every call it rests on (as dicts: rule, interval, level, effect size, p,
+    seeds needed) and the seeds left out by the learned gate."""
+    return {"calls": [c.to_dict() for c in calls if c is not None], "left_out": list(left_out)}
+
+
+def holm(pvalues: dict) -> dict:
+    """Holm–Bonferroni adjusted p-values of a family {name: p} (nan stays nan and is not counted)."""
+    items = sorted(((k, p) for k, p in pvalues.items() if p is not None and math.isfinite(p)), key=lambda kp: kp[1])
+    m, out, running = len(items), {k: float("nan") for k in pvalues}, 0.0
+    for i, (k, p) in enumerate(items):
+        running = max(running, min(1.0, (m - i) * p))
+        out[k] = running
+    return out
 
 
 def seed_of(name: str, run_rows: list[dict]):
@@ -125,39 +336,30 @@ def seed_of(name: str, run_rows: list[dict]):
     return seed
 
 
-def per_seed_rho(rows: list[dict], x_of: Callable[[list[dict]], float], value_of: Callable[[list[dict]], float]
-                 ) -> list[float]:
-    """Spearman ρ of each seed's own points: runs grouped by their `seed` column, x_of(run rows) the grid value,
-    value_of(run rows) what is ranked ("never", inf, ranks last); without the column, the run name's `seed=K`.
-    nan for a seed whose ρ is undefined."""
+def per_seed_points(rows: list[dict], x_of: Callable[[list[dict]], float],
+                    value_of: Callable[[list[dict]], float]) -> dict:
+    """{seed: (grid values, statistics)}: each seed's own points, for `stratified_permutation_rho`. Runs grouped
+    by their `seed` column (else the run name's `seed=K`); x_of(run rows) the grid value, value_of(run rows) what
+    is ranked ("never", inf, ranks last)."""
     per: dict = {}
     for name, rs in by_run(rows).items():
         per.setdefault(seed_of(name, rs), {})[x_of(rs)] = value_of(rs)
-    return [spearman(sorted(pts), [pts[x] for x in sorted(pts)]) for pts in per.values()]
+    ordered = sorted(per.items(), key=lambda kv: str(kv[0]))
+    return {s: (sorted(pts), [pts[x] for x in sorted(pts)]) for s, pts in ordered}
 
 
-def rank_call(rho: float, p: float, seed_rhos, sign: int, strong: float = 0.8, alpha: float = 0.05) -> str:
-    """The three-way call of a rank claim over seed-averaged points (`gap_call`'s rule for ρ), the seed spread
-    taken from each seed's own ρ. sign ±1 (a strong correlation of that sign): 'hit' when sign·ρ ≥ max(strong,
-    the spread) with the one-sided permutation p < alpha; 'miss' when even sign·ρ + the spread < strong.
-    sign 0 (no strong correlation either way; `p` two-sided): 'hit' when |ρ| + the spread < strong; 'miss'
-    when |ρ| ≥ max(strong, the spread) with p < 2·alpha (one-sided alpha in the direction seen). Anything else,
-    or an undefined ρ, is 'undecided' (a judge's inconclusive)."""
-    s = spread(seed_rhos)
-    if not (math.isfinite(rho) and math.isfinite(p)):
-        return "undecided"
-    if sign:
-        r = sign * rho
-        return "hit" if r >= max(strong, s) and p < alpha else "miss" if r + s < strong else "undecided"
-    r = abs(rho)
-    return "hit" if r + s < strong else "miss" if r >= max(strong, s) and p < 2 * alpha else "undecided"
+def per_seed_rho(rows: list[dict], x_of: Callable[[list[dict]], float], value_of: Callable[[list[dict]], float]
+                 ) -> list[float]:
+    """Spearman ρ of each seed's own points (`per_seed_points`); nan for a seed whose ρ is undefined."""
+    return [spearman(xs, ys) for xs, ys in per_seed_points(rows, x_of, value_of).values()]
 
 
-def outcome_of(call: str, decidable: bool = True) -> str:
-    """The verdict outcome of a `gap_call`: hit → supported, miss → not supported, undecided → inconclusive
-    (and inconclusive whenever the measurement is not `decidable`)."""
+def outcome_of(call, decidable: bool = True) -> str:
+    """The verdict outcome of a call (a `Call` or its 'hit' / 'miss' / 'undecided'): hit → supported, miss → not
+    supported, undecided → inconclusive (and inconclusive whenever the measurement is not `decidable`)."""
     from .base import NOT_SUPPORTED, SUPPORTED
 
+    call = call.call if isinstance(call, Call) else call
     if not decidable or call == "undecided":
         return INCONCLUSIVE
     return SUPPORTED if call == "hit" else NOT_SUPPORTED
