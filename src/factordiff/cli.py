@@ -196,10 +196,46 @@ def cmd_reproduce(args) -> int:
 
     out = reproduce(args.experiment, args.scale, out=args.out, launcher=args.launcher, jobs=args.jobs,
                     slurm=parse_overrides(args.slurm or []), overrides=parse_overrides(args.items), seeds=args.seeds,
-                    grid=parse_overrides(args.grid or []), dry_run=args.dry_run, allow_slow=args.allow_slow)
+                    grid=parse_overrides(args.grid or []), dry_run=args.dry_run, allow_slow=args.allow_slow,
+                    confirm=args.confirm, records=args.records)
     if not args.dry_run:
-        print(f"wrote {out['report']}")
+        print(f"wrote {out['report']}" + (f"; record stored in {out['record']}" if out.get("record") else ""))
     return 0
+
+
+def cmd_rejudge(args) -> int:
+    from .experiments.records import rejudge
+
+    changed = 0
+    for folder in args.folders:
+        res = rejudge(folder, figures=args.figures)
+        for v in res["verdicts"]:
+            print(f"{folder}: {v.line()}")
+        if res["same"]:
+            print(f"{folder}: {res['experiment']}: the stored verdicts follow from the stored data")
+        else:
+            changed += 1
+            for d in res["diffs"]:
+                print(f"{folder}: CHANGED {d}", file=sys.stderr)
+        for p in res.get("figures", []):
+            print(f"{folder}: drew {p}")
+    return 1 if changed else 0
+
+
+def cmd_designs(args) -> int:
+    from .experiments import EXPERIMENTS
+    from .experiments.design import check_frozen, design_hash, freeze
+
+    if args.freeze:
+        added = freeze(EXPERIMENTS)
+        print("froze " + ", ".join(added) if added else "every design is frozen already")
+    problems = check_frozen(EXPERIMENTS)
+    for name, exp in EXPERIMENTS.items():
+        d = exp.design
+        state = next((p.split(": ", 1)[1] for p in problems if p.startswith(f"{name}: ")), "frozen")
+        print(f"{name:<17} v{d.version}  seeds {d.seeds[0]}–{d.seeds[-1]} ({len(d.seeds)})  {design_hash(exp)}  "
+              f"{state}")
+    return 1 if problems else 0
 
 
 def cmd_bench(args) -> int:
@@ -338,8 +374,23 @@ def build_parser() -> argparse.ArgumentParser:
                    "axes, e.g. data.fraction=[0.1,0.125,0.15,0.175,0.2] (runs already in OUT are reused; every run "
                    "in OUT is judged)")
     p.add_argument("--slurm", nargs="+", metavar="key=value")
+    p.add_argument("--confirm", action="store_true", help="run the frozen confirmatory design on its fresh seeds "
+                   "(no overrides, --grid or --seeds), then store the record in RECORDS/NAME")
+    p.add_argument("--records", type=Path, default=Path("records"), help="where --confirm stores records "
+                   "(default records/)")
     _add_plan_args(p)
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("rejudge", help="recompute a record's verdicts from its stored data alone; exit 1 if they "
+                       "changed", epilog=EXAMPLES["rejudge"], formatter_class=fmt)
+    p.add_argument("folders", nargs="+", type=Path, metavar="RECORD", help="records/NAME or a reproduce OUT")
+    p.add_argument("--figures", action="store_true", help="also redraw its figures into RECORD/figures")
+    p.set_defaults(func=cmd_rejudge)
+
+    p = sub.add_parser("designs", help="the frozen confirmatory designs: version, seeds, hash, state",
+                       epilog=EXAMPLES["designs"], formatter_class=fmt)
+    p.add_argument("--freeze", action="store_true", help="freeze every design version not frozen yet")
+    p.set_defaults(func=cmd_designs)
 
     p = sub.add_parser("bench", help="images/s of the real training step or sampling loop (one JSON line)",
                        epilog=EXAMPLES["bench"], formatter_class=fmt)

@@ -55,9 +55,18 @@ spec.yaml:
                                      # already in OUT are reused, and every run in OUT is judged together
   factordiff reproduce p1-increment --scale paper --dry-run   # runs and hours here (refused on a CPU without
                                                              # --allow-slow when over 24 h)
+  factordiff reproduce p2-rim --confirm            # the frozen design on fresh seeds, stored in records/p2-rim
+  factordiff reproduce p2-rim --confirm --dry-run  # its runs, time, and the seeds a recorded spread says it needs
 
 P1 Fig 7b is `factordiff data overlap`. The experiments:
 """,
+    "rejudge": """examples:
+  factordiff rejudge records/p2-rim              # recompute its verdicts from the stored table alone
+  factordiff rejudge records/*                   # every stored record (CI does this); exit 1 on any change
+  factordiff rejudge experiments/p2-rim-cpu --figures   # any reproduce OUT, and redraw its figures""",
+    "designs": """examples:
+  factordiff designs              # each experiment's frozen design: version, seeds, hash, frozen or changed
+  factordiff designs --freeze     # freeze the versions not frozen yet (a changed frozen version is refused)""",
     "bench": """examples:
   factordiff bench train --preset paper --batch 64 --device cpu   # every candidate vs plain fp32, auto's pick
   factordiff bench train --preset paper --batch 256 --device cuda

@@ -92,6 +92,7 @@ class Experiment:
     # this experiment's spec needs is done there with the same config; otherwise train them in OUT
     doc: str = ""  # the module's docstring: claim, paper figure, command, measured cpu time
     captions: dict[str, str] = field(default_factory=dict)  # figure file stem (or "stem_" prefix) → caption
+    design: Any = None  # its frozen confirmatory design (design.Design): what `reproduce NAME --confirm` runs
 
     def caption(self, path: str | Path) -> str:
         """What one of this experiment's figures shows and how to read it (its report caption)."""

@@ -9,6 +9,7 @@ Measured cpu time: 26.2 min for the 6 runs at P1's pixels, two at a time (2-core
 from __future__ import annotations
 
 from .base import CURVES_CAPTION, Experiment, Verdict, draw_curves, finite, key, spec
+from .design import Design, confirm_seeds
 from .p1_increment import ANALYZE_FAST
 from .stats import (
     HIT,
@@ -76,6 +77,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         " OOD: labels inside the held-out square, never trained on."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(5),
+    statistic="each seed's final acc_ood − acc_id in the hole, and its margin over the nearest-training-label "
+              'memorizer',
+    effect='acc_ood − acc_id ≥ −0.2 and the memorizer margin ≥ MARGIN on their 95 % intervals; learned seeds only (ID'
+           ' ≥ LEARNED)',
+    budget='3,000 steps (the cpu spec)',
+    why='exploratory record (seeds 0–2): supported for both holes')
+
 EXPERIMENT = Experiment("p1-holes", "P1 Fig 9", "models trained with a held-out centre square still generate "
                         "there: OOD accuracy only slightly below ID", SPECS, draw_curves, judge, doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

@@ -10,6 +10,7 @@ Measured cpu time: 17.2 min at the old half scale; at the faithful cpu scale 61 
 from __future__ import annotations
 
 from .base import CURVES_CAPTION, INFERRED, Experiment, Verdict, by_run, draw_curves, finite, key, pearson, spec
+from .design import Design, confirm_seeds
 from .p1_increment import ANALYZE_FAST
 from .stats import MIN_SEEDS, decision, equivalence_call, interval_call, outcome_of, too_few_seeds
 
@@ -146,6 +147,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "and asks whether R²_x and R²_y rise together."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(5),
+    statistic="each seed's acc_y − acc_x over training; each seed's rise lag of R²_x after R²_y (area between the "
+              'scaled curves)',
+    effect='gap ≥ 0 on its 95 % interval; lag within ±COUPLED_WITHIN × the steps by TOST (90 % interval)',
+    budget='3,000 steps (the cpu spec)',
+    why='the rise-lag statistic replaced the half-rise difference after the first record; seeds 3–5 were used to '
+        'check it: confirmation starts at seed 100')
+
 EXPERIMENT = Experiment("p1-imbalance", "P1 Fig 5", "imbalanced increments give coupled, not factorized, learning: "
                         "y-accuracy ≥ x-accuracy and R²_x, R²_y co-move", SPECS, draw_curves, judge, doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import figures
 from .base import Experiment, Verdict, by_run, finite, first_reached, pearson, spec
+from .design import Design, confirm_seeds
 from .stats import (
     MARGIN,
     MIN_RANK_POINTS,
@@ -120,6 +121,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "with the ticks' seed means."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(5),
+    statistic="each seed's Spearman ρ(d, steps to 50 % of the ceiling); each seed's Pearson r(acc, image-driven R²) "
+              "and its margin over the label-only response's",
+    effect="ρ ≥ 0.8 (95 % interval of the seeds' ρ, within-seed permutation p < 0.05); r ≥ 0.5 and margin ≥ MARGIN on"
+           ' their intervals',
+    budget='2,000 steps (the cpu spec)',
+    why='exploratory record (seeds 0–2): ρ 0.60, per seed −0.77 / +0.63 / +0.32')
+
 EXPERIMENT = Experiment("p1-increment", "P1 Fig 4", "smaller increments (more, denser data) learn the ordered "
                         "manifold faster; high R² goes with high accuracy", SPECS, draw, judge, doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

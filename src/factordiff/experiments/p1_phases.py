@@ -17,6 +17,7 @@ from ..analyze import phase_panels
 from ..report import CAPTIONS
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, decide, onset, run_dir, spec
+from .design import Design, confirm_seeds
 from .stats import MIN_SEEDS, too_few_seeds
 
 LAYER = "layer4"
@@ -77,7 +78,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
     "curves_": CAPTIONS["curves"],
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(5),
+    statistic="each seed's phase sequence (A → B → C in order, by P1's accuracy and contour criteria and the layer's "
+              'image-driven structure)',
+    effect='every learned seed passes A → B → C',
+    budget='4,000 steps (the cpu spec)',
+    why='exploratory record at 2,000 then 4,000 steps (seeds 0–2): two of three seeds reached C by 4,000')
+
 EXPERIMENT = Experiment("p1-phases", "P1 Fig 3", "training passes through phases A (no structure), B (one bump, "
                         "wrong place; disordered manifold) and C (ordered manifold, correct bumps)", SPECS, draw,
                         judge, measure, doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

@@ -16,6 +16,7 @@ from .. import figures, plot
 from ..data import make_dataset
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, final, finite, key, run_dir
+from .design import Design, confirm_seeds
 from .p2_common import FAST, p2_spec
 from .stats import (
     MARGIN,
@@ -166,7 +167,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "composition that needs few 2-D examples is data-efficient."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(5),
+    statistic="each seed's arm gaps (SOS only) and worst arm accuracy with stripes, paired margins over the memorizer"
+              ' and the SOS-only run',
+    effect='gaps ≥ 0.2; worst arm ≥ 0.5, margins ≥ MARGIN and ≥ 0.1, each on its 95 % interval',
+    budget='2,000 steps (the cpu spec)',
+    why='exploratory record (seeds 0–2): both supported')
+
 EXPERIMENT = Experiment("p2-composition", "P2 Fig 4", "a 2D-SOS model without the cross composes but does not "
                         "interpolate; 1D stripes make it generalize compositionally", SPECS, draw, judge, measure,
                         doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

@@ -18,6 +18,7 @@ from .. import figures, plot
 from ..analyze import umap_2d
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, final, finite, key, run_dir, seed_mean
+from .design import Design, confirm_seeds
 from .p2_common import FAST, p2_spec
 from .stats import (
     LEARNED,
@@ -40,8 +41,11 @@ from .stats import (
 # cpu widths 2 / 2.5 / 3 / 5 (label-lattice steps of 0.25, so each width holds out a different set): chosen after the
 # 4,000-step record at 1 / 2 / 3.5 / 5 showed widths ≤ 2 filled in to the ceiling and ≥ 3.5 near the memorizer, so
 # that the four points cross the transition and the memorizer fails at each (0.41 at width 2).
-SPECS = p2_spec({"grid": {"data.holdout_x": [[7.0, 9.0], [6.75, 9.25], [6.5, 9.5], [5.5, 10.5]]},
-                 "overrides": {"data.holdout": "band_x", "data.holdout_x": [5.5, 10.5], "data.increment": 0.25},
+# then widths 3.5 and 4 added and the budget raised to 4,000 steps (the exploratory records); frozen for confirmation
+SPECS = p2_spec({"grid": {"data.holdout_x": [[7.0, 9.0], [6.75, 9.25], [6.5, 9.5], [6.25, 9.75], [6.0, 10.0],
+                                             [5.5, 10.5]]},
+                 "overrides": {"data.holdout": "band_x", "data.holdout_x": [5.5, 10.5], "data.increment": 0.25,
+                               "train.steps": 4000},
                  "analyze": FAST},
                 {"grid": {"data.holdout_x": [[15.5, 16.5], [14.25, 17.75], [13.0, 19.0], [12.0, 20.0]]},
                  "overrides": {"data.holdout": "band_x", "data.increment": 0.1}, "analyze": FAST})
@@ -134,6 +138,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "representation did not interpolate across it."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(3),
+    statistic="each learned seed's Spearman ρ(lesion width, final OOD accuracy on the detectable labels); the margin "
+              'over the memorizer at the narrowest width it misses',
+    effect="ρ ≤ −0.8 on the 95 % interval of the seeds' ρ, within-seed permutation p < 0.05; margin ≥ MARGIN on its "
+           'interval',
+    budget='4,000 steps on six widths (the budget raised and the widths re-chosen after the exploratory records)',
+    why='exploratory records at 2,000 and 4,000 steps; widths re-chosen twice around the observed transition')
+
 EXPERIMENT = Experiment("p2-lesion", "P2 Fig 11", "interpolation is limited: accuracy inside a vertical lesion decays "
                         "with its width", SPECS, draw, judge, measure, doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

@@ -29,6 +29,7 @@ from ..analyze import umap_2d
 from ..evaluate import denoising_losses
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, final, key, run_dir, seed_mean
+from .design import Design, confirm_seeds
 from .p2_common import p2_spec
 from .p2_scaling import GRID_ACC, censored, measure_grid_accuracy, with_grid_acc
 from .stats import (
@@ -47,8 +48,12 @@ THRESHOLDS = (0.005, 0.05)  # neighbour-overlap thresholds of the simulation; th
 # cpu: four σ whose simulated λ_c on the 17 × 17 lattice are distinct and inside the λ grid (0.25, 0.16, 0.11,
 # 0.056 at threshold 0.005; σ 0.5 and 1 both percolate below 0.03, a tie) — an order needs ≥ 4 points; only the
 # final model is scored, so a snapshot every 500 steps
-SPECS = p2_spec({"grid": {"data.sigma": [0.25, 0.3, 0.35, 0.4], "data.fraction": [0.05, 0.1, 0.2, 0.4]},
-                 "overrides": {"data.increment": 1.0, "data.subsample_scope": "all", "train.snapshot_every": 500},
+# the budget (6,000 steps) and the finer λ around the onsets (0.125 / 0.15 / 0.175) are what the exploratory records
+# needed: at 2,000 steps every onset was censored; frozen here for confirmation on fresh seeds (DESIGN)
+SPECS = p2_spec({"grid": {"data.sigma": [0.25, 0.3, 0.35, 0.4],
+                          "data.fraction": [0.05, 0.1, 0.125, 0.15, 0.175, 0.2, 0.4]},
+                 "overrides": {"data.increment": 1.0, "data.subsample_scope": "all", "train.snapshot_every": 500,
+                               "train.steps": 6000},
                  "analyze": False},
                 {"grid": {"data.sigma": [0.1, 0.25, 0.5, 1.0],
                           "data.fraction": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]},
@@ -258,7 +263,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "terminal accuracy (P2 Fig 15): above the threshold the cloud is ordered by x."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(3),
+    statistic="each seed's Spearman ρ(simulated λ_c(σ), λ at 50 % accuracy over the detectable labels of the 2D grid)",
+    effect="ρ ≥ 0.8 on the 95 % interval of the seeds' ρ, within-seed permutation p < 0.05; no onset > 0.15 below "
+           "λ_c; every onset below the memorizer's",
+    budget='6,000 steps on seven λ (raised from 2,000 and refined around the onsets after the exploratory records)',
+    why='exploratory records at 2,000 and 6,000 steps, the λ grid refined around the observed onsets')
+
 EXPERIMENT = Experiment("p2-percolation", "P2 Fig 6, 13–15", "accuracy switches on when the kept bumps percolate: "
                         "the onset in λ tracks the simulated threshold λ_c(σ)", SPECS, draw, judge, measure,
                         doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import figures, plot
 from .base import INFERRED, Experiment, Verdict, decide, key
+from .design import Design, confirm_seeds
 from .p2_common import p2_spec
 from .stats import (
     HIT,
@@ -164,6 +165,15 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "accuracy falls as W grows, more for squares at the exterior than in the interior."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(3),
+    statistic="each learned seed's paired accuracy differences: smallest − largest W, interior − exterior, SOS − bump",
+    effect='≥ 3/4 of the pairs with the 95 % interval ≥ MARGIN (falls, exterior harder) or ≥ −MARGIN (SOS at least as'
+           ' well); the model above the memorizer in the smallest squares',
+    budget='3,000 steps (raised from 2,000 after the exploratory record)',
+    why='exploratory records at 2,000 and 3,000 steps')
+
 EXPERIMENT = Experiment("p2-regions", "P2 Fig 12", "held-out W × W squares: accuracy falls with W; exterior squares "
                         "are harder than interior ones", SPECS, draw, judge, doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

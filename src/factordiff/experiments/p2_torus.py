@@ -29,6 +29,7 @@ from ..analyze import pca_views, probe_diagrams
 from ..report import CAPTIONS
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, decide, final, finite, key, last, run_dir
+from .design import Design, confirm_seeds
 from .p2_common import p2_spec
 from .stats import (
     MIN_SEEDS,
@@ -272,6 +273,16 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "closes into a ring or torus as training goes on."),
 }
 
+DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
+    version=1, seeds=confirm_seeds(3),
+    statistic="each learned seed's Betti numbers of layer 4 and of its image-driven part on the grid probe; each "
+              "seed's participation ratio",
+    effect='every learned seed reads (1, 2, 1) with the controls not tori; 5 ≤ PR ≤ 10 on its 95 % interval and ≥ 1 '
+           "from each control's",
+    budget='the cpu spec (p2-torus preset)',
+    why='exploratory record (seeds 0–2): layer 4 not a torus in 2 of 3 seeds; image-driven part a sphere')
+
 EXPERIMENT = Experiment("p2-torus", "P2 Fig 2", "a model trained on periodic bumps learns a torus (Betti 1, 2, 1) "
                         "whose effective dimension settles near 7", SPECS, draw, judge, measure, doc=__doc__,
-                        captions=FIGURE_CAPTIONS)
+                        captions=FIGURE_CAPTIONS,
+                        design=DESIGN)

@@ -126,25 +126,60 @@ def record_call(out: Path, name: str, scale: str, spec, summary: dict, wall_s: f
                              "wall_s": round(sum(c["wall_s"] for c in calls), 1)})
 
 
+def power_lines(verdicts: list[dict], design=None) -> list[str]:
+    """What a recorded spread says the rule needs: per verdict, each undecided call's seeds needed at its recorded
+    mean and spread (the plan's power estimate), beside the design's seed count."""
+    out = []
+    for v in verdicts:
+        for c in (v.get("decision") or {}).get("calls", []):
+            if "mean" not in c:
+                continue
+            need = c.get("seeds_needed")
+            state = (f"decided ({c['call']}) with {c['n']} seeds" if c.get("call") != "undecided" else
+                     f"undecided with {c['n']} seeds; ≈ {need} would decide it at this mean and spread" if need else
+                     f"undecided with {c['n']} seeds; the mean sits on the effect size: no feasible number decides it")
+            out.append(f"  power: {v['claim'][:70]}: {c['rule']}: {state}")
+    if design is not None and out:
+        out.append(f"  the frozen design runs {len(design.seeds)} seeds ({', '.join(map(str, design.seeds))})")
+    return out
+
+
+def confirm_body(exp: Experiment, overrides, grid, seeds, scale: str) -> dict:
+    """The frozen design's sweep: the cpu spec with the design's fresh seeds; anything that would change it is
+    refused (ConfigError naming it) before any work."""
+    if exp.design is None:
+        raise ConfigError("--confirm", exp.name, "an experiment with a frozen design (DESIGN in its module)")
+    for flag, value in (("overrides", overrides), ("--grid", grid), ("--seeds", seeds)):
+        if value:
+            raise ConfigError(f"--confirm with {flag}", value, "nothing: a confirmatory run is the frozen design "
+                              f"(v{exp.design.version}) as declared; change the design, with a new version, instead")
+    if scale != "cpu":
+        raise ConfigError("--confirm with --scale", scale, "cpu (the frozen designs are at cpu scale)")
+    return {**exp.specs["cpu"], "seeds": list(exp.design.seeds)}
+
+
 def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, launcher: str = "local",
               jobs: int | None = None, slurm: dict | None = None, overrides: dict | None = None,
               analyze: dict | None = None, seeds: list[int] | None = None, grid: dict | None = None,
-              dry_run: bool = False, allow_slow: bool = False, log=print) -> dict:
+              dry_run: bool = False, allow_slow: bool = False, confirm: bool = False,
+              records: str | Path = "records", log=print) -> dict:
     """Run (or complete) the experiment's sweep, aggregate it, measure, draw its figures, judge its claims,
     write OUT/report.html. `overrides` ({dotted.key: value}) apply to every run; `analyze` (e.g.
     {"methods": ["pca"]}) adjusts the per-run analysis of experiments that analyse; `seeds` replaces the scale's
     seeds (fewer than three make every verdict inconclusive: for trying an experiment out); `grid`
     ({dotted.key: [values]}) replaces the values of the scale's grid axes named (e.g. a finer λ around an onset;
     the runs OUT already holds are reused, and every run in OUT is aggregated and judged); `dry_run` and
-    `allow_slow` as in `sweep.launch`."""
+    `allow_slow` as in `sweep.launch`. `confirm`: run the experiment's frozen design on its fresh seeds (nothing
+    else may change), then store the record under RECORDS/NAME (records.py); every call writes its record files
+    in OUT, so `factordiff rejudge OUT` re-judges it without the runs."""
     import time
 
     t_start = time.time()
     exp = get(name)
     if scale not in exp.specs:
         raise ConfigError("--scale", scale, "cpu or paper")
-    base = exp.specs[scale]
-    sweep_name = f"{name}-{scale}"
+    base = confirm_body(exp, overrides, grid, seeds, scale) if confirm else exp.specs[scale]
+    sweep_name = f"{name}-confirm-v{exp.design.version}" if confirm else f"{name}-{scale}"
     body = {**base, "overrides": {**base.get("overrides", {}), **(overrides or {})}}
     if seeds is not None:
         body["seeds"] = list(seeds)
@@ -153,9 +188,9 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     if analyze and body.get("analyze") is not False:
         body["analyze"] = {**(body.get("analyze") or {}), **analyze}
     spec = parse_spec({"name": sweep_name, **body})
-    out = Path(out) if out else Path("experiments") / f"{name}-{scale}"
+    out = Path(out) if out else Path("experiments") / sweep_name
     runs_at = out
-    sibling = out.parent / f"{exp.sweep_of}-{scale}" if exp.sweep_of else None
+    sibling = out.parent / f"{exp.sweep_of}-{scale}" if exp.sweep_of and not confirm else None
     try:
         if sibling and complete_in(spec, sibling):  # its runs are done in the sibling's sweep: read them there
             runs_at, n = sibling, len(expand(spec))
@@ -171,6 +206,13 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
                         time.time() - t_start)
         raise
     if dry_run:
+        prior = next((p for p in (out / "verdicts.json", Path(records) / name / "verdicts.json") if p.exists()), None)
+        if prior is not None:
+            try:
+                for line in power_lines(json.loads(prior.read_text()), exp.design):
+                    log(line)
+            except (OSError, ValueError):
+                pass  # a damaged earlier verdicts.json only costs the estimate
         return {"out": str(out), **summary}
     if summary["failed"]:
         raise FactordiffError(f"{summary['failed']} of {summary['runs']} runs failed; their reasons: `factordiff "
@@ -199,5 +241,13 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     for v in verdicts:
         log(v.line())
     record_call(out, exp.name, scale, spec, summary, time.time() - t_start)
+    from .records import store, write_record
+
+    write_record(out, exp, {"name": sweep_name, **body}, rows, measured,
+                 kind="confirmatory" if confirm else "exploratory", reduced=cut)
+    stored_at = None
+    if confirm:
+        stored_at = store(out, name, Path(records))
+        log(f"stored the confirmatory record in {stored_at} (`factordiff rejudge {stored_at}` re-judges it)")
     return {"out": str(out), "figures": [str(p) for p in figures], "verdicts": verdicts, "report": str(report),
-            **summary}
+            "record": str(stored_at) if stored_at else None, **summary}

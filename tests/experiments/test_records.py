@@ -1,0 +1,120 @@
+"""Frozen designs, confirmatory runs, records re-judged from their stored data alone, and the README's verdict
+table generated from records/ (issue 42)."""
+
+import dataclasses
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+from synthetic import CASES
+
+from factordiff.cli import main
+from factordiff.errors import ConfigError
+from factordiff.experiments import EXPERIMENTS
+from factordiff.experiments.design import check_frozen, design_hash, freeze, read_lock
+from factordiff.experiments.records import rejudge, stored, verdict_table
+
+ROOT = Path(__file__).resolve().parents[2]
+rp = importlib.import_module("factordiff.experiments.reproduce")  # the module (the package exports a function)
+
+
+def test_every_design_is_frozen_as_declared():
+    assert check_frozen(EXPERIMENTS) == [], "a design changed: give it a new version, then `factordiff designs --freeze`"
+
+
+def test_a_changed_frozen_design_without_a_new_version_fails(tmp_path):
+    exp = EXPERIMENTS["p2-rim"]
+    lock = read_lock()
+    wider = dataclasses.replace(exp, specs={**exp.specs, "cpu": {**exp.specs["cpu"], "grid": {
+        "data.rim_width": [2.0, 0.0]}}})
+    assert design_hash(wider) != design_hash(exp)
+    problems = check_frozen({"p2-rim": wider}, lock)
+    assert len(problems) == 1 and "changed since it was frozen" in problems[0] and "DESIGN.version = 2" in problems[0]
+    # fewer confirmatory seeds is a change too
+    fewer = dataclasses.replace(exp, design=dataclasses.replace(exp.design, seeds=(100, 101, 102)))
+    assert check_frozen({"p2-rim": fewer}, lock)
+    # a new version is not frozen until frozen; freezing refuses to overwrite a changed frozen version
+    v2 = dataclasses.replace(wider, design=dataclasses.replace(exp.design, version=2))
+    assert "not frozen yet" in check_frozen({"p2-rim": v2}, lock)[0]
+    path = tmp_path / "lock.json"
+    path.write_text(json.dumps(lock))
+    assert freeze({"p2-rim": v2}, path) == ["p2-rim v2"]
+    assert json.loads(path.read_text())["p2-rim"] == {"1": lock["p2-rim"]["1"], "2": design_hash(v2)}
+    with pytest.raises(ConfigError, match="changed since it was frozen"):
+        freeze({"p2-rim": wider}, path)
+
+
+def test_confirm_runs_the_frozen_design_on_fresh_seeds_and_refuses_changes(tmp_path):
+    lines: list[str] = []
+    res = rp.reproduce("p2-rim", out=tmp_path / "c", launcher="slurm", slurm={"cluster": "local"}, dry_run=True,
+                       confirm=True, log=lines.append)
+    named = [ln.split(":")[0].strip() for ln in lines if "steps on a Slurm node" in ln]
+    assert res["runs"] == 2 * 5 and all(int(n.rsplit("seed=", 1)[1]) >= 100 for n in named), named
+    for kw in ({"overrides": {"train.steps": 10}}, {"grid": {"data.rim_width": [3.0]}}, {"seeds": [0, 1, 2]}):
+        with pytest.raises(ConfigError, match="--confirm with"):
+            rp.reproduce("p2-rim", out=tmp_path / "x", confirm=True, **kw)
+    with pytest.raises(ConfigError, match="cpu"):
+        rp.reproduce("p2-rim", "paper", out=tmp_path / "x", confirm=True)
+    assert not (tmp_path / "x").exists()
+
+
+def _fake_run(monkeypatch, name: str, outcome: str) -> None:
+    """reproduce without training: the sweep 'done', the table and measurements those of a synthetic case."""
+    rows, measured = CASES[name](outcome)
+    monkeypatch.setattr(rp, "launch", lambda spec, *_a, **_k: {"runs": 6, "ran": 6, "failed": 0, "skipped": 0})
+    monkeypatch.setattr(rp, "aggregate", lambda _out: {"rows": rows})
+    monkeypatch.setattr(rp, "measure_cached", lambda *_a, **_k: json.loads(json.dumps(rp.jsonable(measured))))
+
+
+def test_a_confirmatory_record_is_stored_and_rejudged_from_its_data_alone(tmp_path, monkeypatch, capsys):
+    _fake_run(monkeypatch, "p2-rim", "supported")
+    records = tmp_path / "records"
+    res = rp.reproduce("p2-rim", out=tmp_path / "o", confirm=True, records=records, log=lambda *_: None)
+    folder = records / "p2-rim"
+    assert res["record"] == str(folder) and stored(records) == [folder]
+    rec = json.loads((folder / "record.json").read_text())
+    assert rec["kind"] == "confirmatory" and rec["design_version"] == 1
+    assert rec["design_hash"] == design_hash(EXPERIMENTS["p2-rim"]) and rec["seeds"] == [100, 101, 102, 103, 104]
+    assert rec["judge_version"] and rec["calls"][0]["machine"]
+    monkeypatch.undo()  # rejudge needs nothing of the runs: they never existed
+    again = rejudge(folder, figures=True)
+    assert again["same"] and [v.outcome for v in again["verdicts"]] == ["supported"]
+    assert all(Path(p).exists() for p in again["figures"])
+    assert main(["rejudge", str(folder)]) == 0
+    # a stored verdict that no longer follows from the stored data is caught
+    v = json.loads((folder / "verdicts.json").read_text())
+    v[0]["outcome"] = "not supported"
+    (folder / "verdicts.json").write_text(json.dumps(v))
+    assert not rejudge(folder)["same"]
+    capsys.readouterr()
+    assert main(["rejudge", str(folder)]) == 1
+    assert "CHANGED" in capsys.readouterr().err
+    # and so is a table edited after the verdict
+    v[0]["outcome"] = "supported"
+    (folder / "verdicts.json").write_text(json.dumps(v))
+    assert rejudge(folder)["same"]
+
+
+def test_the_verdict_table_shows_confirmatory_records_with_holm(tmp_path, monkeypatch):
+    _fake_run(monkeypatch, "p2-rim", "supported")
+    records = tmp_path / "records"
+    rp.reproduce("p2-rim", out=tmp_path / "o", confirm=True, records=records, log=lambda *_: None)
+    table = verdict_table(records)
+    row = next(ln for ln in table.splitlines() if ln.startswith("| `p2-rim`"))
+    assert "✔ supported" in row and "confirmatory, design v1" in row and "95%" in row and "[" in row
+    assert "not yet recorded" in next(ln for ln in table.splitlines() if ln.startswith("| `p1-sigma`"))
+
+
+def test_readme_verdict_table_is_generated_from_records():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- verdicts -->\n", 1)[1].split("\n<!-- /verdicts -->", 1)[0]
+    assert block == verdict_table(ROOT / "records"), \
+        "README's verdict table is stale: paste factordiff.experiments.records.verdict_table()"
+
+
+@pytest.mark.parametrize("folder", stored(ROOT / "records"), ids=lambda p: p.name)
+def test_every_stored_record_still_follows_from_its_data(folder):
+    """CI re-judges every stored record: its verdicts must follow from its stored table and measurements."""
+    res = rejudge(folder)
+    assert res["same"], res["diffs"]
