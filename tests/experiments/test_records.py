@@ -20,7 +20,7 @@ rp = importlib.import_module("factordiff.experiments.reproduce")  # the module (
 
 
 def test_every_design_is_frozen_as_declared():
-    assert check_frozen(EXPERIMENTS) == [], "a design changed: give it a new version, then `factordiff designs --freeze`"
+    assert check_frozen(EXPERIMENTS) == [], "a design changed: a new version, then `factordiff designs --freeze`"
 
 
 def test_a_changed_frozen_design_without_a_new_version_fails(tmp_path):
