@@ -122,13 +122,14 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
 }
 
 DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
-    version=1, seeds=confirm_seeds(5),
+    version=1, seeds=confirm_seeds(7),
     statistic="each seed's Spearman ρ(d, steps to 50 % of the ceiling); each seed's Pearson r(acc, image-driven R²) "
               "and its margin over the label-only response's",
     effect="ρ ≥ 0.8 (95 % interval of the seeds' ρ, within-seed permutation p < 0.05); r ≥ 0.5 and margin ≥ MARGIN on"
            ' their intervals',
     budget='2,000 steps (the cpu spec)',
-    why='exploratory record (seeds 0–2): ρ 0.60, per seed −0.77 / +0.63 / +0.32')
+    why='exploratory record (seeds 0–2): ρ 0.60, per seed −0.77 / +0.63 / +0.32'
+        '; the exploratory per-seed ρ need ≈ 7 seeds to decide.')
 
 EXPERIMENT = Experiment("p1-increment", "P1 Fig 4", "smaller increments (more, denser data) learn the ordered "
                         "manifold faster; high R² goes with high accuracy", SPECS, draw, judge, doc=__doc__,

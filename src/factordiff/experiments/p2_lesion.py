@@ -139,13 +139,14 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
 }
 
 DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
-    version=1, seeds=confirm_seeds(3),
+    version=1, seeds=confirm_seeds(5),
     statistic="each learned seed's Spearman ρ(lesion width, final OOD accuracy on the detectable labels); the margin "
               'over the memorizer at the narrowest width it misses',
     effect="ρ ≤ −0.8 on the 95 % interval of the seeds' ρ, within-seed permutation p < 0.05; margin ≥ MARGIN on its "
            'interval',
     budget='4,000 steps on six widths (the budget raised and the widths re-chosen after the exploratory records)',
-    why='exploratory records at 2,000 and 4,000 steps; widths re-chosen twice around the observed transition')
+    why='exploratory records at 2,000 and 4,000 steps; widths re-chosen twice around the observed transition'
+        '; the exploratory per-seed ρ (−0.89 / −0.94 / −0.83) need ≈ 5 seeds to decide.')
 
 EXPERIMENT = Experiment("p2-lesion", "P2 Fig 11", "interpolation is limited: accuracy inside a vertical lesion decays "
                         "with its width", SPECS, draw, judge, measure, doc=__doc__,

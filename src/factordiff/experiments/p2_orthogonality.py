@@ -151,7 +151,8 @@ DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `r
               " and y-on-y below Clifford's and the untrained network's",
     effect='margins ≥ 0 on their 95 % intervals',
     budget="the cpu spec (p2-torus preset, P2's network only)",
-    why='exploratory record (seeds 0–2): per-seed margins −0.23 / −0.08 / −0.10')
+    why='exploratory record (seeds 0–2): per-seed margins −0.23 / −0.08 / −0.10'
+        '; the exploratory margins need ≈ 4 seeds to decide.')
 
 EXPERIMENT = Experiment("p2-orthogonality", "P2 Fig 3", "the torus representation is factorized (x ⊥ y like a "
                         "Clifford torus) and hyper-factorized (values of one feature more orthogonal than on the "

@@ -166,12 +166,13 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
 }
 
 DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
-    version=1, seeds=confirm_seeds(3),
+    version=1, seeds=confirm_seeds(9),
     statistic="each learned seed's paired accuracy differences: smallest − largest W, interior − exterior, SOS − bump",
     effect='≥ 3/4 of the pairs with the 95 % interval ≥ MARGIN (falls, exterior harder) or ≥ −MARGIN (SOS at least as'
            ' well); the model above the memorizer in the smallest squares',
     budget='3,000 steps (raised from 2,000 after the exploratory record)',
-    why='exploratory records at 2,000 and 3,000 steps')
+    why='exploratory records at 2,000 and 3,000 steps'
+        '; the exploratory bump-exterior pair needs ≈ 9 seeds to decide.')
 
 EXPERIMENT = Experiment("p2-regions", "P2 Fig 12", "held-out W × W squares: accuracy falls with W; exterior squares "
                         "are harder than interior ones", SPECS, draw, judge, doc=__doc__,

@@ -266,11 +266,12 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
 }
 
 DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs
-    version=1, seeds=confirm_seeds(3),
+    version=1, seeds=confirm_seeds(6),
     statistic="each seed's log-log slope gap (bumps only − bumps + stripes) of the 2D data needed for 60 % accuracy",
     effect="gap ≥ GAP (0.5) on its 95 % interval; every size below the memorizer's; each curve's best run ≥ TOP",
     budget='the cpu spec',
-    why='exploratory record (seeds 0–2): per-seed gaps 0.26 / 0.17 / 0.50')
+    why='exploratory record (seeds 0–2): per-seed gaps 0.26 / 0.17 / 0.50'
+        '; the exploratory per-seed gaps need ≈ 6 seeds to decide.')
 
 EXPERIMENT = Experiment("p2-scaling", "P2 Fig 5", "independent factors make learning data-efficient: the data "
                         "needed grows ≈ N² for bumps only and ≈ N with 1D stripes added", SPECS, draw, judge,

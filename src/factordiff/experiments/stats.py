@@ -197,7 +197,7 @@ def interval_call(values, effect: float, sign: int = +1, level: float = LEVEL, w
     if not math.isfinite(lo):
         call = UNDECIDED
     else:
-        call = HIT if lo >= effect else MISS if hi < effect else UNDECIDED
+        call = HIT if lo >= effect - 1e-9 else MISS if hi < effect - 1e-9 else UNDECIDED  # 1e-9: float ties
     lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
     return Call(call, rule, sign * m if math.isfinite(m) else m, lo, hi, len(v), level, sign * effect,
                 p=t_pvalue(v, effect), seeds_needed=seeds_needed(v, effect, level) if call == UNDECIDED else None)
