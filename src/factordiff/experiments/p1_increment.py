@@ -118,7 +118,7 @@ FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report capti
         "the ceiling (an arrow: never within the budget); middle: the averaged UMAP R² of x and y from layer 4 "
         "as P1 records it (high from the start: the label code); right: the same for its image-driven part. A "
         "row that turns bright earlier learned faster; the verdict's statistic is the rank correlation of d "
-        "with the ticks' seed means."),
+        "with each seed's own ticks, one ρ per seed."),
 }
 
 DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `reproduce NAME --confirm` runs

@@ -128,10 +128,10 @@ def accuracy_onsets(rows: list[dict], level: float = 0.5, col: str = GRID_ACC) -
 
 
 def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    """A rank claim: over ≥ MIN_RANK_POINTS σ, the accuracy onset in λ (seed means, over the detectable labels
-    of the whole 2D grid) is ordered like the simulated λ_c(σ) (Spearman ρ ≥ 0.8 beyond the spread of each
-    seed's own ρ, one-sided permutation p < 0.05: `stats.rank_call`; with 4 σ only ρ = 1 passes); no
-    onset is more than 0.15 below its λ_c (learning before percolation); and every onset is below the
+    """A rank claim: over ≥ MIN_RANK_POINTS σ, each seed's accuracy onset in λ (over the detectable labels of the
+    whole 2D grid) is ordered like the simulated λ_c(σ) (the 95 % interval of the seeds' own Spearman ρ at or
+    above 0.8, within-seed permutation p < 0.05: `stats.rank_call`); no onset (the mean of the seeds' own) is
+    more than 0.15 below its λ_c (learning before percolation); and every onset is below the
     nearest-training-label memorizer's (≈ λ: it reaches 0.5 only at λ ≈ 0.5). Inconclusive with fewer σ, with ≥ 2
     onsets censored the same way (their order is unknown), or while a σ whose data percolate at a tested λ never
     learns within the budget."""

@@ -6,8 +6,9 @@ for bumps and SOS: accuracy falls with W, and exterior squares are harder than i
 Accuracy inside each square is taken over its labels whose ground truth the detector reads (`acc_ood_detectable`,
 ceiling 1): at σ = 1 the bumps at coordinates 0, 1 and N are clipped by the border and missed even in ground
 truth, so over all its labels a corner square's ceiling is 0.36 (W 4) or 0.60 (W 8) against 1 inside, and
-"exterior is harder" would be the detector's blindness. Each comparison must exceed the seed spreads, and the
-model must beat the nearest-training-label memorizer (≈ 0: every held-out label is ≥ 1 px from a training label).
+"exterior is harder" would be the detector's blindness. Each comparison is decided on the interval of its per-seed
+paired differences, and the model must beat the nearest-training-label memorizer (≈ 0: every held-out label is
+≥ 1 px from a training label).
 
 Measured cpu time: 32 min for the half-scale grid (W 2 / 4, 8 runs, one seed, two at a time; 2-core AMD EPYC,
 README); the faithful grid (24 runs, two at a time) on a 2-core AVX2-only AMD EPYC (family 25 model 1,

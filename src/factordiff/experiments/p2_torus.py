@@ -212,9 +212,9 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     not learned; the trained network's label-only response is shown beside it, since a wrap learned in the
     conditioning pathway is still learned), and its image-driven part is one (void when the untrained network's
     is); each ablation: the image-driven part is a torus (the recorded layer and the label-only response shown
-    beside it). The participation ratio of P2's
-    network (mean of the last third) must differ from the label-only response's and the untrained network's by
-    more than the seed spread (and 1)."""
+    beside it). Each learned seed's participation ratio of P2's network (mean of the last third) must lie in
+    [5, 10] on its 95 % interval and differ from the same seed's label-only response's and the untrained
+    network's by ≥ 1 on the interval of the paired differences."""
     groups: dict[tuple, dict] = {}
     for name, rs in by_run(rows).items():
         groups.setdefault(variant(rs), {})[name] = rs
