@@ -338,7 +338,16 @@ def test_one_sweep_launched_twice_at_once(tmp_path):
     cmd = [sys.executable, "-m", "factordiff", "sweep", str(spec), "--out", str(out), "--jobs", "1"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     outs = [(p.wait(), p.communicate()[0]) for p in procs]
-    assert [code for code, _ in outs] == [0, 0], outs
+    # a sweep that left runs to the other process says so and writes no table (before: "2 runs ran, 0 failed"
+    # and a partial results.csv written while the other was still training)
+    assert all(code in (0, 2) for code, _ in outs), outs
+    for code, text in outs:
+        if code == 2:
+            assert "being trained by another process" in text and "no results table written" in text, text
+    assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0  # all done: aggregates
+    from factordiff.table import read_results
+
+    assert {r["run"] for r in read_results(out / "results.csv")} == {"sigma=1_seed=0", "sigma=1.5_seed=0"}
     for name in ("sigma=1_seed=0", "sigma=1.5_seed=0"):
         d = out / "runs" / name
         assert json.loads((d / "status.json").read_text())["state"] == "done"
@@ -746,3 +755,149 @@ def test_a_stop_signal_a_library_turned_into_its_own_error_still_stops_the_analy
     with pytest.raises(ValueError):
         with raise_on_signals():
             raise ValueError("a real error")
+
+
+# ---- a run's identity (issue 44) ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["deleted", "self-symlink"])
+def test_a_run_without_its_config_is_not_resumed_under_another(straight, tmp_path, damage):
+    """Before: `rm r/config.yaml; train ... data.sigma=0.5 seed=7` resumed the σ 1 checkpoint as σ 0.5 / seed 7
+    (exit 0), and with another model.base wrote the new config.yaml, crashed, and left the run stuck. Now it is
+    refused before anything is written, the message says how to restore the config, and restoring it resumes."""
+    from factordiff.cli import main
+    from factordiff.errors import CheckpointError
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    (run / "config.yaml").unlink()
+    if damage == "self-symlink":
+        (run / "config.yaml").symlink_to(run / "config.yaml")
+    before = sorted(p.name for p in run.rglob("*"))
+    for extra in (("data.sigma=0.5", "seed=7"), ("model.base=16",)):
+        with pytest.raises(CheckpointError, match="config restore"):
+            train(cfg("train.steps=40", *extra), run, log=quiet, progress=False)
+    assert sorted(p.name for p in run.rglob("*")) == before  # nothing written, nothing deleted
+    assert main(["config", "restore", str(run)]) == 0
+    assert load_config(run / "config.yaml") == load_config(straight / "config.yaml")
+    train(cfg("train.steps=40"), run, log=quiet, progress=False)
+    assert load_checkpoint(list_checkpoints(run / "checkpoints")[-1])["manifest"]["step"] == 40
+
+
+def test_a_config_yaml_that_disagrees_with_the_checkpoints_is_refused(straight, tmp_path):
+    """config.yaml rewritten to σ 0.5 (by hand, or by the old bug): the checkpoints were trained at σ 1, so a
+    σ 0.5 resume is refused, naming the checkpoint; `config restore` will not overwrite a readable config."""
+    from factordiff.errors import CheckpointError
+    from factordiff.rundir import restore_config
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    save_config(cfg("data.sigma=0.5"), run / "config.yaml")
+    with pytest.raises(CheckpointError, match=r"data\.sigma.*checkpoint"):
+        train(cfg("data.sigma=0.5", "train.steps=40"), run, log=quiet, progress=False)
+    with pytest.raises(CheckpointError, match="readable: nothing to restore"):
+        restore_config(run)
+
+
+def test_analysing_one_layer_keeps_the_other_layers_summary(tmp_path):
+    """Before: analyze --layer layer3, then --layer layer4, left no layer3 summary row (phase onsets, grid
+    geometry were dropped). Now every layer keeps its rows and its summary."""
+    from factordiff.analyze import analyze_run
+    from factordiff.rundir import RunDir
+
+    run = tmp_path / "r"
+    train(cfg("train.steps=10", "train.snapshot_every=5", "train.eval_layers=[layer3,layer4]"), run, log=quiet,
+          progress=False)
+    for layer in ("layer3", "layer4", "layer3"):
+        analyze_run(run, layer=layer, methods=("pca",), topology="none", grid=0)
+    rd = RunDir(run)
+    assert rd.summary("layer3") and rd.summary("layer4")
+    assert {r["layer"] for r in rd.read_analysis()} == {"layer3", "layer4"}
+    assert len(rd.read_analysis("summary")) == 2 and len(rd.read_analysis(layer="layer3")) == 3  # steps 0, 5, 10
+
+
+def test_analyze_takes_the_run_lock(straight, tmp_path):
+    """Two writers of one run at once lost rows; analyze now refuses, before any work, while another process
+    holds the run (training or analysing it)."""
+    from factordiff.analyze import analyze_run
+    from factordiff.errors import RunLocked
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom factordiff.io import run_lock\n"
+                               f"with run_lock({str(run)!r}):\n    print('held', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLocked, match="training or analysing"):
+            analyze_run(run, methods=("pca",), topology="none", grid=0)
+        assert not (run / "analysis.jsonl").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_damaged_middle_line_is_an_error_not_a_dropped_row(straight, tmp_path):
+    """Before: a garbage middle line in analysis.jsonl silently dropped a row (the report drew 3 figures of 5);
+    a line `42` crashed with AttributeError. Now only a crash-cut last line is skipped; any other damaged line
+    is one error naming the file, the line and how to rebuild it."""
+    from factordiff.analyze import analyze_run
+    from factordiff.api import load_run
+    from factordiff.errors import DamagedFileError
+    from factordiff.io import read_jsonl
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    analyze_run(run, methods=("pca",), topology="none", grid=0)
+    path = run / "analysis.jsonl"
+    good = path.read_text().splitlines()
+    assert len(good) >= 3
+    path.write_text("\n".join(good) + '\n{"kind": "analysis", "st')  # a crash-cut append: tolerated
+    assert len(read_jsonl(path)) == len(good)
+    for bad in ("garbage", "42"):
+        path.write_text("\n".join([good[0], bad, *good[1:]]) + "\n")
+        with pytest.raises(DamagedFileError, match=r"analysis\.jsonl, line 2: .*rerun `factordiff analyze"):
+            load_run(run).analysis()
+    metrics = run / "metrics.jsonl"
+    lines = metrics.read_text().splitlines()
+    metrics.write_text("\n".join([lines[0], "{oops", *lines[1:]]) + "\n")
+    with pytest.raises(DamagedFileError, match=r"metrics\.jsonl, line 2"):
+        train(cfg("train.steps=40"), run, log=quiet, progress=False)
+
+
+def test_lost_checkpoints_do_not_silently_restart_a_run(straight, tmp_path):
+    """Before: with every checkpoint's manifest gone, `train` restarted from step 0 and deleted every snapshot
+    and metrics row without a word. Now it refuses, says what it holds and what to do; nothing is deleted."""
+    from factordiff.errors import CheckpointError
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    for d in list_checkpoints(run / "checkpoints"):
+        (d / "manifest.json").unlink()
+    before = sorted(p.name for p in run.rglob("*"))
+    with pytest.raises(CheckpointError, match=f"up to step {STEPS} but no usable checkpoint"):
+        train(cfg("train.steps=40"), run, log=quiet, progress=False)
+    assert sorted(p.name for p in run.rglob("*")) == before
+
+
+def test_a_snapshot_with_mismatched_arrays_is_one_clear_error(straight, tmp_path):
+    """Before: labels cut to 15 rows gave an IndexError in the scorer, images cut to 8 × 8 a ValueError in
+    analyze and `load_run(...).snapshot()` returned them without complaint. Now each is one error naming the
+    file and the array, with advice that is true (training does not rewrite a past snapshot)."""
+    from factordiff.analyze import analyze_run
+    from factordiff.api import load_run
+    from factordiff.errors import FactordiffError
+    from factordiff.io import load_npz, save_npz
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    path = sorted((run / "snapshots").glob("step_*.npz"))[-1]
+    z = load_npz(path)
+    for name, bad in (("labels", z["labels"][:5]), ("images", z["images"][:, :8, :8].copy())):
+        save_npz(path, **(z | {name: bad}))
+        with pytest.raises(FactordiffError, match=rf"{path.name}: array '{name}' has shape .*does not go back"):
+            load_run(run).snapshot()
+        with pytest.raises(FactordiffError, match=rf"array '{name}'"):
+            analyze_run(run, methods=("pca",), topology="none", grid=0)
+    path.write_bytes(path.read_bytes()[:100])  # truncated
+    with pytest.raises(FactordiffError, match="damaged or truncated: training writes each snapshot once"):
+        load_run(run).snapshot()

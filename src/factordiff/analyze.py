@@ -30,7 +30,7 @@ from .config import RunConfig
 from .data import make_dataset, render_labels
 from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
-from .io import atomic_write_text, load_npz, save_npz
+from .io import atomic_write_text, load_npz, run_lock, save_npz
 from .rundir import RunDir, step_of
 from .score import detectable, predict_labels, reference_scores, score_predictions
 from .unet import LAYERS
@@ -55,7 +55,7 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     labels: the control) and of its image-driven part (layer − label-only); the label-only share of the layer's
     variance; the PCA spectrum; the phase; Betti numbers. The label-only response comes from the snapshot
     (recorded since it exists) or from `label_only_of(step, labels)` (a kept checkpoint; None when none)."""
-    arrays = load_npz(path)
+    arrays = RunDir(Path(path).parent.parent).load_snapshot(path)
     if f"act_{layer}" not in arrays:
         have = [k[4:] for k in arrays if k.startswith("act_")]
         raise ConfigError("--layer", layer, f"one of the recorded layers {have}")
@@ -184,7 +184,18 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
                 log: Callable[[str], None] = lambda m: None) -> dict:
     """Analyse every (or the chosen) snapshot of a run; merge the rows into RUN/analysis.jsonl. `scoring`
     ({"data.pixel_scale": 0.5, …}) re-reads the snapshots with other scoring fields (SCORING_FIELDS: they do
-    not change what was trained), e.g. a half-scale run saved before data.pixel_scale existed."""
+    not change what was trained), e.g. a half-scale run saved before data.pixel_scale existed. Holds the run's
+    lock (another process training or analysing it: RunLocked, before any work); the rows and summaries of other
+    layers are kept."""
+    RunDir(run_dir).load_config()  # not a run directory: say so before the lock creates anything
+    with run_lock(run_dir):
+        return _analyze_run(run_dir, steps=steps, layer=layer, methods=methods, topology=topology, grid=grid,
+                            grid_repeats=grid_repeats, seed=seed, umap_seeds=umap_seeds, rule=rule, scoring=scoring,
+                            log=log)
+
+
+def _analyze_run(run_dir, *, steps, layer, methods, topology, grid, grid_repeats, seed, umap_seeds, rule, scoring,
+                 log) -> dict:
     run = RunDir(run_dir)
     cfg = with_scoring(run.load_config(), scoring or {})
     if layer not in LAYERS:
@@ -221,7 +232,11 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
             + ", ".join(f"R²[{m}] {row[f'r2_{m}']:.2f}" for m in methods) + (f" ({image})" if image else "")
             + f", PR {row['participation_ratio']:.1f}")
     out = run.analysis
-    old = [r for r in run.read_analysis() if not (r.get("layer") == layer and r["step"] in {x["step"] for x in rows})]
+    everything = run.read_analysis(kind=None)
+    redone = {x["step"] for x in rows}
+    old = [r for r in everything
+           if r.get("kind") == "analysis" and not (r.get("layer") == layer and r["step"] in redone)]
+    other_summaries = [r for r in everything if r.get("kind") == "summary" and r.get("layer") != layer]
     merged = sorted(old + rows, key=lambda r: (r["layer"], r["step"]))
     mine = [r for r in merged if r["layer"] == layer]  # phase onsets over every analysed snapshot of the layer
     summary = {"kind": "summary", "layer": layer, "rule": dataclasses.asdict(rule), "umap": UMAP_DEFAULTS,
@@ -239,7 +254,7 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
         summary |= {"grid": grid, "grid_step": probe["step"], "grid_repeats": grid_repeats,
                     "geometry": _geometry_rows(probe, seed=seed, topology=topology != "none",
                                                untrained=untrained, truth=truth)}
-    _write_rows(out, [*merged, summary])
+    _write_rows(out, [*merged, *other_summaries, summary])
     return {"rows": rows, "summary": summary, "path": str(out)}
 
 
@@ -296,7 +311,7 @@ def pick_phase_steps(rows: list[dict]) -> list[dict]:
 
 
 def _load_layer(path: Path, layer: str) -> tuple[np.ndarray, dict]:
-    z = load_npz(path)
+    z = RunDir(Path(path).parent.parent).load_snapshot(path)
     return z[f"act_{layer}"].astype(np.float64), {k: v for k, v in z.items() if not k.startswith("act_")}
 
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import ConfigError, FactordiffError
-from .io import load_npz
 from .rundir import RunDir
 
 
@@ -65,7 +64,7 @@ class Run:
         step = max(have) if step is None else step
         if step not in have:
             raise ConfigError("step", step, f"a step with a snapshot: {sorted(have)}")
-        return load_npz(have[step])
+        return self.dir.load_snapshot(have[step])
 
     def network(self, step: int | None = None, device: str = "auto"):
         """The trained UNet (EMA weights when the run keeps an EMA) of a kept checkpoint, in eval mode."""

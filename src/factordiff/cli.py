@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from .analysis.percolation import PercolationConfig
-from .config import ConfigError, to_yaml
+from .cli_records import add_config_commands, add_record_commands
+from .config import ConfigError
 from .errors import FactordiffError, raise_on_signals
 from .helptext import EXAMPLES
 from .presets import PRESETS, resolve_run_config
@@ -38,8 +39,7 @@ def _add_lists(p: argparse.ArgumentParser, **flags: str) -> None:
 def _progress(total: int, desc: str):
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
-    return bar
+    return tqdm(total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
 
 
 def cmd_preview(args) -> int:
@@ -203,41 +203,6 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def cmd_rejudge(args) -> int:
-    from .experiments.records import rejudge
-
-    changed = 0
-    for folder in args.folders:
-        res = rejudge(folder, figures=args.figures)
-        for v in res["verdicts"]:
-            print(f"{folder}: {v.line()}")
-        if res["same"]:
-            print(f"{folder}: {res['experiment']}: the stored verdicts follow from the stored data")
-        else:
-            changed += 1
-            for d in res["diffs"]:
-                print(f"{folder}: CHANGED {d}", file=sys.stderr)
-        for p in res.get("figures", []):
-            print(f"{folder}: drew {p}")
-    return 1 if changed else 0
-
-
-def cmd_designs(args) -> int:
-    from .experiments import EXPERIMENTS
-    from .experiments.design import check_frozen, design_hash, freeze
-
-    if args.freeze:
-        added = freeze(EXPERIMENTS)
-        print("froze " + ", ".join(added) if added else "every design is frozen already")
-    problems = check_frozen(EXPERIMENTS)
-    for name, exp in EXPERIMENTS.items():
-        d = exp.design
-        state = next((p.split(": ", 1)[1] for p in problems if p.startswith(f"{name}: ")), "frozen")
-        print(f"{name:<17} v{d.version}  seeds {d.seeds[0]}–{d.seeds[-1]} ({len(d.seeds)})  {design_hash(exp)}  "
-              f"{state}")
-    return 1 if problems else 0
-
-
 def cmd_bench(args) -> int:
     import json
 
@@ -252,11 +217,6 @@ def cmd_bench(args) -> int:
     out["preset"] = args.preset
     out["machine"] = machine()
     print(json.dumps(out))
-    return 0
-
-
-def cmd_config_show(args) -> int:
-    sys.stdout.write(to_yaml(resolve_run_config(args.items, args.preset)))
     return 0
 
 
@@ -381,16 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plan_args(p)
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("rejudge", help="recompute a record's verdicts from its stored data alone; exit 1 if they "
-                       "changed", epilog=EXAMPLES["rejudge"], formatter_class=fmt)
-    p.add_argument("folders", nargs="+", type=Path, metavar="RECORD", help="records/NAME or a reproduce OUT")
-    p.add_argument("--figures", action="store_true", help="also redraw its figures into RECORD/figures")
-    p.set_defaults(func=cmd_rejudge)
-
-    p = sub.add_parser("designs", help="the frozen confirmatory designs: version, seeds, hash, state",
-                       epilog=EXAMPLES["designs"], formatter_class=fmt)
-    p.add_argument("--freeze", action="store_true", help="freeze every design version not frozen yet")
-    p.set_defaults(func=cmd_designs)
+    add_record_commands(sub, fmt)
 
     p = sub.add_parser("bench", help="images/s of the real training step or sampling loop (one JSON line)",
                        epilog=EXAMPLES["bench"], formatter_class=fmt)
@@ -404,11 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-steps", type=int, help="sample with DDIM in this many steps (sample)")
     p.set_defaults(func=cmd_bench)
 
-    cfg = sub.add_parser("config", help="configs and presets").add_subparsers(dest="config_command", required=True)
-    p = cfg.add_parser("show", help="print the resolved config as YAML", epilog=EXAMPLES["config"],
-                       formatter_class=fmt)
-    _add_config_args(p)
-    p.set_defaults(func=cmd_config_show)
+    add_config_commands(sub, fmt, _add_config_args)
     return parser
 
 

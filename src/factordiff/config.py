@@ -230,6 +230,11 @@ class TrainConfig:
     amp: str = "auto"  # auto | none | bf16: autocast the forward pass (fp32 master weights and loss)
     compile: bool | str = "auto"  # auto | true | false: torch.compile (auto: CUDA only; CPU compiles for minutes)
     logger: str = "none"  # none | tensorboard: metrics also as TensorBoard scalars in RUN/tensorboard
+    # the closed-form memorizer control (memorizer.py): the exact denoiser of the training set, sampled once per
+    # run on the evaluation labels with the snapshots' noise; its label kernel's width in label increments
+    memorizer: str = "closed_form"  # closed_form | none
+    memorizer_bandwidth: float = 0.25  # [INFERRED] a quarter increment: at a training label it copies that label's
+    # own image (≥ 99 %), the best ID accuracy a copier gets; at a held-out one it mixes the nearest training labels
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -248,6 +253,8 @@ class TrainConfig:
         check_choice(p + "channels_last", self.channels_last, ("auto", True, False))
         check_choice(p + "compile", self.compile, ("auto", True, False))
         check_choice(p + "logger", self.logger, ("none", "tensorboard"))
+        check_choice(p + "memorizer", self.memorizer, ("closed_form", "none"))
+        check_number(p + "memorizer_bandwidth", self.memorizer_bandwidth, 0, 1000, lo_open=True)
 
 
 @dataclass(frozen=True)

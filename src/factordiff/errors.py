@@ -44,6 +44,13 @@ class RunLocked(FactordiffError):
     exit_code = EXIT_CONFIG
 
 
+class DamagedFileError(FactordiffError):
+    """A derived file has a damaged line that is not a crash-cut last line: named with its line and how to
+    rebuild it (never skipped silently)."""
+
+    exit_code = 1
+
+
 class CheckpointError(FactordiffError):
     """A checkpoint is unreadable, corrupt or belongs to a different config."""
 

@@ -136,9 +136,9 @@ def save_npz(path: str | os.PathLike, **arrays) -> Path:
     return Path(path)
 
 
-def load_npz(path: str | os.PathLike) -> dict:
+def load_npz(path: str | os.PathLike, rebuild: str = "") -> dict:
     """Every array of an .npz file (snapshots, probes), loaded; a truncated, damaged or missing file is one
-    FactordiffError naming it and what to do, not a BadZipFile traceback."""
+    FactordiffError naming it and `rebuild` (what to do), not a BadZipFile traceback."""
     import zipfile
 
     import numpy as np
@@ -150,7 +150,7 @@ def load_npz(path: str | os.PathLike) -> dict:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise FactordiffError(f"{path}: unreadable array file ({type(e).__name__}: {e}); it is damaged or "
-                              "truncated: delete it and rerun the command that wrote it") from None
+                              f"truncated: {rebuild or 'delete it and rerun the command that wrote it'}") from None
 
 
 def append_jsonl(path: str | os.PathLike, row: dict) -> None:
@@ -163,24 +163,53 @@ def append_jsonl(path: str | os.PathLike, row: dict) -> None:
         raise StorageError(f"could not append to {path}: {e.strerror or e}") from e
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    rows = []
+def read_jsonl(path: str | os.PathLike, rebuild: str = "") -> list[dict]:
+    """The JSON objects of a JSON-lines file ([] when it does not exist). Exactly one kind of damage is
+    tolerated: a last line without its newline that does not parse (an append cut by a crash). Any other line
+    that is not a JSON object raises DamagedFileError naming the file, the line and `rebuild` (how to rebuild
+    it), instead of being dropped."""
+    from .errors import DamagedFileError
+
     p = Path(path)
     if not p.exists():
-        return rows
-    for line in p.read_text(encoding="utf-8").splitlines():
+        return []
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        how = rebuild or "rebuild it with the command that wrote it"
+        raise DamagedFileError(f"{p}: not UTF-8 text: a damaged file; {how}") from None
+    lines = text.split("\n")
+    cut = lines.pop()  # "" when the file ends with a newline; otherwise a last line without one
+    rows = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            row, why = None, f"not JSON ({e.msg})"
+        else:
+            why = f"JSON but not an object ({type(row).__name__})"
+        if not isinstance(row, dict):
+            raise DamagedFileError(f"{p}, line {i}: {why}; only a crash-cut last line is skipped, so the file is "
+                                   f"damaged; {rebuild or 'rebuild it with the command that wrote it'}")
+        rows.append(row)
+    if cut.strip():
+        try:
+            row = json.loads(cut)
         except json.JSONDecodeError:
-            continue  # a line cut by a crash
+            return rows  # an append cut by a crash
+        if isinstance(row, dict):
+            rows.append(row)
     return rows
 
 
-def truncate_jsonl(path: str | os.PathLike, max_step: int) -> None:
-    """Keep only rows with step <= max_step (on resume, so no row is duplicated)."""
+def truncate_jsonl(path: str | os.PathLike, max_step: int, rebuild: str = "") -> None:
+    """Keep only rows with step <= max_step (on resume, so no row is duplicated); a damaged line other than a
+    crash-cut last one is an error (`read_jsonl`), never dropped by the rewrite."""
     p = Path(path)
     if p.exists():
-        rows = [r for r in read_jsonl(p) if r.get("step", 0) <= max_step]
+        rows = [r for r in read_jsonl(p, rebuild) if r.get("step", 0) <= max_step]
         atomic_write_text(p, "".join(json.dumps(r) + "\n" for r in rows))
 
 
@@ -208,7 +237,8 @@ def run_lock(run_dir: str | os.PathLike):
         f.seek(0)
         holder = f.read().strip() or "another process"
         f.close()
-        raise RunLocked(f"run {run_dir} is locked by {holder}; is it already training?") from None
+        raise RunLocked(f"run {run_dir} is locked by {holder}: another process is training or analysing it; "
+                        "wait for it to finish (or stop it) and rerun") from None
     f.seek(0)
     f.truncate()
     f.write(f"pid {os.getpid()} on {os.uname().nodename}")

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .config import RunConfig, load_config, to_dict
 from .errors import CheckpointError, ConfigError, FactordiffError
 from .io import read_jsonl
@@ -32,6 +34,8 @@ RUN_FILES = {"config": "config.yaml", "metrics": "metrics.jsonl", "snapshots": "
              "report": "report.html", "samples": "samples"}
 SWEEP_FILES = {"spec": "sweep.json", "results": "results.csv", "verdicts": "verdicts.json", "figures": "figures",
                "report": "report.html", "measured": "measured.json", "slurm": "slurm"}
+METRICS_REBUILD = ("metrics.jsonl is training's own log and no command rebuilds it: remove the damaged line by "
+                   "hand (the rows around it are intact); the snapshots keep every evaluation's images and scores")
 _STEP = re.compile(r"^(?:grid_)?step_(\d+)$")
 
 
@@ -74,6 +78,35 @@ class RunDir:
         """(step, path) of every snapshot, by step."""
         return _steps(self.snapshots.glob("step_*.npz"))
 
+    def load_snapshot(self, path: str | Path) -> dict:
+        """The arrays of one snapshot, checked: images (K, N, N) uint8 at the run's N, labels and pred (K, 2),
+        kinds and counts (K,), act_* and lab_* (K, …), every K the same; anything else is one error naming the
+        file and the array (a snapshot cut or mixed by hand would otherwise fail deep inside the scorer)."""
+        from .io import load_npz
+
+        path = Path(path)
+        step = step_of(path)
+        advice = (f"training writes each snapshot once, at its step, and does not go back to it: delete {path.name} "
+                  f"and the analysis goes on without step {step}")
+        z = load_npz(path, advice)
+        need = {"images": 3, "labels": 2, "kinds": 1, "pred": 2, "counts": 1}
+        missing = [k for k in need if k not in z]
+        if missing:
+            raise FactordiffError(f"{path}: not a snapshot (no {', '.join(missing)}); {advice}")
+        lengths = [len(z[n]) for n in need if z[n].ndim]
+        k = max(set(lengths), key=lengths.count)  # the count most arrays agree on: the odd one is named
+        for name, arr in z.items():
+            ndim = need.get(name)
+            bad = (ndim is not None and arr.ndim != ndim) or arr.ndim == 0 or len(arr) != k
+            bad = bad or (name in ("labels", "pred") and arr.shape[1:] != (2,))
+            if name == "images" and not bad:
+                n = self.load_config().data.image_size if self.config.exists() else arr.shape[1]
+                bad = arr.dtype != np.uint8 or arr.shape[1:] != (n, n)
+            if bad:
+                raise FactordiffError(f"{path}: array {name!r} has shape {arr.shape} ({arr.dtype}), which does not "
+                                      f"fit a snapshot of {k} labels; the file is damaged: {advice}")
+        return z
+
     def list_probes(self) -> list[tuple[int, Path]]:
         return _steps(self.probes.glob("grid_step_*.npz"))
 
@@ -91,12 +124,14 @@ class RunDir:
         return load_config(self.config)
 
     def read_metrics(self, kind: str | None = None) -> list[dict]:
-        return [r for r in read_jsonl(self.metrics) if kind is None or r.get("kind") == kind]
+        return [r for r in read_jsonl(self.metrics, METRICS_REBUILD) if kind is None or r.get("kind") == kind]
 
     def read_analysis(self, kind: str | None = "analysis", layer: str | None = None) -> list[dict]:
         """Rows of analysis.jsonl (a crash-cut last line is skipped) of that kind ('analysis', 'summary',
         None for all) and layer."""
-        return [r for r in read_jsonl(self.analysis) if (kind is None or r.get("kind") == kind)
+        return [r for r in read_jsonl(self.analysis, f"delete it and rerun `factordiff analyze {self.path}` (it "
+                                      "rewrites the file whole from the snapshots)")
+                if (kind is None or r.get("kind") == kind)
                 and (layer is None or r.get("layer") == layer)]
 
     def summary(self, layer: str = "layer4") -> dict:
@@ -155,17 +190,102 @@ def _flat(d: dict, pre: str = "") -> dict:
             (_flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
 
 
+def checkpoint_config(run: RunDir) -> tuple[dict | None, Path | None]:
+    """(the config its newest committed checkpoint was trained with, that checkpoint's manifest), or (None, None)
+    when no checkpoint records one. The checkpoints are the run's identity: config.yaml is only its copy."""
+    import json
+
+    from .checkpoint import list_checkpoints
+
+    if not run.checkpoints.is_dir():
+        return None, None
+    for d in reversed(list_checkpoints(run.checkpoints)):
+        try:
+            manifest = json.loads((d / "manifest.json").read_text())
+        except (OSError, ValueError):
+            continue  # a damaged manifest: the checkpoint loader refuses it by name; look at the previous one
+        if isinstance(manifest, dict) and isinstance(manifest.get("config"), dict):
+            return manifest["config"], d / "manifest.json"
+    return None, None
+
+
+def restore_config(run_dir: str | Path) -> Path:
+    """Write RUN/config.yaml from its newest checkpoint's manifest (the config it was trained with), when the
+    file is missing or unreadable; refused when config.yaml is readable (nothing to restore) or no checkpoint
+    records a config."""
+    from .config import from_dict, save_config
+
+    run = RunDir(run_dir)
+    saved, where = checkpoint_config(run)
+    if saved is None:
+        raise CheckpointError(f"run {run.path} has no committed checkpoint that records its config: nothing to "
+                              "restore config.yaml from; start a new run")
+    if run.config.exists() and not run.config.is_symlink():
+        try:
+            load_config(run.config)
+        except FactordiffError:
+            pass
+        else:
+            raise CheckpointError(f"{run.config} is readable: nothing to restore (delete it first to replace it "
+                                  f"with the config {where} records)")
+    if run.config.is_symlink():
+        run.config.unlink()
+    save_config(from_dict(RunConfig, saved), run.config)
+    return run.config
+
+
+def _has_work(run: RunDir) -> str | None:
+    """What a run directory already holds that a config belongs to ('checkpoints', 'snapshots', 'metrics'), or
+    None for a fresh directory."""
+    from .checkpoint import list_checkpoints
+
+    if run.checkpoints.is_dir() and list_checkpoints(run.checkpoints):
+        return "checkpoints"
+    if run.snapshots.is_dir() and any(run.snapshots.glob("step_*.npz")):
+        return "snapshots"
+    if run.metrics.exists() and run.metrics.stat().st_size > 0:
+        return "metrics"
+    return None
+
+
 def check_resume(run: RunDir, cfg: RunConfig, may_change: tuple[str, ...] = TRAIN_MAY_CHANGE) -> None:
-    """Refuse to continue the run in `run` with a config that differs from its saved one in a field outside
-    `may_change` (dotted keys or prefixes ending in '.'); train.steps may grow, never shrink."""
+    """Refuse to continue the run in `run` with a config that differs, in a field outside `may_change` (dotted
+    keys or prefixes ending in '.'), from its saved config.yaml or from the config its newest checkpoint was
+    trained with (the run's identity); train.steps may grow, never shrink. A run that holds work but no readable
+    config.yaml is refused with how to restore it (`factordiff config restore RUN`): its config is never guessed
+    from the command line."""
+    from .config import from_dict
+
+    if run.config.is_symlink() and not run.config.exists():
+        raise CheckpointError(f"{run.config} is a broken or looping symlink; replace it with the run's config "
+                              f"(`factordiff config restore {run.path}` writes the one its checkpoints record)")
+    manifest, where = checkpoint_config(run)
     if not run.config.exists():
+        work = _has_work(run)
+        if work:
+            how = (f"`factordiff config restore {run.path}` writes the config its checkpoint {where} records"
+                   if manifest is not None else "no checkpoint records its config: start a new run directory")
+            raise CheckpointError(f"run {run.path} holds {work} but no config.yaml: refusing to continue it under "
+                                  f"a config read off the command line; {how}")
         return
-    old, new = _flat(to_dict(load_config(run.config))), _flat(to_dict(cfg))
+    new = _flat(to_dict(cfg))
+    refs = [("config.yaml", _flat(to_dict(load_config(run.config))))]
+    if manifest is not None:
+        try:
+            refs.append((f"its checkpoint ({where})", _flat(to_dict(from_dict(RunConfig, manifest)))))
+        except FactordiffError:
+            pass  # a checkpoint from an older config format: config.yaml alone speaks for the run
+    for what, old in refs:
+        _compare(run, what, old, new, may_change)
+
+
+def _compare(run: RunDir, what: str, old: dict, new: dict, may_change: tuple[str, ...]) -> None:
     free = lambda k: any(k == m or (m.endswith(".") and k.startswith(m)) for m in may_change)  # noqa: E731
     kept = lambda k: k in AUTO_KEYS and new[k] == "auto"  # noqa: E731 - `auto` keeps the run's measured choice
     changed = [k for k in new if old.get(k) != new[k] and not free(k) and not kept(k)]
     if changed:
-        raise CheckpointError(f"run {run.path} was set up with a different config ({', '.join(changed)}); "
+        raise CheckpointError(f"run {run.path} was set up with a different config ({', '.join(changed)}; per "
+                              f"{what}); "
                               "refusing to continue it with this one (only train.* options may change on resume, "
                               "only train.steps in a sweep; use a new run or sweep directory)")
     if new["train.steps"] < old["train.steps"] and may_change == SWEEP_MAY_CHANGE:

@@ -65,7 +65,7 @@ def _requeue_this_job() -> None:
     print(f"requeued job {jid}", flush=True)
 
 
-def launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
+def launch_slurm(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None = None) -> int:
     try:
         import submitit
     except ImportError:

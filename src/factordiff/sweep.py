@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, RunConfig, parse_yaml, replace_path, to_dict
-from .errors import FactordiffError, Preempted
+from .errors import FactordiffError, Preempted, RunLocked
 from .io import atomic_write_text
 from .presets import PRESETS, preset
 from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
@@ -187,7 +187,7 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
                           "submitit code path locally with --slurm cluster=local")
     sweep_dir = Path(sweep_dir)
     runs = _prepare(spec, sweep_dir)
-    todo = []
+    todo, elsewhere = [], []
     for name, cfg, _assign, run_dir in runs:
         check_resume(RunDir(run_dir), cfg, SWEEP_MAY_CHANGE)  # only train.steps may change, and only grow
         st = run_status(run_dir)
@@ -195,11 +195,13 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
             continue
         if st["state"] == "running":
             log(f"{name}: running elsewhere ({st.get('host')}, pid {st.get('pid')}); skipped")
+            elsewhere.append(name)
             continue
         todo.append((name, cfg, run_dir))
     skipped = len(runs) - len(todo)
     log(f"sweep {spec.name}: {len(runs)} runs, {skipped} done or running, {len(todo)} to run ({launcher})")
     if not todo:
+        _refuse_if_elsewhere(elsewhere, len(runs), dry_run)
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped}
     extra = {}
     if launcher == "local":
@@ -215,9 +217,20 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
             log(f"  {name}: {cfg.train.steps} steps on a Slurm node (not estimated here: another machine)")
     if dry_run:
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped, "dry_run": True, **extra}
+    _refuse_if_elsewhere(elsewhere, len(runs), dry_run)
     fn = _launch_local if launcher == "local" else launch_slurm
-    failed = fn(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log)
+    failed = fn(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log, busy=elsewhere)
+    _refuse_if_elsewhere(elsewhere, len(runs), dry_run)  # runs another process took while this one waited
     return {"runs": len(runs), "ran": len(todo), "failed": failed, "skipped": skipped, **extra}
+
+
+def _refuse_if_elsewhere(names: list[str], total: int, dry_run: bool) -> None:
+    """Runs of this sweep that another process is training: say so and stop, before any results table is
+    written (a table aggregated now would be partial, and stay so if the other process died)."""
+    if names and not dry_run:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise RunLocked(f"{len(names)} of {total} runs are being trained by another process ({shown}): left to it, "
+                        "and no results table written; rerun this command when that process has finished")
 
 
 @contextlib.contextmanager
@@ -274,7 +287,7 @@ def _completed_with_heartbeat(futures: dict, todo, t0: float, log):
                 + (f"running: {'; '.join(running)}" if running else "waiting for a worker"))
 
 
-def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
+def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None = None) -> int:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -293,6 +306,8 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log) -> int:
             name = f"[{k}/{len(futures)} runs, {time.time() - t0:.0f} s, ≈ {left:.0f} s left] {name}"
             try:
                 out = fut.result()
+                if out.get("busy") and busy is not None:
+                    busy.append(futures[fut])
                 log(f"{name}: running in another process; left to it" if out.get("busy")
                     else f"{name}: done at step {out['step']}")
             except Preempted as e:

@@ -24,11 +24,12 @@ from . import diffusion
 from .checkpoint import latest_valid, save_checkpoint
 from .config import RunConfig, save_config, to_dict
 from .data import make_dataset
-from .errors import ConfigError, NonFiniteError, Preempted
-from .evaluate import resolve_device, snapshot
+from .errors import CheckpointError, ConfigError, NonFiniteError, Preempted
+from .evaluate import SNAPSHOT_SEED, resolve_device, snapshot
 from .io import clean_temp_files, run_lock, save_npz, truncate_jsonl
 from .loggers import MetricLog, check_logger
-from .rundir import RunDir, check_resume
+from .memorizer import closed_form_scores
+from .rundir import METRICS_REBUILD, RunDir, check_resume
 from .score import reference_scores
 from .step import make_batch_loss, make_model, step_generator, update  # noqa: F401 - re-exported
 
@@ -147,10 +148,20 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
         return _train_locked(cfg, run, ds, device, stop, progress, log, closing)
 
 
-def _resume(run: RunDir, model, ema: EMA, opt, log) -> int:
+def _resume(run: RunDir, model, ema: EMA, opt, log, first_checkpoint: int = 1) -> int:
     """Load the newest valid checkpoint into model, EMA and optimizer and drop what was logged after it;
-    the step to continue from (0 and a clean slate when there is none)."""
+    the step to continue from (0 and a clean slate when there is none). Refused when there is no usable
+    checkpoint but the run holds work past `first_checkpoint` (the step of its first checkpoint): its
+    checkpoints were lost or damaged, and restarting would delete that work without a word."""
     ckpt = latest_valid(run.checkpoints, warn=lambda m: print(m, file=sys.stderr))
+    if ckpt is None:
+        done = max([s for s, _ in run.list_snapshots()] + [int(r.get("step", 0)) for r in run.read_metrics()],
+                   default=0)
+        if done > first_checkpoint:
+            raise CheckpointError(f"run {run.path} holds snapshots and metrics up to step {done} but no usable "
+                                  f"checkpoint in {run.checkpoints} (missing, uncommitted or corrupt): refusing to "
+                                  "restart it from step 0, which would delete them; train in a new run directory, "
+                                  "or move this one's snapshots/ and metrics.jsonl aside to retrain it from scratch")
     start = 0
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
@@ -159,7 +170,7 @@ def _resume(run: RunDir, model, ema: EMA, opt, log) -> int:
         start = ckpt["manifest"]["step"]
         log(f"resumed {run.path} at step {start}")
     # rows and snapshots after the checkpoint (all of them on a fresh start) are redone identically
-    truncate_jsonl(run.metrics, start if ckpt is not None else -1)
+    truncate_jsonl(run.metrics, start if ckpt is not None else -1, METRICS_REBUILD)
     for step, path in run.list_snapshots():
         if ckpt is None or step > start:
             path.unlink()
@@ -171,12 +182,12 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
     debris = clean_temp_files(run.path)  # temp files of a process killed mid-write (never under a final name)
     if debris:
         log(f"removed {debris} unfinished temporary file(s) left by an interrupted write")
-    save_config(cfg, run.config)
     torch.manual_seed(cfg.seed)
     model = make_model(cfg, device)
     ema = EMA(model, tc.ema_decay, tc.ema_start)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    start = _resume(run, model, ema, opt, log)
+    start = _resume(run, model, ema, opt, log, first_checkpoint=tc.checkpoint_every or tc.snapshot_every)
+    save_config(cfg, run.config)  # only once the resume is accepted (check_resume, then the weights loaded)
     metrics = closing.enter_context(MetricLog(cfg, run.metrics, run.path / "tensorboard", start))
 
     sched = diffusion.make_schedule(cfg.diffusion)
@@ -187,6 +198,9 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
     # what two reference models score on the same labels: ground-truth images (the ceiling: P1 Alg. 1 misses
     # bumps clipped at the border, so this is below 1 on the full grid) and the nearest-training-label memorizer
     refs = reference_scores(eval_labels, eval_kinds, cfg.data, ds.labels)
+    if cfg.train.memorizer == "closed_form":  # and the closed-form memorizer: copies and superposes training images
+        refs["closedform"] = closed_form_scores(cfg, ds.labels, ds.kinds, eval_labels, eval_kinds,
+                                                seed=cfg.seed + SNAPSHOT_SEED)
     ceiling = refs["ceiling"]["acc"]
     ckpt_every = tc.checkpoint_every or tc.snapshot_every
     meta = {"config": to_dict(cfg)}

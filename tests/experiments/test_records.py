@@ -90,8 +90,13 @@ def test_a_confirmatory_record_is_stored_and_rejudged_from_its_data_alone(tmp_pa
     capsys.readouterr()
     assert main(["rejudge", str(folder)]) == 1
     assert "CHANGED" in capsys.readouterr().err
-    # and so is a table edited after the verdict
+    # and so is a stored number; a reworded detail is not a change of verdict
     v[0]["outcome"] = "supported"
+    v[0]["decision"]["calls"][0]["lo"] += 0.01
+    (folder / "verdicts.json").write_text(json.dumps(v))
+    assert "changed: call" in rejudge(folder)["diffs"][0]
+    v[0]["decision"]["calls"][0]["lo"] -= 0.01
+    v[0]["detail"] = "reworded"
     (folder / "verdicts.json").write_text(json.dumps(v))
     assert rejudge(folder)["same"]
 

@@ -67,6 +67,21 @@ class Verdict:
                                                   "decision") if k in d})
 
 
+def flag_reduced(verdicts: list[Verdict], cut: str | None) -> list[Verdict]:
+    """With a reduced budget a 'not supported' is not a finding (the full budget might have said supported):
+    inconclusive, with the reason; other outcomes carry the note."""
+    if not cut:
+        return verdicts
+    out = []
+    for v in verdicts:
+        d = v.to_dict()
+        d["detail"] = f"reduced budget ({cut})" + (f"; {v.detail}" if v.detail else "")
+        if v.outcome == NOT_SUPPORTED:
+            d["outcome"] = INCONCLUSIVE
+        out.append(Verdict.from_dict(d))
+    return out
+
+
 def show(v) -> str:
     if v is None:
         return ""

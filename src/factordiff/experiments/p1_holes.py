@@ -16,6 +16,7 @@ from .stats import (
     MARGIN,
     MIN_SEEDS,
     MISS,
+    beats_memorizer,
     combine,
     decision,
     interval,
@@ -58,17 +59,21 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
         oh = {s: v for s, v in o[hole].items() if s not in left}
         gap = interval_call(paired(oh, ih), -0.2, what="OOD − ID accuracy (same seed)")
         memo = interval_call(paired(oh, near.get(hole, {})), MARGIN, what="OOD − the memorizer's")
+        closed = beats_memorizer(oh, per_seed(rows, _hole, "acc_closedform_ood").get(hole, {}),
+                                 "OOD − the closed-form memorizer's")
         k = len(paired(oh, ih))
         why = [] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]
         why += [] if memo.call == HIT or gap.call == MISS else ["OOD not shown above the memorizer"]
         out.append(Verdict(f"hole {hole}: OOD accuracy in the hole only slightly below ID (P1 Fig 9)",
                            "each seed's final acc_ood − acc_id", gap.mean,
-                           outcome_of(combine([gap], [memo]), k >= MIN_SEEDS and finite(gap.mean)),
-                           "; ".join([gap.text(), memo.text(), f"OOD {show_seeds(list(oh.values()))}", *left_out,
-                                      *why]),
+                           outcome_of(combine([gap], [memo, *([closed] if closed else [])]),
+                                      k >= MIN_SEEDS and finite(gap.mean)),
+                           "; ".join([gap.text(), memo.text(),
+                                      closed.text() if closed else "closed-form memorizer not recorded",
+                                      f"OOD {show_seeds(list(oh.values()))}", *left_out, *why]),
                            {"nearest-training-label OOD": interval(list(near.get(hole, {}).values()))[0],
                             "ground-truth OOD": interval(list(ceil.get(hole, {}).values()))[0]},
-                           decision=decision(gap, memo, left_out=left_out)))
+                           decision=decision(gap, memo, closed, left_out=left_out)))
     return out
 
 

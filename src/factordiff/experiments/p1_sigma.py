@@ -1,6 +1,6 @@
 """P1 Fig 8: no strong correlation between the bump width σ and how fast the manifold emerges.
 
-    factordiff reproduce p1-sigma             # cpu scale: σ ∈ {0.5, 0.625, 0.75, 1} px × 3 seeds, d = 1
+    factordiff reproduce p1-sigma             # cpu scale: σ ∈ {0.5, 0.625, 0.75, 1} px × 3 seeds, d = 1, 4,000 steps
 
 Measured cpu time: 34.0 min for the 12 runs, two at a time, a low-priority test run beside it for 25 (2-core
 AMD EPYC family 26, 2026-12-01). At 2,000 steps 3 of 4 σ have a seed that never reaches 50 % of the ceiling

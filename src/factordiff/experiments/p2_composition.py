@@ -21,6 +21,7 @@ from .p2_common import FAST, p2_spec
 from .stats import (
     MARGIN,
     MIN_SEEDS,
+    beats_memorizer,
     combine,
     decision,
     interval,
@@ -90,6 +91,7 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                            "; ".join([c.text() for c in calls] + ([] if seeds_ok else [too_few_seeds(k)])),
                            {"memorizer vertical x": nvx, "memorizer vertical y": nvy}, decision=decision(*calls)))
     worst, worst_mem = per_seed(rows, _arm, _worst()), per_seed(rows, _arm, _worst("nearest_"))
+    worst_closed = per_seed(rows, _arm, _worst("closedform_"))
     has_sos = sos in {_arm(rs) for rs in runs.values()}
     base = worst.get(sos, {}) if has_sos else {}
     for g in sorted({_arm(rs) for rs in runs.values()}):
@@ -99,7 +101,9 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
         calls = [interval_call(list(w.values()), 0.5, what="worst arm accuracy"),
                  interval_call(paired(w, worst_mem.get(g, {})), MARGIN, what="worst arm − the memorizer's")]
         calls += [interval_call(paired(w, base), 0.1, what="worst arm − the 2D-SOS-only run's")] if base else []
-        call = combine(calls)
+        closed = beats_memorizer(w, worst_closed.get(g, {}), "worst arm − the closed-form memorizer's")
+        call = combine(calls, [closed] if closed else [])
+        calls += [closed] if closed else []
         out.append(Verdict(f"{g[0]}: with 1D stripes both coordinates are right in both arms (P2 Fig 4)",
                            "each seed's worst of acc_x, acc_y over the two arms", calls[0].mean,
                            outcome_of(call, finite(calls[0].mean, calls[1].mean) and seeds_ok),

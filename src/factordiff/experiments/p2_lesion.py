@@ -1,7 +1,7 @@
 """P2 Fig 11: interpolation is limited: accuracy inside a vertical lesion (a held-out band of x) decays with
 its width.
 
-    factordiff reproduce p2-lesion train.steps=4000   # cpu: widths 2, 2.5, 3, 5 px at x = 8 (P2: 1, 3.5, 8), d = 0.25
+    factordiff reproduce p2-lesion   # cpu: widths 2 / 2.5 / 3 / 3.5 / 4 / 5 px at x = 8 (P2: 1, 3.5, 8), 4,000 steps
 
 Measured cpu time (12 runs two at a time, 2-core Intel Xeon family 6 model 167, AMX-BF16; README): widths 1 / 2 /
 3.5 / 5: 39.0 min at 2,000 steps (inconclusive: not learned), 94.3 min at 4,000 (inconclusive: widths 1 and 2 tie at
@@ -25,6 +25,7 @@ from .stats import (
     MARGIN,
     MIN_RANK_POINTS,
     MIN_SEEDS,
+    beats_memorizer,
     combine,
     decision,
     gated_rows,
@@ -54,6 +55,7 @@ SPECS = p2_spec({"grid": {"data.holdout_x": [[7.0, 9.0], [6.75, 9.25], [6.5, 9.5
 # OOD accuracy over the held-out labels whose ground-truth image the scorer detects (the ceiling is 1 there): a
 # border-clipped label P1's detector misses scores 0 for every model and only adds ceiling noise to the order.
 OOD, MEMO, CEIL = "acc_ood_detectable", "acc_nearest_ood_detectable", "acc_ceiling_ood_detectable"
+CLOSED = "acc_closedform_ood_detectable"  # the closed-form memorizer (memorizer.py) on the same labels
 
 
 def _width(rs: list[dict]) -> float:
@@ -94,17 +96,19 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     test = next((i for i, m in enumerate(mem) if finite(m) and m < LEARNED), None)
     memo = interval_call(paired(ood[widths[test]], near.get(widths[test], {})), MARGIN,
                          what=f"model − memorizer at width {widths[test]:g}") if test is not None else None
+    closed = beats_memorizer(ood[widths[test]], per_seed(rows, _width, CLOSED).get(widths[test], {}),
+                             f"model − closed-form memorizer at width {widths[test]:g}") if test is not None else None
     why = [] if len(widths) >= MIN_RANK_POINTS else [f"{len(widths)} widths; a rank claim needs ≥ {MIN_RANK_POINTS}"]
     why += [] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]
     why += [] if test is not None else ["the memorizer solves every lesion: interpolation cannot be told from copying"]
-    final_call = combine([call], [memo] if memo else [])
+    final_call = combine([call], [c for c in (memo, closed) if c])
     return [Verdict("interpolation is limited: OOD accuracy decays as the lesion widens (P2 Fig 11)",
                     "each seed's Spearman ρ(lesion width, final OOD accuracy on the detectable labels)", call.mean,
                     outcome_of(final_call, finite(call.mean) and not why),
                     "; ".join([", ".join(f"width {w:g}: {a:.2f} (seeds {', '.join(f'{x:.2f}' for x in ood[w].values())}"
                                          f"; memorizer {m:.2f})" for w, a, m in zip(widths, acc, mem)),
-                               call.text(), *([memo.text()] if memo else []), *left_out, *why]),
-                    {"permutation p (within seeds)": call.p}, decision=decision(call, memo, left_out=left_out))]
+                               call.text(), *(c.text() for c in (memo, closed) if c), *left_out, *why]),
+                    {"permutation p (within seeds)": call.p}, decision=decision(call, memo, closed, left_out=left_out))]
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

@@ -1,8 +1,8 @@
 """P2 Figs 6, 13–15: accuracy switches on when the kept bumps percolate: the onset in λ (the share of the data
 kept) tracks the simulated percolation threshold λ_c(σ).
 
-    factordiff reproduce p2-percolation       # cpu scale: σ ∈ {0.25, 0.3, 0.35, 0.4} × λ ∈ {0.05, 0.1, 0.2, 0.4}
-    factordiff reproduce p2-percolation train.steps=6000     # the budget that decides it (runs resume)
+    factordiff reproduce p2-percolation       # cpu: σ ∈ {0.25, 0.3, 0.35, 0.4} × seven λ from 0.05 to 0.4, 6,000 steps
+    factordiff reproduce p2-percolation --confirm   # the frozen design on fresh seeds (records/p2-percolation)
 
 Scored over the detectable labels of the whole 2D label grid of each run's training region (as p2-scaling),
 beside the nearest-training-label memorizer (≈ λ there). The order of the onsets is a rank claim, so it needs

@@ -29,6 +29,7 @@ from .stats import (
     HIT,
     MARGIN,
     MISS,
+    beats_memorizer,
     decision,
     gated_rows,
     interval_call,
@@ -107,6 +108,10 @@ def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     beat = [interval_call(paired(acc[(k, p, widths[0])], memo.get((k, p, widths[0]), {})), MARGIN,
                           what=f"{k} {p} W {widths[0]:g}: model − memorizer")
             for k, p in curves if widths and acc.get((k, p, widths[0]))]
+    closed = per_seed(rows, _region, "acc_closedform_ood_detectable")
+    beat += [c for k, p in curves if widths and acc.get((k, p, widths[0]))
+             for c in [beats_memorizer(acc[(k, p, widths[0])], closed.get((k, p, widths[0]), {}),
+                                       f"{k} {p} W {widths[0]:g}: model − closed-form memorizer")] if c]
     why += [f"not shown above the memorizer: {c.text()}" for c in beat if c.call != HIT]
     why += [] if len(widths) >= 2 else ["one W: nothing to compare"]
     detail = "; ".join(f"{k} {p} W {w:g}: {_mean(list(v.values())):.2f}" for (k, p, w), v in sorted(acc.items()))

@@ -14,13 +14,13 @@ import numpy as np
 
 from .. import figures, plot
 from ..data import in_holdout
-from ..io import load_npz
 from ..rundir import RunDir
 from .base import CURVES_CAPTION, Experiment, Verdict, by_run, draw_curves, finite, key, run_dir
 from .design import Design, confirm_seeds
 from .p2_common import FAST, p2_spec
 from .stats import (
     MARGIN,
+    beats_memorizer,
     combine,
     decision,
     interval,
@@ -49,7 +49,7 @@ def measure(rows: list[dict], log=print) -> dict:
         if not snaps:
             out[name] = None
             continue
-        z = load_npz(snaps[-1][1])
+        z = run.load_snapshot(snaps[-1][1])
         imgs, labels, pred = z["images"], z["labels"], z["pred"]
         ood = np.flatnonzero(in_holdout(labels.astype(np.float64), run.load_config().data))[:25]
         out[name] = {"images": imgs[ood], "labels": labels[ood], "pred": pred[ood]}
@@ -67,15 +67,18 @@ def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     w, wo = acc.get(True, {}), acc.get(False, {})
     gap = interval_call(paired(w, wo), GAP, what="OOD accuracy with rim − without (same seed)")
     memo = interval_call(paired(w, near.get(True, {})), MARGIN, what="with rim − the memorizer")
+    closed = beats_memorizer(w, per_seed(rows, rim, "acc_closedform_ood").get(True, {}),
+                             "with rim − the closed-form memorizer")
     mw, mwo, mn = (interval(list(d.values()))[0] for d in (w, wo, near.get(True, {})))
     ok = finite(mw, mwo, mn)
     return [Verdict("1D stripes generalize to 2D SOS only with a few 2D examples on the rim (P2 Fig 10)",
                     "each seed's final OOD (interior 2D SOS) accuracy: with rim − without", gap.mean,
-                    outcome_of(combine([gap], [memo]), ok),
-                    f"{gap.text()}; {memo.text()}; with rim {show_seeds(list(w.values()))}, without "
+                    outcome_of(combine([gap], [memo, *([closed] if closed else [])]), ok),
+                    f"{gap.text()}; {memo.text()}; {closed.text() if closed else 'closed-form memorizer not recorded'}"
+                    f"; with rim {show_seeds(list(w.values()))}, without "
                     f"{show_seeds(list(wo.values()))}",
                     {"with rim": mw, "without": mwo, "nearest-training-label memorizer (OOD)": mn},
-                    decision=decision(gap, memo))]
+                    decision=decision(gap, memo, closed))]
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:

@@ -117,13 +117,22 @@ def _same(a, b, rel: float = 1e-6) -> bool:
     return a == b
 
 
+def _decided(v: dict) -> dict:
+    """What a verdict decided, for comparing a stored verdict with today's: its outcome, value and the numbers of
+    its first call (the claim's own statistic). Wording (detail, controls) and added gates may change; these may
+    not without a new design version."""
+    c = ((v.get("decision") or {}).get("calls") or [{}])[0]
+    return {"outcome": v.get("outcome"), "value": v.get("value"),
+            "call": {k: c.get(k) for k in ("call", "mean", "lo", "hi", "n", "effect")}}
+
+
 def rejudge(folder: Path, figures: bool = False) -> dict:
     """Recompute a record's verdicts from its stored table and measurements alone (no run directory), with the
-    reduced-budget flag it was judged under, and compare them with its verdicts.json. Returns {'experiment',
-    'verdicts' (today's), 'same' (bool), 'diffs' (['claim: stored → now'])}; `figures`: redraw its figures into
-    FOLDER/figures too."""
+    reduced-budget flag it was judged under, and compare what they decided (`_decided`) with its verdicts.json.
+    Returns {'experiment', 'verdicts' (today's), 'same' (bool), 'diffs' (['claim: stored → now'])};
+    `figures`: redraw its figures into FOLDER/figures too."""
+    from .base import flag_reduced
     from .registry import get
-    from .reproduce import flag_reduced
 
     folder = Path(folder)
     r = load(folder)
@@ -134,11 +143,12 @@ def rejudge(folder: Path, figures: bool = False) -> dict:
     for i in range(max(len(now), len(r["verdicts"]))):
         a = r["verdicts"][i] if i < len(r["verdicts"]) else None
         b = now[i] if i < len(now) else None
-        if a is None or b is None or not _same(a, b):
+        if a is None or b is None or not _same(_decided(a), _decided(b)):
             claim = (a or b)["claim"]
             what = f"{a['outcome'] if a else '–'} → {b['outcome'] if b else '–'}"
             if a and b and a["outcome"] == b["outcome"]:
-                changed = [k for k in b if not _same(a.get(k), b[k])]
+                da, db = _decided(a), _decided(b)
+                changed = [k for k in db if not _same(da.get(k), db[k])]
                 what += f" (same outcome; changed: {', '.join(changed)})"
             diffs.append(f"{claim}: {what}")
     out = {"experiment": exp.name, "verdicts": verdicts, "same": not diffs, "diffs": diffs}

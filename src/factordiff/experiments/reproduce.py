@@ -15,7 +15,7 @@ from ..io import atomic_write_json, clean_temp_files
 from ..report import write_experiment_report
 from ..sweep import complete_in, expand, launch, parse_spec
 from ..table import aggregate
-from .base import CPU_NOTE, INCONCLUSIVE, NOT_SUPPORTED, Experiment, Verdict
+from .base import CPU_NOTE, Experiment, Verdict, flag_reduced  # noqa: F401 - flag_reduced: re-exported
 from .registry import get
 
 
@@ -87,21 +87,6 @@ def budget_cut(full_body: dict, spec) -> str | None:
     full = min(cfg.train.steps for _, cfg, _ in expand(parse_spec({"name": "full", **full_body})))
     got = min(cfg.train.steps for _, cfg, _ in expand(spec))
     return f"train.steps {got} < the scale's {full}" if got < full else None
-
-
-def flag_reduced(verdicts: list[Verdict], cut: str | None) -> list[Verdict]:
-    """With a reduced budget a 'not supported' is not a finding (the full budget might have said supported):
-    inconclusive, with the reason; other outcomes carry the note."""
-    if not cut:
-        return verdicts
-    out = []
-    for v in verdicts:
-        d = v.to_dict()
-        d["detail"] = f"reduced budget ({cut})" + (f"; {v.detail}" if v.detail else "")
-        if v.outcome == NOT_SUPPORTED:
-            d["outcome"] = INCONCLUSIVE
-        out.append(Verdict.from_dict(d))
-    return out
 
 
 def record_call(out: Path, name: str, scale: str, spec, summary: dict, wall_s: float) -> None:

@@ -309,6 +309,14 @@ def gated_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
     return [r for r in rows if r["run"] in kept], out
 
 
+def beats_memorizer(model: dict, memo: dict, what: str = "model − closed-form memorizer") -> Call | None:
+    """The gate of an OOD claim against the closed-form memorizer (memorizer.py: copies and superposes training
+    images): the per-seed margin's interval must clear MARGIN; a gate that is not a hit means copying alone does
+    as well, and the verdict says so. None when the runs did not record it (older than the control)."""
+    d = paired(model, memo)
+    return interval_call(d, MARGIN, what=what) if d else None
+
+
 def decision(*calls: Call | None, left_out: list[str] = ()) -> dict:
     """A verdict's `decision` record: every call it rests on (as dicts: rule, interval, level, effect size, p,
     seeds needed) and the seeds left out by the learned gate."""
