@@ -901,3 +901,83 @@ def test_a_snapshot_with_mismatched_arrays_is_one_clear_error(straight, tmp_path
     path.write_bytes(path.read_bytes()[:100])  # truncated
     with pytest.raises(FactordiffError, match="damaged or truncated: training writes each snapshot once"):
         load_run(run).snapshot()
+
+
+BOMB = "".join(f"{c}: &{c} [" + ",".join([f"*{p}"] * 9 if p else ['"lol"'] * 9) + "]\n"
+               for p, c in zip(["", *"abcdefgh"], "abcdefghi"))
+
+
+def test_an_alias_bomb_is_refused_at_once_with_a_bounded_message(tmp_path):
+    """Before: a billion-laughs YAML in a config value or a sweep override ran for 16–41 s to a MemoryError
+    (1.6–3.7 GB: ConfigError formatted the whole expansion). Now the loader refuses any document whose aliases
+    expand past 100,000 nodes, and every ConfigError's message is bounded."""
+    from factordiff.config import parse_overrides
+    from factordiff.errors import ConfigError as CE
+    from factordiff.errors import short_repr
+    from factordiff.sweep import load_spec
+
+    (tmp_path / "c.yaml").write_text(BOMB)
+    (tmp_path / "s.yaml").write_text("name: s\noverrides:\n  data.sigma: [*i]\n" + BOMB.replace("\n", "\n", 1))
+    t0 = time.time()
+    for call in (lambda: load_config(tmp_path / "c.yaml"),
+                 lambda: parse_overrides(["data.sigma=" + BOMB.replace("\n", ", ").join("{}")]),
+                 lambda: load_spec(tmp_path / "s.yaml")):
+        with pytest.raises(CE) as e:
+            call()
+        assert len(str(e.value)) < 1000, len(str(e.value))
+    assert time.time() - t0 < 10
+    huge = [[["x" * 10**6] * 10**3] * 10]
+    assert len(str(CE("field", huge, "small"))) < 500 and len(short_repr("y" * 10**6)) < 200
+
+
+def test_nan_and_inf_are_named_as_such():
+    for v in ("nan", "inf", "-inf", ".nan"):
+        with pytest.raises(ConfigError, match="finite number"):
+            apply_overrides(RunConfig(), [f"data.sigma={v}"])
+
+
+@pytest.mark.parametrize("where", ["snapshots", "checkpoints", "run"])
+def test_symlink_loops_are_refused_before_any_work(straight, tmp_path, where):
+    """Before: `snapshots` a symlink to itself made analyze say "train it first" and train run, then die with
+    FileExistsError, losing the steps; a run directory that was a symlink to itself did the same."""
+    from factordiff.analyze import analyze_run
+    from factordiff.report import write_report
+
+    run = tmp_path / "r"
+    if where == "run":
+        run.symlink_to(run)
+    else:
+        shutil.copytree(straight, run)
+        shutil.rmtree(run / where)
+        (run / where).symlink_to(run / where)
+    for call in (lambda: train(cfg("train.steps=40"), run, log=quiet, progress=False),
+                 lambda: analyze_run(run, methods=("pca",), topology="none", grid=0),
+                 lambda: write_report(run)):
+        with pytest.raises(ConfigError, match="symlink that loops or points nowhere"):
+            call()
+
+
+def test_report_on_a_run_whose_snapshots_are_gone_says_so(straight, tmp_path):
+    """Before: "damaged or truncated: delete it" for a file that did not exist."""
+    from factordiff.analyze import analyze_run
+    from factordiff.errors import FactordiffError
+    from factordiff.report import write_report
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    analyze_run(run, methods=("pca",), topology="none", grid=0)
+    shutil.rmtree(run / "snapshots")
+    with pytest.raises(FactordiffError, match="missing .*its snapshot is gone.*rerun `factordiff analyze"):
+        write_report(run)
+
+
+def test_small_faults_name_what_they_should(tmp_path, straight):
+    """An invalid value in config.yaml names the file too; checkpoint files get the same permissions as every
+    other file (they were 0600)."""
+    bad = tmp_path / "c.yaml"
+    bad.write_text("data:\n  sigma: -3\n")
+    with pytest.raises(ConfigError, match=rf"{bad}: data\.sigma"):
+        load_config(bad)
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    ckpt = next((straight / "checkpoints").glob("step_*/model.safetensors"))
+    assert mode(ckpt) == mode(straight / "config.yaml")

@@ -187,6 +187,7 @@ def analyze_run(run_dir: str | Path, *, steps: list[int] | None = None, layer: s
     not change what was trained), e.g. a half-scale run saved before data.pixel_scale existed. Holds the run's
     lock (another process training or analysing it: RunLocked, before any work); the rows and summaries of other
     layers are kept."""
+    RunDir(run_dir).check_tree()
     RunDir(run_dir).load_config()  # not a run directory: say so before the lock creates anything
     with run_lock(run_dir):
         return _analyze_run(run_dir, steps=steps, layer=layer, methods=methods, topology=topology, grid=grid,

@@ -303,6 +303,9 @@ def _coerce(name: str, tp: Any, value: Any) -> Any:
     if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(name, value, "an integer")
     if tp is float:
+        if isinstance(value, str) and value.strip().lower().lstrip("+-.") in ("nan", "inf", "infinity"):
+            raise ConfigError(name, value, "a finite number", f"{name}: must be a finite number (got {value!r}: "
+                              "NaN and infinity are not allowed)")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(name, value, "a number")
         return float(value)
@@ -354,7 +357,12 @@ def load_config(path: str | Path, cls: type = RunConfig) -> Any:
     except UnicodeDecodeError:
         raise ConfigError("config", str(path), "a UTF-8 YAML file", f"{path}: not a text file (undecodable "
                           "as UTF-8): a damaged or binary file where a YAML config belongs") from None
-    return from_dict(cls, parse_yaml(text, str(path)) or {})
+    try:
+        return from_dict(cls, parse_yaml(text, str(path)) or {})
+    except ConfigError as e:
+        if str(path) in str(e):
+            raise
+        raise ConfigError(e.field, e.value, e.allowed, f"{path}: {e}") from None
 
 
 def save_config(cfg: Any, path: str | Path) -> Path:

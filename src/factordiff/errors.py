@@ -13,6 +13,17 @@ EXIT_CHECKPOINT = 4  # checkpoint unreadable or incompatible
 EXIT_STORAGE = 5  # disk full, permission
 
 
+def short_repr(value: object, limit: int = 300) -> str:
+    """repr(value), bounded whatever the value (a YAML bomb's expansion, a megabyte string): nested containers
+    are cut by reprlib per level, and the whole to `limit` characters."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlist, r.maxtuple, r.maxdict, r.maxset, r.maxlevel = 120, 120, 8, 8, 8, 8, 3
+    text = r.repr(value)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
+
+
 class FactordiffError(Exception):
     """Base class: every error the lab raises on purpose."""
 
@@ -26,7 +37,7 @@ class ConfigError(FactordiffError, ValueError):
 
     def __init__(self, field: str, value: object, allowed: str, message: str | None = None):
         self.field, self.value, self.allowed, self.message = field, value, allowed, message
-        super().__init__(message or f"{field}: must be {allowed} (got {value!r})")
+        super().__init__(message or f"{field}: must be {allowed} (got {short_repr(value)})")
 
     def __reduce__(self):  # picklable, so a sweep worker's error reaches the parent intact
         return type(self), (self.field, self.value, self.allowed, self.message)

@@ -124,6 +124,7 @@ def save_tensors(path: str | os.PathLike, tensors: dict) -> Path:
 
     with atomic_path(path) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # safetensors recreates the file 0600; every other file is 0644 (umask)
     return Path(path)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import figures
 from .analyze import phase_panels, probe_diagrams, probe_geometry
 from .errors import FactordiffError
-from .io import atomic_write_text
+from .io import atomic_write_text, run_lock
 from .rundir import RunDir, SweepDir
 
 MARK = {"supported": "✔", "not supported": "✘", "inconclusive": "?"}
@@ -128,7 +128,14 @@ def _counts(r: dict) -> str:
 
 
 def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -> dict:
-    run = RunDir(run_dir)
+    """RUN/figures and RUN/report.html from the run's analysis, under the run's lock."""
+    RunDir(run_dir).check_tree()
+    RunDir(run_dir).load_config()  # not a run directory: said before the lock creates anything
+    with run_lock(run_dir):
+        return _write_report(RunDir(run_dir), layer=layer, seed=seed)
+
+
+def _write_report(run: RunDir, *, layer: str, seed: int) -> dict:
     cfg = run.load_config()
     rows = run.read_analysis(layer=layer)
     if not rows:

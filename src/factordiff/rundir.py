@@ -78,6 +78,18 @@ class RunDir:
         """(step, path) of every snapshot, by step."""
         return _steps(self.snapshots.glob("step_*.npz"))
 
+    def check_tree(self) -> None:
+        """The run directory and its folders are real directories (or absent): a symlink loop, a dangling link
+        or a file where a folder belongs is one error naming it, before any work (a `snapshots` link to itself
+        once let training run, then die writing its first snapshot)."""
+        for p in (self.path, self.snapshots, self.checkpoints, self.probes, self.figures):
+            if p.is_symlink() and not p.exists():
+                raise ConfigError("RUN", str(p), "a directory", f"{p} is a symlink that loops or points nowhere; "
+                                  "replace it with a directory (or remove it)")
+            if p.exists() and not p.is_dir():
+                raise ConfigError("RUN", str(p), "a directory", f"{p} is a file where a directory belongs; move it "
+                                  "aside")
+
     def load_snapshot(self, path: str | Path) -> dict:
         """The arrays of one snapshot, checked: images (K, N, N) uint8 at the run's N, labels and pred (K, 2),
         kinds and counts (K,), act_* and lab_* (K, …), every K the same; anything else is one error naming the
@@ -88,6 +100,10 @@ class RunDir:
         step = step_of(path)
         advice = (f"training writes each snapshot once, at its step, and does not go back to it: delete {path.name} "
                   f"and the analysis goes on without step {step}")
+        if not path.exists():
+            raise FactordiffError(f"{path}: missing (analysis.jsonl or the caller names step {step}, but its snapshot "
+                                  f"is gone); rerun `factordiff analyze {self.path}` to analyse the snapshots that "
+                                  "exist")
         z = load_npz(path, advice)
         need = {"images": 3, "labels": 2, "kinds": 1, "pred": 2, "counts": 1}
         missing = [k for k in need if k not in z]

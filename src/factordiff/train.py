@@ -135,6 +135,7 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
     if run.path.exists() and not run.path.is_dir():
         raise ConfigError("--run-dir", str(run.path), "a directory (new or an earlier run's)",
                           f"--run-dir: {run.path} is a file, not a directory; choose a new path or a run directory")
+    run.check_tree()  # symlink loops and files where folders belong: refused before any work
     ds = make_dataset(cfg.data)  # validates the data config before anything is written
     check_logger(cfg)
     device = resolve_device(cfg.train.device)
