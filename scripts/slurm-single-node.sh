@@ -2,7 +2,7 @@
 # A real single-node Slurm cluster on this machine, for the Slurm integration test (tests/test_slurm.py).
 #   scripts/slurm-single-node.sh start   # install slurm-wlm + munge (Debian, as root) if missing, start daemons
 #   scripts/slurm-single-node.sh stop    # stop the daemons started by `start`
-# Follows ../shared/notes/slurm-single-node.md: munge key owned by munge, slurm.conf with linuxproc/none
+# The recipe: munge key owned by munge, slurm.conf with linuxproc/none
 # plugins (no cgroups, no systemd), one node with all CPUs, one default partition.
 set -euo pipefail
 STATE=/var/lib/factordiff-slurm

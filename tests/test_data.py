@@ -108,7 +108,7 @@ def test_mixtures():
 
 
 def test_one_image_per_stripe_position():
-    cfg = DataConfig(kind="bump+stripes", stripe_offsets="one")  # PAPERS §6 #19: 2·(N/d + 1) stripes
+    cfg = DataConfig(kind="bump+stripes", stripe_offsets="one")  # docs/papers.md §6 #19: 2·(N/d + 1) stripes
     ds = make_dataset(cfg)
     stripes = ds.labels[ds.kinds == SOS]
     assert (ds.kinds == BUMP).sum() == 33**2 and len(stripes) == 2 * 33
@@ -166,7 +166,7 @@ def test_to_uint8():
 
 
 def test_overlap_known_values():
-    # PAPERS.md §5.1 item 3 [COMPUTED]: at d = 1, 0.94 (σ=1), 0.77 (σ=0.5), 0.19 (σ=0.25), ~5e-6 (σ=0.1)
+    # docs/papers.md §5.1 item 3 [COMPUTED]: at d = 1, 0.94 (σ=1), 0.77 (σ=0.5), 0.19 (σ=0.25), ~5e-6 (σ=0.1)
     got = overlap_curves([1.0, 0.5, 0.25, 0.1], [1.0])[:, 0]
     np.testing.assert_allclose(got[:3], [0.94, 0.77, 0.19], atol=0.005)
     assert 1e-6 < got[3] < 1e-5

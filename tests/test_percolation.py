@@ -25,7 +25,7 @@ def test_sigma_0_1_never_percolates(result):
 
 
 def test_wide_bumps_percolate_at_5_percent(result):
-    assert (result.mean[3:, 0, 0] > 0.95).all()  # σ ≥ 1: ≈ 1 already at λ = 0.05 (PAPERS.md §2.4)
+    assert (result.mean[3:, 0, 0] > 0.95).all()  # σ ≥ 1: ≈ 1 already at λ = 0.05 (docs/papers.md §2.4)
 
 
 def test_mass_ratio_rises_with_lambda(result):

@@ -36,7 +36,7 @@ def test_algorithm1_border_clipping_is_reported_not_hidden():
     acc = accuracy(pred, ds.labels)
     interior = (ds.labels >= 3).all(axis=1) & (ds.labels <= 30).all(axis=1)
     assert accuracy(pred[interior], ds.labels[interior])["acc"] == 1.0
-    assert 0.8 < acc["acc"] < 1.0  # clipped bumps at labels 0, 1 and 32 are missed (PAPERS.md §5.1)
+    assert 0.8 < acc["acc"] < 1.0  # clipped bumps at labels 0, 1 and 32 are missed (docs/papers.md §5.1)
     assert (counts == 1).all()
 
 

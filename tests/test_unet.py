@@ -10,7 +10,7 @@ SMALL = ModelConfig(base=8, pe_dim=16, attention=("layer4",))
 
 def test_paper_network_size():
     n = count_parameters(UNet(ModelConfig()))
-    assert abs(n - 23.3e6) / 23.3e6 < 0.01  # PAPERS.md §1.2: ≈ 23.3 M (big bottleneck, 1 channel)
+    assert abs(n - 23.3e6) / 23.3e6 < 0.01  # docs/papers.md §1.2: ≈ 23.3 M (big bottleneck, 1 channel)
     assert abs(count_parameters(UNet(ModelConfig(bottleneck="light"))) - 16.9e6) / 16.9e6 < 0.02
 
 
@@ -25,7 +25,7 @@ def test_shapes_and_recorded_layers():
     shapes = {k: tuple(v[0].shape[1:]) for k, v in rec.items()}
     assert shapes == {"inc": (64, 32, 32), "layer0": (128, 16, 16), "layer1": (256, 8, 8), "layer2": (256, 4, 4),
                       "bottleneck": (256, 4, 4), "layer3": (128, 8, 8), "layer4": (64, 16, 16),
-                      "layer5": (64, 32, 32)}  # PAPERS.md §1.2: layer 4 = 64×16×16
+                      "layer5": (64, 32, 32)}  # docs/papers.md §1.2: layer 4 = 64×16×16
     assert all(len(m._forward_hooks) == 0 and len(m._forward_pre_hooks) == 0 for m in model.modules())
 
 

@@ -1,6 +1,6 @@
 """Typed, frozen configs: validated at construction, saved and loaded as YAML, overridable by `key=value`.
 
-Every default is a paper value (cited) or, where the papers are silent, the default of PAPERS.md §6 (marked
+Every default is a paper value (cited) or, where the papers are silent, the default of docs/papers.md §6 (marked
 [INFERRED]). A config that constructs is a config the lab can run: all range and cross-field checks happen
 in `__post_init__`, before any work, and each error names the field, the value and what is allowed.
 """
@@ -53,7 +53,7 @@ class DataConfig:
     rim_width: float = 2.0  # [INFERRED] kind=stripes: add 2D SOS whose crossing is within this of the edge (P2 Fig 10)
     include_blank: bool = False  # kind with stripes: also keep 0D (both stripes hidden) images
     stripe_offsets: str = "all"  # 1D stripe images: "all" = every hidden-coordinate value of the canvas (P2 Fig 9);
-    # "one" = one image per stripe position, the hidden coordinate at the canvas edge ([INFERRED] PAPERS §6 #19, Fig 5b)
+    # "one" = one image per stripe position, the hidden coordinate at the canvas edge (docs/papers.md §6 #19)
     holdout: str = "none"  # held-out (OOD) region: box (P1 Fig 9 holes), cross (P2 Fig 4), band_x (P2 Fig 11)
     holdout_x: tuple[float, float] = (13.0, 19.0)  # P2 Fig 4: held-out range 13–19; P1 3.5 % hole
     holdout_y: tuple[float, float] = (13.0, 19.0)
@@ -61,7 +61,7 @@ class DataConfig:
     fraction: float = 1.0  # λ: share of the labels kept (P2 Figs 4g, 5, 6), uniform without replacement
     subsample_scope: str = "2d"  # [INFERRED] subsample only 2D images (P2 Fig 5b keeps all stripes)
     subsample_seed: int = 0
-    # Reading labels back (P1 §3), P1's criterion in P1's units at any scale (PAPERS §7 #24):
+    # Reading labels back (P1 §3), P1's criterion in P1's units at any scale (docs/papers.md §7 #24):
     pixel_scale: float = 1.0  # this image's pixels per P1 pixel (the cpu preset renders P1's data at half scale: 0.5)
     tolerance: float = 1.0  # P1 eq. 1: |µ − µ̂| < 1 P1 pixel (= tolerance × pixel_scale pixels here)
     tolerance_frame: str = "p1"  # "pixels": tolerance in this image's pixels (the old absolute rule)
@@ -149,7 +149,7 @@ class ModelConfig:
     section: ClassVar[str] = "model"
 
     base: int = 64  # P1 Fig 6: channels 64-128-256-256
-    pe_dim: int = 128  # [INFERRED] PE dims per part (t, µx, µy): 3 × 128 = 384 (PAPERS.md §6.9)
+    pe_dim: int = 128  # [INFERRED] PE dims per part (t, µx, µy): 3 × 128 = 384 (docs/papers.md §6 #9)
     attention: tuple[str, ...] = ALL_LAYERS  # P1 Fig 6: self-attention after every Down/Up block
     bottleneck: str = "big"  # dome272 original 256→512→512→256; "light": 256→256→256
     label_encoding: str = "sinusoidal"  # P1: PE of raw µ; "periodic", "periodic_smooth": see unet.sinusoidal
@@ -176,7 +176,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DiffusionConfig:
-    """Noise schedule and sampler ([INFERRED] dome272 defaults, PAPERS.md §1.2: T = 1000, linear 1e-4 → 0.02)."""
+    """Noise schedule and sampler ([INFERRED] dome272 defaults, docs/papers.md §1.2: T = 1000, linear 1e-4 → 0.02)."""
 
     section: ClassVar[str] = "diffusion"
 
@@ -184,7 +184,7 @@ class DiffusionConfig:
     schedule: str = "linear"  # "cosine": Nichol & Dhariwal 2021
     beta_start: float = 1e-4
     beta_end: float = 0.02
-    scale_betas: bool = True  # for T ≠ 1000 scale both ends by 1000/T (PAPERS.md §4)
+    scale_betas: bool = True  # for T ≠ 1000 scale both ends by 1000/T (docs/papers.md §4)
     sampler: str = "ddpm"  # ancestral DDPM over all T steps; "ddim": Song et al. 2021
     sample_steps: int = 0  # DDIM steps (0 → T)
     eta: float = 0.0  # DDIM η (0 = deterministic)
@@ -211,7 +211,7 @@ class TrainConfig:
     section: ClassVar[str] = "train"
 
     steps: int = 320_000  # P1 §2: fixed total training steps
-    batch_size: int = 64  # [INFERRED] 64 (PAPERS.md §4)
+    batch_size: int = 64  # [INFERRED] 64 (docs/papers.md §4)
     lr: float = 3e-4  # [INFERRED] AdamW 3e-4 (dome272)
     weight_decay: float = 0.01  # torch AdamW default
     ema_decay: float = 0.995  # [INFERRED] dome272 EMA; 0 disables

@@ -78,7 +78,7 @@ def sample_and_score(net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray
 @torch.no_grad()
 def label_only(net: torch.nn.Module, labels: np.ndarray, layers, image_size: int, chunk: int = 512) -> dict:
     """The label-only response {layer: (n, D)}: the layers when the network sees a blank (white) image with
-    these labels at t = 0, the timestep the snapshots record (PAPERS §7 #26: the control for every
+    these labels at t = 0, the timestep the snapshots record (docs/papers.md §7 #26: the control for every
     representation metric)."""
     net.eval()
     dev = next(net.parameters()).device

@@ -10,7 +10,7 @@ from .config import ALL_LAYERS, RunConfig, apply_overrides, load_config, replace
 from .errors import ConfigError
 
 SCALES: dict[str, dict[str, Any]] = {
-    # P1 §4 as PAPERS §1.2 reconstructs it: the full UNet, T = 1000, 500 evaluation samples, 320k steps,
+    # P1 §4 as docs/papers.md §1.2 reconstructs it: the full UNet, T = 1000, 500 evaluation samples, 320k steps,
     # a snapshot every 6,400 steps (50 snapshots), ancestral DDPM sampling.
     "paper": {"model.base": 64, "model.pe_dim": 128, "model.attention": ALL_LAYERS, "model.bottleneck": "big",
               "diffusion.timesteps": 1000, "diffusion.sampler": "ddpm", "diffusion.sample_steps": 0,
@@ -43,7 +43,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "p2-stripes": {"data.kind": "stripes"},  # P2 Fig 4b / 10 (with rim SOS)
     "p2-stripes-norim": {"data.kind": "stripes", "data.rim_width": 0.0},  # P2 Fig 10 ablation
     "p2-sos-stripes-cross": {"data.kind": "sos+stripes", "data.holdout": "cross"},  # P2 Fig 4 (c)
-    "p2-bump-stripes": {"data.kind": "bump+stripes", "data.stripe_offsets": "one"},  # P2 Fig 5b (PAPERS §6 #19)
+    "p2-bump-stripes": {"data.kind": "bump+stripes", "data.stripe_offsets": "one"},  # P2 Fig 5b (docs/papers.md §6 #19)
     "p2-lesion": {"data.holdout": "band_x", "data.holdout_x": (14.25, 17.75)},  # P2 Fig 11, width 3.5
 }
 

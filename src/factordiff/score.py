@@ -114,7 +114,7 @@ def count_bumps(images_uint8, blob_rule: str = "contours") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Stripes and SOS ([INFERRED] PAPERS.md §2.4 / §6.6: row and column darkness profiles)
+# Stripes and SOS ([INFERRED] docs/papers.md §2.4 / §6 #6: row and column darkness profiles)
 
 
 def _peak_position(h: np.ndarray, k: int) -> float:

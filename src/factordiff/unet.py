@@ -1,6 +1,6 @@
 """The conditional UNet of P1 Fig 6 (P2 Fig 7): maps (x_t, t, (µx, µy)) → ε̂. It knows nothing about noise.
 
-Layout as PAPERS.md §1.2 reconstructs it (dome272/Diffusion-Models-pytorch `modules.py`), with width `base`
+Layout as docs/papers.md §1.2 reconstructs it (dome272/Diffusion-Models-pytorch `modules.py`), with width `base`
 (64 in the papers):
 
     inc   DoubleConv(1, b)                                   N

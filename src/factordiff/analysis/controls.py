@@ -1,4 +1,4 @@
-"""What a representation holds beyond its label code (PAPERS §7 #26). The UNet adds SiLU→Linear(PE(t) ⊕ PE(µx)
+"""What a representation holds beyond its label code (docs/papers.md §7 #26). The UNet adds SiLU→Linear(PE(t) ⊕ PE(µx)
 ⊕ PE(µy)) after every block, so the recorded layer contains a term that depends on the labels alone. The
 label-only response X_lab is the layer's response to a blank image with the same labels at the same timestep;
 the image-driven part is X − X_lab (config: `analyze --image-part minus_label_only`). Subtracting the whole

@@ -16,7 +16,7 @@ def pca_eigenvalues(X: np.ndarray) -> np.ndarray:
 
 
 def participation_ratio(X: np.ndarray) -> float:
-    """PR = (Σλ)² / Σλ² of the PCA eigenvalues (PAPERS §6.14 default): d for an isotropic d-dim Gaussian,
+    """PR = (Σλ)² / Σλ² of the PCA eigenvalues (docs/papers.md §6 #14 default): d for an isotropic d-dim Gaussian,
     4 for a Clifford torus, k for rank-k data with equal variances."""
     lam = pca_eigenvalues(X)
     total = lam.sum()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-UMAP_DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1}  # umap-learn defaults; P1 does not state them (PAPERS §6.13)
+UMAP_DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1}  # umap-learn defaults, unstated in P1 (docs/papers.md §6 #13)
 
 
 def _check_points(X: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:

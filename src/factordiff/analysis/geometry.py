@@ -1,4 +1,4 @@
-"""Is the representation factorized or coupled? (P2 Fig 3, PAPERS §2.4 and §6.15.)
+"""Is the representation factorized or coupled? (P2 Fig 3, docs/papers.md §2.4 and §6 #15.)
 
 Every statistic takes `reps`, the mean representation r(x, y) on a label grid as an (nx, ny, D) array, so the
 model and the reference tori (`references.py`) go through identical code.

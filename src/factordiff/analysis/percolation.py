@@ -1,4 +1,4 @@
-"""Percolation on the label lattice (P2 Fig 6c, 13, 14b; construction [INFERRED], PAPERS.md §2.4, §6.20).
+"""Percolation on the label lattice (P2 Fig 6c, 13, 14b; construction [INFERRED], docs/papers.md §2.4, §6 #20).
 
 Sites are the dataset's grid labels; each is kept (is in the training set) as a uniform random subset of
 size λ·n; two kept sites are joined when the overlap of their images exceeds a threshold. The statistic is
@@ -21,7 +21,7 @@ from ..errors import ConfigError
 
 @dataclass(frozen=True)
 class PercolationConfig:
-    """P2 Fig 6c / 13 / 14b: site percolation on the label lattice, joined by image overlap (PAPERS.md §2.4)."""
+    """P2 Fig 6c / 13 / 14b: site percolation on the label lattice, joined by image overlap (docs/papers.md §2.4)."""
 
     section: ClassVar[str] = "percolation"
 
@@ -30,7 +30,7 @@ class PercolationConfig:
     sigmas: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)  # P2 Fig 6e uses several σ ≤ 1
     thresholds: tuple[float, ...] = (0.005, 0.05)  # P2 Fig 6c: 0.005; Fig 14b: 0.05
     fractions: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # λ
-    draws: int = 20  # [INFERRED] ≥ 20 random draws per point (PAPERS.md §6.20)
+    draws: int = 20  # [INFERRED] ≥ 20 random draws per point (docs/papers.md §6 #20)
     overlap: str = "pixel"  # P1 A.5 overlap of rendered images; "continuum" = closed form exp(−Δ²/4kσ²)
     variance_convention: str = "4sigma2"
     seed: int = 0

@@ -18,7 +18,7 @@ class PhaseRule:
     # detector misses border-clipped bumps, so the ceiling is below 1); "absolute": acc ≥ acc_c itself
     r2_c: float = 0.8  # … and an ordered manifold: the layer's manifold R² at least this …
     structure: str = "control"  # … and above the R² of the layer's label-only response (a blank image with the
-    # same labels) by margin_c: order the label code alone does not give (PAPERS §7 #26). "image": the R² of the
+    # same labels) by margin_c: order the label code alone does not give (docs/papers.md §7 #26). "image": the R² of the
     # image-driven part (layer − label-only) ≥ r2_c; "layer": the layer's R² alone, as P1 reads it
     margin_c: float = 0.05  # the label-only R² moves by ±0.04 between adjacent demo snapshots (README)
 

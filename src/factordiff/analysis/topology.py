@@ -1,6 +1,6 @@
 """Persistent homology of the representation (P2 Fig 2b) with ripser: Vietoris–Rips up to H2.
 
-Preprocessing (PAPERS §6.17, adapted): centre, PCA to at most `pca_dims` dimensions, scale by the overall RMS
+Preprocessing (docs/papers.md §6 #17, adapted): centre, PCA to at most `pca_dims` dimensions, scale by the overall RMS
 radius (one factor for all axes: per-axis z-scoring would blow tiny noise directions up to full size).
 
 Distances (`metric`): "geodesic" (the default) is the shortest-path length through the symmetrised graph of

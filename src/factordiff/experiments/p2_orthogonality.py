@@ -70,7 +70,7 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
                     for name, stats in measured.items() if stats]
 
 
-CLOUD = "image_part"  # the layer minus its label-only response on the same grid (PAPERS §7 #26)
+CLOUD = "image_part"  # the layer minus its label-only response on the same grid (docs/papers.md §7 #26)
 
 
 def _mean(runs: dict, col: str) -> float:

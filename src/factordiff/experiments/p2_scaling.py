@@ -41,7 +41,7 @@ TOP = LEVEL + MARGIN  # each curve's best point must clear 60 % by the margin ev
 # curve that tops out near 60 % (too few steps) makes the size needed the noise around its plateau, not a data
 # threshold (P2 Fig 5a's curves rise to ≈ 1)
 
-# Fig 5b: bumps + one image per stripe position (2·(N/d + 1) stripes, [INFERRED] PAPERS §6 #19), not every
+# Fig 5b: bumps + one image per stripe position (2·(N/d + 1) stripes, [INFERRED] docs/papers.md §6 #19), not every
 # hidden-coordinate value of the canvas (12× as many at N = 16: the 2D bumps, a few % of the set, then get too
 # few of the fixed 2,500 steps; measured: N = 16, λ = 0.1 reached 0.44 over the grid at 2,500 steps, 0.91 at 7,500)
 MIXES = [["bump", "all"], ["bump+stripes", "one"]]  # stripe_offsets has no effect on bumps-only data
@@ -92,7 +92,7 @@ def _num(v) -> str:
 
 def size_needed(points: list[tuple[float, float]], level: float = LEVEL) -> float:
     """The training-set size at which accuracy first reaches `level`, interpolating accuracy linearly in
-    log(size) between the bracketing runs ([INFERRED] PAPERS §2.4); inf when no run reaches it."""
+    log(size) between the bracketing runs ([INFERRED] docs/papers.md §2.4); inf when no run reaches it."""
     pts = sorted(points)
     for i, (n, a) in enumerate(pts):
         if a >= level:
