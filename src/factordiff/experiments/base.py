@@ -203,7 +203,8 @@ def seed_mean(rows: list[dict], group: Callable[[list[dict]], Hashable], col: st
 CURVES_CAPTION = ("One column per run (its name gives the grid point and seed). Top: accuracy over training "
                   "steps by P1's criterion (one bump, within the tolerance of its label), overall and split (x / y, "
                   "or ID / OOD) where the experiment splits it, on the phase bands (A red, B yellow, C green). "
-                  "Bottom: R² of x and of y read from a UMAP of layer 4 (P1's ordered-manifold test; r2_x, r2_y) "
+                  "Bottom (empty where the experiment does not analyse its runs: its verdicts read accuracies "
+                  "only): R² of x and of y read from a UMAP of layer 4 (P1's ordered-manifold test; r2_x, r2_y) "
                   "and, where analysed, of its image-driven part (r2_image_x, r2_image_y: the layer minus its "
                   "label-only response, which the verdicts read; the layer's own R² is often high from the first "
                   "snapshots, when the label code alone is ordered).")
