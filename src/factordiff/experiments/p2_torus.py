@@ -172,6 +172,7 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
     `beside`: other clouds whose readings are shown with the verdict; `samples`: {run: topology of its generated
     images}, shown too. Every seed is gated: a seed that did not learn is left out and named; the claim is read
     on the seeds that learned, and needs MIN_SEEDS of them."""
+    every = runs  # the references (ideal tori, ground truth) are shown from every run, learned or not
     runs, left_out = gate(runs)
     k = len(runs)
     betti = [last(rs).get(f"{cloud}_betti") for rs in runs.values()]
@@ -196,8 +197,8 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
     detail = f"{n_torus} of {k} seeds read (1, 2, 1)" + "".join("; " + w for w in why)
     shown = {"generated images": "; ".join(",".join(map(str, (samples.get(n) or {}).get("betti", [])))
                                            for n in runs)} if samples else {}
-    shown |= {"ground truth": _reading(next(iter(runs.values())), "ground_truth"),
-             "3-D torus on the grid": _reading(next(iter(runs.values())), "torus3d")}
+    first = next(iter(every.values()), [])
+    shown |= {"ground truth": _reading(first, "ground_truth"), "3-D torus on the grid": _reading(first, "torus3d")}
     shown |= {c.replace("_", " "): "; ".join(str(_reading(rs, c)) for rs in runs.values())
               for c in (*controls, *beside)}
     return Verdict(claim, f"Betti numbers (b0, b1, b2) of the {cloud.replace('_', ' ')} on the grid probe, per seed",
