@@ -206,7 +206,7 @@ def test_raising_train_steps_extends_finished_runs_bit_exactly(tmp_path):
     assert launch(long, tmp_path / "ext", log=quiet)["ran"] == 0
     with pytest.raises(ConfigError, match="train.steps.*never shortens"):
         launch(short, tmp_path / "ext", log=quiet)
-    with pytest.raises(FactordiffError, match=r"different config \(data.increment\)"):
+    with pytest.raises(FactordiffError, match=r"different config \(data.increment"):
         launch(spec(grid={"data.sigma": [1.0]}, seeds=[0], overrides={**BASE, "train.steps": 6,
                                                                        "data.increment": 1.0}), tmp_path / "ext",
                log=quiet)
