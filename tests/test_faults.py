@@ -981,3 +981,23 @@ def test_small_faults_name_what_they_should(tmp_path, straight):
     mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
     ckpt = next((straight / "checkpoints").glob("step_*/model.safetensors"))
     assert mode(ckpt) == mode(straight / "config.yaml")
+
+
+def test_a_failed_first_write_leaves_no_empty_folder(tmp_path, monkeypatch):
+    """Before: a full disk in analyze / report left an empty probes/ or figures/ behind. A folder created for a
+    file whose write fails is removed again while empty; an existing folder is kept."""
+    import numpy as np
+
+    from factordiff.io import save_npz
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    with pytest.raises(StorageError, match="No space left"):
+        save_npz(tmp_path / "probes" / "grid_step_00000010.npz", a=np.zeros(3))
+    assert not (tmp_path / "probes").exists()
+    (tmp_path / "figures").mkdir()
+    with pytest.raises(StorageError):
+        save_npz(tmp_path / "figures" / "x.npz", a=np.zeros(3))
+    assert (tmp_path / "figures").is_dir() and not any((tmp_path / "figures").iterdir())

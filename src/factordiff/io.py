@@ -33,10 +33,13 @@ def _fsync_dir(directory: Path) -> None:
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path in the destination's directory; on success fsync it and rename it to `path`.
 
-    On any error the temporary file is removed and the previous file at `path` (if any) is untouched.
+    On any error the temporary file is removed, the previous file at `path` (if any) is untouched, and a folder
+    this call created for it is removed again while it is empty (a full disk left an empty probes/ or figures/).
     """
     path = Path(path)
+    created = path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
+    created = not created
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -48,11 +51,18 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        _undo(tmp, path.parent if created else None)
         raise StorageError(f"could not write {path}: {e.strerror or e}") from e
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _undo(tmp, path.parent if created else None)
         raise
+
+
+def _undo(tmp: Path, created: Path | None) -> None:
+    tmp.unlink(missing_ok=True)
+    if created is not None:
+        with contextlib.suppress(OSError):  # not empty (another writer's file): kept
+            created.rmdir()
 
 
 def check_free_space(directory: str | os.PathLike, need: int, what: str) -> None:
