@@ -157,3 +157,24 @@ def test_centroid_predictor_is_sub_pixel_where_the_bounding_box_is_not():
     bbox = np.abs(analyze_bumps(imgs)[0] - labels).max()
     sub = np.abs(analyze_bumps(imgs, predictor="subpixel")[0] - labels).max()
     assert sub < 0.02 and 0.1 < bbox <= 0.5  # P1's box quantises to half pixels; a Gaussian's log-profile is a parabola
+
+
+def test_wrapped_ground_truth_scores_its_ceiling_one():
+    """On periodic (torus) data a bump split across the edge is one bump: P1's detector counted its pieces as
+    several and placed the centroid mid-canvas, so ground truth scored 0.50–0.58 and a model that did not wrap
+    beat its own "ceiling". Wrap-aware reading and distance: every ground-truth image reads back (ceiling 1)."""
+    import numpy as np
+
+    from factordiff.data import make_dataset, render_labels, to_uint8
+    from factordiff.presets import resolve_run_config
+    from factordiff.score import analyze_bumps, detectable, score_images
+
+    cfg = resolve_run_config([], ["cpu", "p2-torus"])
+    ds = make_dataset(cfg.data)
+    images = to_uint8(render_labels(ds.labels, ds.kinds, cfg.data))
+    sc = score_images(images, ds.labels, ds.kinds, cfg.data)
+    assert sc["acc"] == 1.0 and sc["counts"]["1"] == 1.0 and detectable(ds.labels, ds.kinds, cfg.data).all()
+    corner = to_uint8(render_labels(np.array([[0.0, 0.0]]), None, cfg.data))  # split over all four corners
+    centers, counts = analyze_bumps(corner, period=cfg.data.image_size)
+    assert counts[0] == 1 and np.allclose(np.minimum(centers % 16, 16 - centers % 16), 0, atol=0.51)
+    assert analyze_bumps(corner)[1][0] > 1  # P1's reading on the open canvas: the pieces are separate bumps

@@ -32,7 +32,7 @@ from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
 from .io import atomic_write_text, load_npz, run_lock, save_npz
 from .rundir import RunDir, step_of
-from .score import detectable, predict_labels, reference_scores, score_predictions
+from .score import detectable, period_of, predict_labels, reference_scores, score_predictions
 from .unet import LAYERS
 
 METHODS = ("pca", "umap")
@@ -63,7 +63,8 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     labels, kinds, step = arrays["labels"].astype(np.float64), arrays["kinds"], step_of(path)
     row = {"kind": "analysis", "step": step, "layer": layer}
     # rescored with the run's config: scorer fixes apply to old snapshots
-    pred, counts = predict_labels(arrays["images"], kinds, cfg.data.blob_rule, cfg.data.predictor)
+    pred, counts = predict_labels(arrays["images"], kinds, cfg.data.blob_rule, cfg.data.predictor,
+                                  period_of(cfg.data))
     row |= score_predictions(pred, counts, labels, cfg.data, detectable_mask=detectable(labels, kinds, cfg.data))
     row["tol_px"] = cfg.data.tol_px
     if train_labels is not None:

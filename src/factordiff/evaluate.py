@@ -19,7 +19,7 @@ from .data import make_dataset, render_labels_torch, visible_dims
 from .errors import ConfigError, FactordiffError
 from .io import save_npz
 from .rundir import RunDir, step_of
-from .score import detectable, predict_labels, reference_scores, score_predictions
+from .score import detectable, period_of, predict_labels, reference_scores, score_predictions
 from .unet import UNet
 
 SNAPSHOT_SEED = 12345  # offset of the sampling seed from the run's seed: the same noise at every snapshot
@@ -68,7 +68,7 @@ def sample_and_score(net: torch.nn.Module, labels: np.ndarray, kinds: np.ndarray
         images = diffusion.sample(net, lab, diffusion_cfg or cfg.diffusion, seed=seed,
                                   image_size=cfg.data.image_size, pixels=True, should_stop=should_stop).cpu().numpy()
     sec = time.perf_counter() - t0
-    pred, counts = predict_labels(images, kinds, cfg.data.blob_rule, cfg.data.predictor)
+    pred, counts = predict_labels(images, kinds, cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))
     return {"images": images, "pred": pred, "counts": counts, "seconds": sec,
             "acts": {k: torch.cat(v).flatten(1).float().cpu().numpy() for k, v in rec.items()},
             "metrics": score_predictions(pred, counts, labels, cfg.data,

@@ -71,7 +71,19 @@ def _count(image: np.ndarray, binary: np.ndarray, contours, blob_rule: str) -> i
     return int(keep.sum())
 
 
-def _bump_one(image: np.ndarray, blob_rule: str = "contours", predictor: str = "bbox") -> tuple[float, float, int]:
+def period_of(cfg: DataConfig) -> float | None:
+    """The label period of periodic (torus) data, None on the open canvas."""
+    return float(cfg.image_size) if cfg.periodic else None
+
+
+def _bump_one(image: np.ndarray, blob_rule: str = "contours", predictor: str = "bbox",
+              periodic: bool = False) -> tuple[float, float, int]:
+    if periodic:  # a bump split across the edges is one bump: roll its darkest pixel to the centre, read it there,
+        n = image.shape[0]  # and roll the reading back (P1's detector would count the pieces as several bumps)
+        r, c = np.unravel_index(int(np.argmin(image)), image.shape)
+        sy, sx = n // 2 - int(r), n // 2 - int(c)
+        x, y, count = _bump_one(np.ascontiguousarray(np.roll(image, (sy, sx), axis=(0, 1))), blob_rule, predictor)
+        return float((x - sx) % n), float((y - sy) % n), count
     # P1 Algorithm 1: Otsu threshold, inverted binary, external contours, bounding-rect centre
     _, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -89,15 +101,17 @@ def _bump_one(image: np.ndarray, blob_rule: str = "contours", predictor: str = "
     return x + w / 2 + 0.5, y + h / 2 + 0.5, count
 
 
-def analyze_bumps(images, blob_rule: str = "contours", predictor: str = "bbox") -> tuple[np.ndarray, np.ndarray]:
+def analyze_bumps(images, blob_rule: str = "contours", predictor: str = "bbox",
+                  period: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """P1 Algorithm 1 on each image: centres (K, 2) in the label frame and bump counts (K,) by `blob_rule`;
-    `predictor` "subpixel" replaces the bounding-box centre by the peaks of the blob's darkness profiles."""
+    `predictor` "subpixel" replaces the bounding-box centre by the peaks of the blob's darkness profiles;
+    `period` (torus data): wrap-aware, centres in [0, period)."""
     if blob_rule not in BLOB_RULES:
         raise ConfigError("blob_rule", blob_rule, "one of " + ", ".join(BLOB_RULES))
     if predictor not in PREDICTORS:
         raise ConfigError("predictor", predictor, "one of " + ", ".join(PREDICTORS))
     images = _as_uint8_stack(images)
-    out = np.array([_bump_one(np.ascontiguousarray(img), blob_rule, predictor) for img in images],
+    out = np.array([_bump_one(np.ascontiguousarray(img), blob_rule, predictor, period is not None) for img in images],
                    dtype=np.float64).reshape(-1, 3)
     return out[:, :2], out[:, 2].astype(np.int64)
 
@@ -165,8 +179,9 @@ def predict_stripes(images_uint8, *, min_peak: float = 0.15) -> StripePrediction
 
 
 def predict_labels(images_uint8, kinds: np.ndarray, blob_rule: str = "contours",
-                   predictor: str = "bbox") -> tuple[np.ndarray, np.ndarray]:
-    """Predicted labels for mixed datasets: Algorithm 1 on bump images, profiles on SOS / stripe images.
+                   predictor: str = "bbox", period: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted labels for mixed datasets: Algorithm 1 on bump images (wrap-aware with a `period`), profiles
+    on SOS / stripe images.
 
     Returns centres (K, 2) and a per-image object count: bumps for bump images, stripes for the others.
     """
@@ -175,7 +190,7 @@ def predict_labels(images_uint8, kinds: np.ndarray, blob_rule: str = "contours",
     centers, counts = np.full((len(images), 2), np.nan), np.zeros(len(images), dtype=np.int64)
     is_sos = kinds == SOS
     if (~is_sos).any():
-        centers[~is_sos], counts[~is_sos] = analyze_bumps(images[~is_sos], blob_rule, predictor)
+        centers[~is_sos], counts[~is_sos] = analyze_bumps(images[~is_sos], blob_rule, predictor, period)
     if is_sos.any():
         stripes = predict_stripes(images[is_sos])
         centers[is_sos], counts[is_sos] = stripes.centers, stripes.counts.sum(axis=1)
@@ -187,20 +202,25 @@ def predict_labels(images_uint8, kinds: np.ndarray, blob_rule: str = "contours",
 
 
 def coordinate_correct(pred: np.ndarray, true: np.ndarray, *, tol: float = 1.0,
-                       visible: np.ndarray | None = None) -> np.ndarray:
-    """(K, 2) bools: |µ − µ̂| < tol per coordinate (P1 eq. 1). A hidden coordinate (visible False, a stripe
-    outside the frame) is also correct when it is predicted absent."""
+                       visible: np.ndarray | None = None, period: float | None = None) -> np.ndarray:
+    """(K, 2) bools: |µ − µ̂| < tol per coordinate (P1 eq. 1), the distance taken around the torus with a
+    `period`. A hidden coordinate (visible False, a stripe outside the frame) is also correct when it is
+    predicted absent."""
     pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        ok = np.abs(pred - true) < tol  # NaN → False
+        d = np.abs(pred - true)
+        if period is not None:
+            d = np.minimum(d % period, period - d % period)
+        ok = d < tol  # NaN → False
     if visible is not None:
         ok |= ~visible & np.isnan(pred)
     return ok
 
 
-def accuracy(pred: np.ndarray, true: np.ndarray, *, tol: float = 1.0, visible: np.ndarray | None = None) -> dict:
+def accuracy(pred: np.ndarray, true: np.ndarray, *, tol: float = 1.0, visible: np.ndarray | None = None,
+             period: float | None = None) -> dict:
     """Joint, x-only and y-only accuracy (P1 eq. 1 and its one-indicator variants)."""
-    ok = coordinate_correct(pred, true, tol=tol, visible=visible)
+    ok = coordinate_correct(pred, true, tol=tol, visible=visible, period=period)
     n = len(ok)
     if n == 0:
         return {"acc": float("nan"), "acc_x": float("nan"), "acc_y": float("nan"), "n": 0}
@@ -222,8 +242,10 @@ def detectable(labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *, tol: f
     from .data import render_labels, to_uint8
 
     labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
-    pred, _ = predict_labels(to_uint8(render_labels(labels, kinds, cfg)), kinds, cfg.blob_rule, cfg.predictor)
-    ok = coordinate_correct(pred, labels, tol=cfg.tol_px if tol is None else tol, visible=visible_coords(labels, cfg))
+    pred, _ = predict_labels(to_uint8(render_labels(labels, kinds, cfg)), kinds, cfg.blob_rule, cfg.predictor,
+                             period_of(cfg))
+    ok = coordinate_correct(pred, labels, tol=cfg.tol_px if tol is None else tol, visible=visible_coords(labels, cfg),
+                            period=period_of(cfg))
     return ok.all(axis=1)
 
 
@@ -235,7 +257,7 @@ def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
     tol = cfg.tol_px if tol is None else tol
     labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
     visible = visible_coords(labels, cfg)
-    out = accuracy(pred, labels, tol=tol, visible=visible)
+    out = accuracy(pred, labels, tol=tol, visible=visible, period=period_of(cfg))
     regions = label_regions(labels, cfg)
     if detectable_mask is not None:
         regions["detectable"] = np.asarray(detectable_mask, dtype=bool)
@@ -243,7 +265,7 @@ def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
             regions["ood_detectable"] = regions["ood"] & regions["detectable"]  # is read on (ceiling 1 there)
     for name, mask in regions.items():
         if name != "all":
-            out[name] = accuracy(pred[mask], labels[mask], tol=tol, visible=visible[mask])
+            out[name] = accuracy(pred[mask], labels[mask], tol=tol, visible=visible[mask], period=period_of(cfg))
     out["counts"] = count_histogram(counts)
     return out
 
@@ -251,7 +273,7 @@ def score_predictions(pred: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
 def score_images(images_uint8, labels: np.ndarray, kinds: np.ndarray, cfg: DataConfig, *,
                  tol: float | None = None, detectable_mask: np.ndarray | None = None) -> dict:
     """Everything one evaluation reports: accuracy overall and per named region, and the count histogram."""
-    pred, counts = predict_labels(images_uint8, kinds, cfg.blob_rule, cfg.predictor)
+    pred, counts = predict_labels(images_uint8, kinds, cfg.blob_rule, cfg.predictor, period_of(cfg))
     return score_predictions(pred, counts, labels, cfg, tol=tol, detectable_mask=detectable_mask)
 
 

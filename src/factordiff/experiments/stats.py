@@ -20,8 +20,7 @@ MIN_RANK_POINTS = 4  # a rank claim needs at least this many grid points (3 poin
 MARGIN = 0.1  # an accuracy must beat its baseline (the nearest-training-label memorizer) by this much
 LEARNED = 0.5  # a claim about a trained model's representation needs its final accuracy (P1's tolerance) this high
 # … or, where the rows carry the ground-truth ceiling, this share of it: 0.7 × the open cpu canvas's 0.68–0.73
-# ceiling is the same 0.5, and periodic data (whose edge-split bumps P1's detector counts twice: ceiling
-# 0.50–0.58) are not held to 90 % of what ground truth scores
+# ceiling is the same 0.5 (periodic data are read wrap-aware since 2026-12-06: ceiling 1 there)
 LEARNED_OF_CEILING = 0.7
 
 
