@@ -134,15 +134,16 @@ def p2_orthogonality(outcome):
 
 
 def p2_composition(outcome):
-    (v, h, s) = {SUP: ((0.1, 0.9), (0.9, 0.1), 0.8), NOT: ((0.5, 0.5), (0.5, 0.5), 0.3),
-                 INC: ((None, None), (None, None), None)}[outcome]
-    cols = lambda v, h: {"acc_x_vertical": v[0], "acc_y_vertical": v[1], "acc_x_horizontal": h[0],  # noqa: E731
-                         "acc_y_horizontal": h[1], "acc_ood": v[0], "acc_x_nearest_vertical": 0.5,
+    (v, h, i, s) = {SUP: ((0.1, 0.9), (0.9, 0.1), (0.1, 0.2), 0.8), NOT: ((0.5, 0.5), (0.5, 0.5), (0.6, 0.6), 0.3),
+                    INC: ((None, None), (None, None), (None, None), None)}[outcome]
+    cols = lambda v, h, i=i: {"acc_x_vertical": v[0], "acc_y_vertical": v[1], "acc_x_horizontal": h[0],  # noqa: E731
+                              "acc_x_intersection": i[0], "acc_y_intersection": i[1],
+                              "acc_y_horizontal": h[1], "acc_ood": v[0], "acc_x_nearest_vertical": 0.5,
                          "acc_y_nearest_vertical": 0.5, "acc_x_nearest_horizontal": 0.5,
                          "acc_y_nearest_horizontal": 0.5}
     rows = (run("sos", **{"data.kind": "sos", "data.fraction": 1.0, "n_train_2d": 600}, **cols(v, h))
             + run("mix", **{"data.kind": "sos+stripes", "data.fraction": 1.0, "n_train_2d": 600},
-                  **cols((s, s), (s, s))))
+                  **cols((s, s), (s, s), (s, s))))
     return rows, {"labels": RNG.uniform(0, 16, (40, 2)), "heldout": RNG.uniform(6, 10, (10, 2)), "image_size": 16}
 
 

@@ -56,7 +56,8 @@ def test_readme_experiment_table_is_generated_from_the_registry():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = readme.split("<!-- experiments -->\n", 1)[1].split("\n<!-- /experiments -->", 1)[0]
-    assert block == readme_table(), "README's experiment table is stale: paste factordiff.experiments.readme_table()"
+    assert block == readme_table(), ("README's experiment table is stale: python -c 'from "
+                                     "factordiff.experiments.records import update_readme; update_readme()'")
 
 
 def test_tolerance_is_one_label_step_at_every_scale():

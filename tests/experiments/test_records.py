@@ -115,7 +115,8 @@ def test_readme_verdict_table_is_generated_from_records():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- verdicts -->\n", 1)[1].split("\n<!-- /verdicts -->", 1)[0]
     assert block == verdict_table(ROOT / "records"), \
-        "README's verdict table is stale: paste factordiff.experiments.records.verdict_table()"
+        "README's verdict table is stale: python -c 'from factordiff.experiments.records import update_readme; " \
+        "update_readme()'"
 
 
 @pytest.mark.parametrize("folder", stored(ROOT / "records"), ids=lambda p: p.name)
@@ -123,3 +124,16 @@ def test_every_stored_record_still_follows_from_its_data(folder):
     """CI re-judges every stored record: its verdicts must follow from its stored table and measurements."""
     res = rejudge(folder)
     assert res["same"], res["diffs"]
+
+
+def test_update_readme_regenerates_both_blocks(tmp_path):
+    from factordiff.experiments.records import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- verdicts -->\nold\n<!-- /verdicts -->\n\n<!-- experiments -->\nold\n<!-- /experiments -->\n")
+    assert update_readme(readme, tmp_path / "records") and not update_readme(readme, tmp_path / "records")
+    text = readme.read_text()
+    assert "old" not in text and "not yet recorded" in text and "| `p2-rim` | P2 Fig 10 |" in text
+    readme.write_text("# no markers\n")
+    with pytest.raises(ConfigError, match="markers"):
+        update_readme(readme, tmp_path / "records")

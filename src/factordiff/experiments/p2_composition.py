@@ -54,11 +54,20 @@ def measure(rows: list[dict], log=print) -> dict:
     return {"labels": ds.labels, "heldout": ds.heldout_labels, "image_size": ds.config.image_size}
 
 
-def _worst(ref: str = ""):
-    """A run's worst final accuracy over x, y × the vertical and horizontal arms (`ref` "nearest_": the
-    memorizer's)."""
-    cols = [f"acc_{a}_{ref}{s}" for a in ("x", "y") for s in ("vertical", "horizontal")]
-    return lambda rs: min(final(rs, c) for c in cols)
+def _worst(ref: str = "", sections=SECTIONS):
+    """A run's worst final accuracy over x, y × the sections (the vertical and horizontal arms and their
+    intersection; `ref` "nearest_": the memorizer's); sections not recorded are left out (nan: none)."""
+    cols = [f"acc_{a}_{ref}{s}" for a in ("x", "y") for s in sections]
+
+    def worst(rs):
+        vals = [v for v in (final(rs, c) for c in cols) if finite(v)]
+        return min(vals) if vals else float("nan")
+    return worst
+
+
+def _best(section: str):
+    """A run's better final coordinate accuracy in one section (both wrong: this is low)."""
+    return lambda rs: max(final(rs, f"acc_x_{section}"), final(rs, f"acc_y_{section}"))
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
@@ -81,11 +90,15 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                                                                         ("horizontal", "x"), ("horizontal", "y")))
         calls = [interval_call(paired(vy, vx), 0.2, what="vertical arm acc_y − acc_x"),
                  interval_call(paired(hx, hy), 0.2, what="horizontal arm acc_x − acc_y")]
+        both = per_seed(rows, _arm, _best("intersection")).get(sos, {})  # P2 Fig 4e: both wrong where they meet
+        calls += [interval_call(list(both.values()), -0.5, sign=-1,
+                                what="intersection: the better of acc_x, acc_y ≤ 0.5")] if both else []
         call = combine(calls)
         nvx, nvy = mean("acc_x_nearest_vertical", sos), mean("acc_y_nearest_vertical", sos)
         out.append(Verdict("2D SOS without the cross: in each arm the seen coordinate is right and the unseen one "
                            "wrong (composes, does not interpolate; P2 Fig 4c–e)",
-                           "each seed's vertical acc_y − acc_x; horizontal acc_x − acc_y",
+                           "each seed's vertical acc_y − acc_x; horizontal acc_x − acc_y (and at the intersection "
+                           "the better coordinate's accuracy)",
                            f"{calls[0].mean:.2f}; {calls[1].mean:.2f}",
                            outcome_of(call, finite(calls[0].mean, calls[1].mean) and seeds_ok),
                            "; ".join([c.text() for c in calls] + ([] if seeds_ok else [too_few_seeds(k)])),
@@ -104,8 +117,9 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
         closed = beats_memorizer(w, worst_closed.get(g, {}), "worst arm − the closed-form memorizer's")
         call = combine(calls, [closed] if closed else [])
         calls += [closed] if closed else []
-        out.append(Verdict(f"{g[0]}: with 1D stripes both coordinates are right in both arms (P2 Fig 4)",
-                           "each seed's worst of acc_x, acc_y over the two arms", calls[0].mean,
+        out.append(Verdict(f"{g[0]}: with 1D stripes both coordinates are right in both arms and where they meet "
+                           "(P2 Fig 4)",
+                           "each seed's worst of acc_x, acc_y over the arms and their intersection", calls[0].mean,
                            outcome_of(call, finite(calls[0].mean, calls[1].mean) and seeds_ok),
                            "; ".join([c.text() for c in calls] + ([] if seeds_ok else [too_few_seeds(k)])),
                            {"2D SOS only": interval(list(base.values()))[0],

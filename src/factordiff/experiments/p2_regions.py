@@ -124,7 +124,7 @@ def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     memo_note = ", ".join(f"{k} {p} W {w:g}: {_mean(list(v.values())):.2f}" for (k, p, w), v in sorted(memo.items())
                           if v)
     fall = _share(falls, "smallest-W − largest-W accuracy", "OOD accuracy falls as the held-out square grows "
-                  "(P2 Fig 12)", why)
+                  f"(P2 Fig 12; {INFERRED} §2.4: P2's numbers for it are not in our text)", why)
     return [
         Verdict(fall.claim, fall.statistic, fall.value, fall.outcome, "; ".join([detail, fall.detail, *left_out]),
                 {"memorizer (detectable labels)": memo_note or "–", "ceiling": "1 (detectable labels)"},
@@ -181,6 +181,7 @@ DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `r
         '; the exploratory bump-exterior pair needs ≈ 9 seeds to decide.')
 
 EXPERIMENT = Experiment("p2-regions", "P2 Fig 12", "held-out W × W squares: accuracy falls with W; exterior squares "
-                        "are harder than interior ones", SPECS, draw, judge, doc=__doc__,
+                        "are harder than interior ones ([INFERRED] expectations: P2 draws the curves, its numbers are "
+                        "not in our text)", SPECS, draw, judge, doc=__doc__,
                         captions=FIGURE_CAPTIONS,
                         design=DESIGN)

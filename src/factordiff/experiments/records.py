@@ -164,6 +164,25 @@ def stored(root: Path = RECORDS) -> list[Path]:
     return sorted(p.parent for p in Path(root).glob("*/record.json"))
 
 
+def update_readme(readme: Path = Path("README.md"), root: Path = RECORDS) -> bool:
+    """Regenerate README's generated blocks (the verdict table from ROOT's records, the experiment table from
+    the registry) in place; True when anything changed."""
+    from ..io import atomic_write_text
+    from .registry import readme_table
+
+    text = Path(readme).read_text()
+    new = text
+    for tag, body in (("verdicts", verdict_table(root)), ("experiments", readme_table())):
+        start, end = f"<!-- {tag} -->\n", f"\n<!-- /{tag} -->"
+        if start not in new or end not in new:
+            raise ConfigError("README", str(readme), f"<!-- {tag} --> … <!-- /{tag} --> markers")
+        head, rest = new.split(start, 1)
+        new = head + start + body + end + rest.split(end, 1)[1]
+    if new != text:
+        atomic_write_text(readme, new)
+    return new != text
+
+
 def verdict_table(root: Path = RECORDS) -> str:
     """The README's verdict table: one row per verdict of every stored record, confirmatory first, with its
     interval, level and effect size, and the Holm-adjusted p over the confirmatory family (every verdict of every
