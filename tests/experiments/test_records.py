@@ -130,10 +130,11 @@ def test_update_readme_regenerates_both_blocks(tmp_path):
     from factordiff.experiments.records import update_readme
 
     readme = tmp_path / "README.md"
-    readme.write_text("# x\n<!-- verdicts -->\nold\n<!-- /verdicts -->\n\n<!-- experiments -->\nold\n<!-- /experiments -->\n")
+    readme.write_text("# x\n<!-- verdicts -->\nSTALE\n<!-- /verdicts -->\n\n<!-- experiments -->\nSTALE\n"
+                      "<!-- /experiments -->\n")
     assert update_readme(readme, tmp_path / "records") and not update_readme(readme, tmp_path / "records")
     text = readme.read_text()
-    assert "old" not in text and "not yet recorded" in text and "| `p2-rim` | P2 Fig 10 |" in text
+    assert "STALE" not in text and "not yet recorded" in text and "| `p2-rim` | P2 Fig 10 |" in text
     readme.write_text("# no markers\n")
     with pytest.raises(ConfigError, match="markers"):
         update_readme(readme, tmp_path / "records")
