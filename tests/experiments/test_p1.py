@@ -42,7 +42,8 @@ def test_reproduce_increment_end_to_end_on_tiny_runs(tmp_path):
     assert out["runs"] == 4 and out["failed"] == 0
     assert (tmp_path / "inc" / "figures" / "heatmaps.png").stat().st_size > 1000
     verdicts = json.loads((tmp_path / "inc" / "verdicts.json").read_text())
-    assert {v["statistic"].split("(")[0] for v in verdicts} == {"each seed's Spearman ρ", "each seed's Pearson r"}
+    assert {v["statistic"].split("(")[0] for v in verdicts} == {
+        "each seed's Spearman ρ", "each seed's steps from accuracy's rise to the image-driven R²'s "}
     assert all(v["decision"]["calls"] for v in verdicts)  # each names its rule, interval and effect size
     assert all(v["outcome"] in ("supported", "not supported", "inconclusive") for v in verdicts)
     assert "50 % of the ceiling at" in verdicts[0]["detail"]
@@ -187,3 +188,26 @@ def test_reproduce_grid_replaces_an_axis_and_names_a_bad_one(tmp_path, capsys):
     assert main(["reproduce", "p2-percolation", "--grid", "data.sigmma=[1]", "--out", str(tmp_path / "r")]) == 2
     assert "data.sigmma" in capsys.readouterr().err
     assert not (tmp_path / "q").exists() and not (tmp_path / "r").exists()
+
+
+def test_an_r2_that_rises_after_accuracy_does_not_go_with_it():
+    """Issue 43: an image-driven R² that rises 500 steps after accuracy still read "supported" by a pooled Pearson
+    r (0.52). Timed per seed, it is not supported; rising together it is."""
+    from synthetic import curve
+
+    from factordiff.experiments.p1_increment import onset_verdicts
+
+    def rows(shift):
+        out = []
+        for s in range(3):
+            for v, reach in zip((0.25, 0.5, 0.75, 1.0), (100, 200, 300, 400)):
+                rs = curve(f"d={v}_seed={s}", reach, steps=31, **{"data.increment": v, "seed": s})
+                out += [r | {"r2_image_umap": 0.9 if r["step"] >= reach + shift else 0.1} for r in rs]
+        return out
+
+    late = onset_verdicts(rows(500), "data.increment", +1, "d")[1]
+    assert late.outcome == "not supported" and late.value == pytest.approx(500, abs=60), late.line()
+    pooled = next(v for k, v in late.controls.items() if k.startswith("pooled Pearson r"))
+    assert pooled > 0.3  # what the old rule read as "goes with"
+    together = onset_verdicts(rows(0), "data.increment", +1, "d")[1]
+    assert together.outcome == "supported" and abs(together.value) < 60, together.line()
