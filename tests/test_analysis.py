@@ -221,3 +221,12 @@ def test_controls_known_answers(rng):
     assert 0.3 < label_share(code + img, code) < 1
     r = manifold_r2_seeds(code, g, method="pca", seeds=(0, 1, 2))
     assert r["r2"] > 0.8 and r["r2_shuffled"] < 0.1 and r["r2_std"] == 0.0  # PCA: one seed
+
+
+def test_a_missing_r2_is_not_an_ordered_manifold():
+    """Issue 43: a missing R² counted as ordered, so phase C could be read off accuracy alone."""
+    from factordiff.analysis.phases import classify
+
+    assert classify({"1": 0.97}, 0.9, float("nan"), ceiling=0.9) == "B"
+    assert classify({"1": 0.97}, 0.9, None, ceiling=0.9) == "B"
+    assert classify({"1": 0.97}, 0.9, 0.95, ceiling=0.9) == "C"

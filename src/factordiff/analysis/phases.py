@@ -37,9 +37,10 @@ def classify(counts: dict, acc: float, r2: float, rule: PhaseRule = DEFAULT_RULE
              r2_control: float | None = None) -> str:
     """'A', 'B' or 'C' for one snapshot. `counts` is the 0/1/>1 share histogram; `ceiling` the ground-truth
     images' accuracy on the same labels; `r2` the R² the rule reads and `r2_control` that of the label-only
-    response (rule.structure = "control"). A NaN or missing R² is not used."""
-    ordered = not np.isfinite(r2) or r2 >= rule.r2_c
-    if rule.structure == "control" and r2_control is not None and np.isfinite(r2_control) and np.isfinite(r2):
+    response (rule.structure = "control"). A NaN or missing R² is not an ordered manifold: phase C needs one
+    measured (it used to count as ordered, so an unanalysed snapshot could read C on accuracy alone)."""
+    ordered = r2 is not None and bool(np.isfinite(r2)) and r2 >= rule.r2_c
+    if ordered and rule.structure == "control" and r2_control is not None and np.isfinite(r2_control):
         ordered = ordered and r2 - r2_control >= rule.margin_c - 1e-12
     if acc >= acc_needed(rule, ceiling) and ordered:
         return "C"
