@@ -127,10 +127,10 @@ def p2_orthogonality(outcome):
     base = {"clifford_x_on_y_orth_mean": 0.0, "torus3d_x_on_y_orth_mean": 0.44, "clifford_x_on_x_orth_mean": 0.64,
             "clifford_y_on_y_orth_mean": 0.64, "untrained_image_part_x_on_x_orth_mean": 0.9,
             "untrained_image_part_y_on_y_orth_mean": 0.9, "untrained_image_part_x_on_y_orth_mean": 0.4,
-            "label_only_x_on_y_orth_mean": 0.0}
+            "label_only_x_on_y_orth_mean": 0.0, "untrained_x_on_y_orth_mean": 0.4}
     m = {SUP: (0.1, 0.3, 0.3), NOT: (0.4, 0.7, 0.7), INC: (None, None, None)}[outcome]
     rows = run("t", acc=0.8, **base, image_part_x_on_y_orth_mean=m[0], image_part_x_on_x_orth_mean=m[1],
-               image_part_y_on_y_orth_mean=m[2])
+               image_part_y_on_y_orth_mean=m[2], model_x_on_y_orth_mean=m[0])
     stats = {k: RNG.uniform(0, 1, 50) for k in ("x_on_y_orth", "x_on_x_par", "x_on_x_orth", "y_on_y_par")}
     return rows, {"t": {"model": stats, "Clifford torus": stats}}
 

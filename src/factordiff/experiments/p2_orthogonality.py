@@ -83,38 +83,46 @@ def _seed(runs: dict, col: str) -> dict:
     return {k: float(v) for k, v in out.items() if finite(v)}
 
 
+def _factorized(runs: dict, cloud: str, control: str, what: str, why: list[str], left_out: list[str]) -> Verdict:
+    """Factorized on one cloud: each seed's x-on-y |cos| nearer the Clifford torus than the 3-D torus
+    (|v − torus| − |v − Clifford|, its interval at or above 0; not supported below), void when the untrained
+    network's same cloud (`control`) is itself nearer the Clifford value (random features of bump images may
+    already have x ⊥ y: then "like the Clifford torus" is not something training made)."""
+    name = "the layer" if cloud == "model" else "the image-driven part"
+    m, c, t = (_mean(runs, f"{p}_x_on_y_orth_mean") for p in (cloud, "clifford", "torus3d"))
+    lab = _mean(runs, "label_only_x_on_y_orth_mean")
+    why = list(why) + ([] if finite(m) else [f"{name} is zero (the layer is its label code) or was not measured"])
+    u = _mean(runs, f"{control}_x_on_y_orth_mean")
+    void = [f"the untrained network's {name[4:]} was not measured"] if not finite(u) else \
+        [f"the untrained network's {name[4:]} is as factorized ({u:.2f}, nearer the Clifford value)"] \
+        if finite(c, t) and abs(u - c) < abs(u - t) else []
+    nearer = [abs(v - t) - abs(v - c) for v in _seed(runs, f"{cloud}_x_on_y_orth_mean").values() if finite(v, c, t)]
+    call = interval_call(nearer, 0.0, what="|x-on-y − 3-D torus| − |x-on-y − Clifford| per seed")
+    return Verdict(f"x and y are factorized, read on {what}: x-on-y orthogonality like the Clifford torus, not the "
+                   "3-D torus (P2 Fig 3)", f"each seed's mean |cos(Δx, Δy)| of {name}", m,
+                   outcome_of(call, finite(m, c, t) and len(runs) >= MIN_SEEDS and not void),
+                   "; ".join([call.text(), f"supported when nearer the Clifford value on the interval, and the "
+                              f"untrained network's {name[4:]} is not", *why, *void, *left_out]),
+                   {"Clifford": c, "3-D torus": t, "label-only": lab, f"untrained {name[4:]}": u},
+                   decision=decision(call, left_out=left_out))
+
+
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    """Decided on the image-driven part of the grid probe (the label code alone is additive in x and y, so it is
-    factorized by construction: a model that is its label code must not pass), per seed, on 95 % intervals over
-    the seeds that learned (every seed gated: one that did not is left out and named). Factorized: each seed's
-    x-on-y |cos| nearer the Clifford torus than the 3-D torus (|v − torus| − |v − Clifford|, interval at or above 0;
-    not supported when it lies below). Hyper-factorized: each seed's x-on-x and y-on-y |cos| below the Clifford
-    torus's (both intervals of Clifford − model at or above 0) and below the untrained network's image-driven part
-    (the paired margins' intervals above 0: a network trained for 20 steps passed the layer-level version).
+    """Per seed, on 95 % intervals over the seeds that learned (every seed gated: one that did not is left out
+    and named). Factorized (`_factorized`), twice: on layer 4 as recorded, as P2 reads it; and on its
+    image-driven part (the label code alone is additive in x and y, so it is factorized by construction: the
+    second reading says what the image adds). Hyper-factorized, on the image-driven part: each seed's x-on-x and
+    y-on-y |cos| below the Clifford torus's (both intervals of Clifford − model at or above 0) and below the
+    untrained network's image-driven part (the paired margins' intervals above 0: a network trained for 20 steps
+    passed the layer-level version).
     Inconclusive without the controls or with fewer than MIN_SEEDS learned seeds. Only P2's network counts
     (p2-torus's ablations are other networks)."""
     runs, left_out = gate(by_run(base_rows(rows)))
     k = len(runs)
-    m, c, t = (_mean(runs, f"{p}_x_on_y_orth_mean") for p in (CLOUD, "clifford", "torus3d"))
-    layer, lab = _mean(runs, "model_x_on_y_orth_mean"), _mean(runs, "label_only_x_on_y_orth_mean")
     why = [] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]
-    why += [] if finite(m) else ["the image-driven part is zero (the layer is its label code) or was not measured"]
-    # the control: an untrained network's image-driven part. Random features of bump images may already have
-    # x ⊥ y; if so, "like the Clifford torus" is not something training made, and the reading decides nothing
-    u = _mean(runs, f"untrained_{CLOUD}_x_on_y_orth_mean")
-    void = ["the untrained network's image-driven part was not measured"] if not finite(u) else \
-        [f"the untrained network's image-driven part is as factorized ({u:.2f}, nearer the Clifford value)"] \
-        if finite(c, t) and abs(u - c) < abs(u - t) else []
-    # per seed: how much nearer the Clifford value than the 3-D torus's (> 0: nearer Clifford)
-    nearer = [abs(v - t) - abs(v - c) for v in _seed(runs, f"{CLOUD}_x_on_y_orth_mean").values() if finite(v, c, t)]
-    call = interval_call(nearer, 0.0, what="|x-on-y − 3-D torus| − |x-on-y − Clifford| per seed")
-    out = [Verdict("x and y are factorized: x-on-y orthogonality like the Clifford torus, not the 3-D torus "
-                   "(P2 Fig 3)", "each seed's mean |cos(Δx, Δy)| of the image-driven part", m,
-                   outcome_of(call, finite(m, c, t) and k >= MIN_SEEDS and not void),
-                   "; ".join([call.text(), "supported when nearer the Clifford value on the interval, and the "
-                              "untrained network's image-driven part is not", *why, *void, *left_out]),
-                   {"Clifford": c, "3-D torus": t, "layer": layer, "label-only": lab, "untrained image part": u},
-                   decision=decision(call, left_out=left_out))]
+    out = [_factorized(runs, "model", "untrained", "layer 4 as recorded (P2's reading)", why, left_out),
+           _factorized(runs, CLOUD, f"untrained_{CLOUD}", "its image-driven part (layer 4 − label-only response: "
+                       "what the label code does not explain)", why, left_out)]
     model = {a: _seed(runs, f"{CLOUD}_{a}_on_{a}_orth_mean") for a in "xy"}
     cliff = {a: _seed(runs, f"clifford_{a}_on_{a}_orth_mean") for a in "xy"}
     untr = {a: _seed(runs, f"untrained_{CLOUD}_{a}_on_{a}_orth_mean") for a in "xy"}
