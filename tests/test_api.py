@@ -36,9 +36,8 @@ def test_load_run_reads_a_tiny_run_and_samples(tmp_path):
     train(cfg, tmp_path / "r", log=lambda m: None)
     run = factordiff.load_run(tmp_path / "r")
     assert run.config == cfg and run.steps == [0, 2, 4]
-    evals = run.metrics()  # a DataFrame when pandas is installed, else the rows
-    rows = evals.to_dict("records") if hasattr(evals, "to_dict") else evals
-    assert [r["step"] for r in rows] == [0, 2, 4]
+    evals = run.metrics()  # a DataFrame (pandas is a dependency: `m.shape` failed on a fresh install)
+    assert evals.shape[0] == 3 and list(evals["step"]) == [0, 2, 4] and "detectable.acc" in evals.columns
     snap = run.snapshot()
     assert snap["images"].dtype == np.uint8 and len(snap["labels"]) == 8 and "act_layer4" in snap
     out = run.sample([[8, 8], [4, 12]], seed=1, layers=["layer4"])
@@ -50,3 +49,26 @@ def test_load_run_reads_a_tiny_run_and_samples(tmp_path):
         run.snapshot(3)
     with pytest.raises(FactordiffError, match="not a run directory"):
         factordiff.load_run(tmp_path / "nothing")
+
+
+def test_summary_repr_and_compare(tmp_path):
+    """`Run.summary()` says what the run is and where it stands (no parsing of analysis.jsonl); the repr says it in
+    one line; `compare` puts two runs side by side as a table and a figure."""
+    from factordiff.analyze import analyze_run
+    from factordiff.train import train
+
+    for name, sigma in (("a", 1.0), ("b", 0.75)):
+        train(tiny(4, "train.snapshot_every=2", "train.eval_samples=8", f"data.sigma={sigma}"), tmp_path / name,
+              log=lambda m: None)
+    analyze_run(tmp_path / "a", methods=("pca",), topology="none", grid=0)
+    a = factordiff.load_run(tmp_path / "a")
+    s = a.summary()
+    assert s["step"] == 4 and s["steps"] == 4 and s["analysed"] and set(s["onsets"]) == {"A", "B", "C"}
+    assert "bump N 16, σ 1" in s["what"] and 0 <= s["acc"] <= 1 and s["acc_ceiling"] > 0
+    text = repr(a)
+    assert text.startswith(f"Run({str(tmp_path / 'a')!r}: bump N 16") and "step 4 of 4" in text and "possible" in text
+    table, fig = factordiff.compare([tmp_path / "a", tmp_path / "b"], out=tmp_path / "cmp.png")
+    assert list(table["path"]) == [str(tmp_path / "a"), str(tmp_path / "b")] and not table["analysed"].iloc[1]
+    assert (tmp_path / "cmp.png").stat().st_size > 5000 and len(fig.axes[0].lines) == 4
+    with pytest.raises(ConfigError, match="one or more run"):
+        factordiff.compare([])

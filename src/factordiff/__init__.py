@@ -19,7 +19,8 @@ try:
 except PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
-_LAZY = {"load_run": "api", "Run": "api", "preset": "presets", "RunConfig": "config", "train": "train",
+_LAZY = {"load_run": "api", "Run": "api", "compare": "api", "preset": "presets", "RunConfig": "config",
+         "train": "train",
          "analyze_run": "analyze", "make_dataset": "data", "reproduce": "experiments"}
 __all__ = ["__version__", *_LAZY]
 

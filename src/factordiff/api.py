@@ -1,9 +1,12 @@
 """The notebook face of the lab: `load_run(path)` gives one object with a run's config, metrics, analysis,
-snapshots and trained network, and `Run.sample(labels)` draws and scores new images.
+snapshots, summary and trained network, `Run.sample(labels)` draws and scores new images, and `compare(runs)`
+puts several runs side by side (a table and a figure).
 
     import factordiff
     run = factordiff.load_run("runs/demo")
+    run.summary()                                 # what it is, how far it trained, accuracy, phase onsets
     out = run.sample([[8, 8], [4, 12]])           # images (uint8), predicted labels, accuracy at P1's tolerance
+    table, fig = factordiff.compare(["runs/a", "runs/b"])
 """
 
 from __future__ import annotations
@@ -20,11 +23,9 @@ from .rundir import RunDir
 
 
 def _table(rows: list[dict]):
-    """A pandas DataFrame when pandas is installed, else the list of row dicts."""
-    try:
-        import pandas as pd
-    except ImportError:
-        return rows
+    """The rows as a pandas DataFrame (nested dicts flattened to dotted columns)."""
+    import pandas as pd
+
     return pd.json_normalize(rows) if rows else pd.DataFrame()
 
 
@@ -47,8 +48,37 @@ class Run:
         """The steps with a snapshot on disk."""
         return [s for s, _ in self.dir.list_snapshots()]
 
+    def __repr__(self) -> str:
+        try:
+            s = self.summary()
+        except FactordiffError as e:
+            return f"Run({str(self.path)!r}: unreadable: {e})"
+        acc = "not evaluated yet" if s["acc"] is None else (
+            f"acc {s['acc']:.2f} of {s['acc_ceiling']:.2f} possible" if s["acc_ceiling"] is not None
+            else f"acc {s['acc']:.2f}")
+        phases = ", ".join(f"{p} from {v:,}" for p, v in (s.get("onsets") or {}).items() if v is not None)
+        return (f"Run({str(self.path)!r}: {s['what']}, seed {s['seed']}, step {s['step']:,} of {s['steps']:,}, {acc}"
+                + (f"; phases {phases}" if phases else "") + ")")
+
+    def summary(self, layer: str = "layer4") -> dict:
+        """What the run is and where it stands: its data and network in a few words, seed, step reached of the
+        steps asked, the last evaluation's accuracy beside its ground-truth ceiling (and over the detectable
+        labels), and from `factordiff analyze` the phase onsets, the phase rule and the grid geometry."""
+        cfg = self.config
+        d, m = cfg.data, cfg.model
+        evals = self.dir.read_metrics("eval")
+        last = evals[-1] if evals else {}
+        analysed = self.dir.summary(layer)
+        what = (f"{d.kind} N {d.image_size}, σ {d.sigma:g}, d {d.increment:g}" + (", periodic" if d.periodic else "")
+                + (f", holdout {d.holdout}" if d.holdout != "none" else "") + f", UNet base {m.base}")
+        return {"path": str(self.path), "what": what, "seed": cfg.seed, "steps": cfg.train.steps,
+                "step": int(last.get("step", 0)), "acc": last.get("acc"), "acc_ceiling": last.get("acc_ceiling"),
+                "acc_detectable": (last.get("detectable") or {}).get("acc"),
+                "onsets": analysed.get("onsets"), "rule": analysed.get("rule"),
+                "geometry": analysed.get("geometry"), "analysed": bool(analysed)}
+
     def metrics(self, kind: str | None = "eval"):
-        """metrics.jsonl rows of that kind ('eval', 'train', None for all) as a table (pandas when installed)."""
+        """metrics.jsonl rows of that kind ('eval', 'train', None for all) as a pandas DataFrame."""
         return _table(self.dir.read_metrics(kind))
 
     def analysis(self, layer: str = "layer4"):
@@ -85,6 +115,38 @@ class Run:
             kinds = np.full(len(labels), BUMP if self.config.data.kind in ("bump", "bump+stripes") else SOS)
         cfg, net, _, _ = load_network(self.dir, step, device)
         return sample_and_score(net, labels, np.asarray(kinds), cfg, seed=seed, layers=tuple(layers))
+
+
+def compare(runs, out: str | Path | None = None):
+    """Several runs side by side: (a DataFrame with one row per run: `Run.summary()`'s numbers, and a figure of
+    their accuracy curves over training, each beside its ceiling). `runs`: paths or `Run`s; `out`: also save the
+    figure there (PNG)."""
+    import pandas as pd
+
+    from . import plot
+    from .io import save_figure
+
+    runs = [r if isinstance(r, Run) else load_run(r) for r in runs]
+    if not runs:
+        raise ConfigError("runs", runs, "one or more run directories")
+    rows = []
+    for r in runs:
+        s = r.summary()
+        rows.append({k: v for k, v in s.items() if k not in ("geometry", "rule", "onsets")}
+                    | {f"onset_{p}": v for p, v in (s.get("onsets") or {}).items()})
+    fig, ax = plot.new_figure(1, 1, size=(7, 4))
+    for i, r in enumerate(runs):
+        ev = r.dir.read_metrics("eval")
+        steps = [e["step"] for e in ev]
+        ax[0, 0].plot(steps, [e.get("acc") for e in ev], "-", color=plot.color(i), label=str(r.path))
+        ax[0, 0].plot(steps, [e.get("acc_ceiling") for e in ev], ":", color=plot.color(i))
+    ax[0, 0].set_xlabel("training step")
+    ax[0, 0].set_ylabel("accuracy (dotted: its ground-truth ceiling)")
+    ax[0, 0].set_ylim(0, 1.02)
+    ax[0, 0].legend(fontsize=7)
+    if out is not None:
+        save_figure(fig, out)
+    return pd.DataFrame(rows), fig
 
 
 def load_run(path: str | Path) -> Run:
