@@ -1001,3 +1001,26 @@ def test_a_failed_first_write_leaves_no_empty_folder(tmp_path, monkeypatch):
     with pytest.raises(StorageError):
         save_npz(tmp_path / "figures" / "x.npz", a=np.zeros(3))
     assert (tmp_path / "figures").is_dir() and not any((tmp_path / "figures").iterdir())
+
+
+def test_sample_into_a_run_takes_its_lock_and_beside_it_does_not(straight, tmp_path):
+    """Every writer of a run holds its lock: `sample` into RUN/samples is refused while another process holds
+    the run; with --out elsewhere it samples beside it."""
+    from factordiff.errors import RunLocked
+    from factordiff.evaluate import sample_run
+
+    run = tmp_path / "r"
+    shutil.copytree(straight, run)
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom factordiff.io import run_lock\n"
+                               f"with run_lock({str(run)!r}):\n    print('held', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLocked):
+            sample_run(run, n=4)
+        assert not (run / "samples").exists()
+        out = sample_run(run, n=4, out=tmp_path / "beside" / "s")
+        assert Path(out["path"]).exists()
+    finally:
+        holder.kill()
+        holder.wait()

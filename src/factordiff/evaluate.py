@@ -223,7 +223,20 @@ def sample_run(run_dir: str | Path, *, step: int | None = None, n: int = 25, sam
                steps: int | None = None, eta: float | None = None, seed: int = 0, out: str | Path | None = None,
                device: str = "auto") -> dict:
     """`factordiff sample RUN`: draw n images for training labels from a checkpoint (EMA weights), score
-    them, and save images + labels + predictions (npz) and a 5×5-style grid (png). Times the sampling loop."""
+    them, and save images + labels + predictions (npz) and a 5×5-style grid (png). Times the sampling loop.
+    Writing into the run (RUN/samples, no `out`) holds the run's lock, as every writer of a run does: while the
+    run trains it is refused at once (RunLocked); an `out` elsewhere samples beside the training."""
+    import contextlib
+
+    from .io import run_lock
+
+    RunDir(run_dir).load_config()  # not a run directory: said before the lock creates anything
+    with run_lock(run_dir) if out is None else contextlib.nullcontext():
+        return _sample_run(run_dir, step=step, n=n, sampler=sampler, steps=steps, eta=eta, seed=seed, out=out,
+                           device=device)
+
+
+def _sample_run(run_dir, *, step, n, sampler, steps, eta, seed, out, device) -> dict:
     from . import figures
     from .config import DiffusionConfig
     from .io import check_memory, save_figure
