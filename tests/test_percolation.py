@@ -34,8 +34,16 @@ def test_mass_ratio_rises_with_lambda(result):
     assert np.all(np.diff(m[1:]) > -0.05)
 
 
-def test_neighbour_counts_match_papers_table(result):
-    assert result.neighbours[1, 0] == 20 and result.neighbours[2, 0] == 68
+def test_neighbour_counts_are_the_lattice_points_inside_the_overlap_radius(result):
+    """Known answer from the closed form, not from this code: P1's 4σ² bumps overlap as exp(−Δ²/(16σ²)), so a
+    neighbour at lattice offset (i, j) counts when i² + j² < −16σ² ln(threshold); count those points directly."""
+    import math
+
+    for row, sigma in enumerate(result.config.sigmas):
+        radius2 = -16 * sigma**2 * math.log(0.005)
+        want = sum(1 for i in range(-30, 31) for j in range(-30, 31) if 0 < i * i + j * j < radius2)
+        assert result.neighbours[row, 0] == want, (sigma, want)
+    assert result.neighbours[1, 0] == 20 and result.neighbours[2, 0] == 68  # σ 0.25 and 0.5, by hand
 
 
 def test_threshold_crossing():
