@@ -26,6 +26,7 @@ from .analysis import (
 )
 from .analysis.controls import image_part, label_share
 from .analysis.embed import UMAP_DEFAULTS, manifold_r2_seeds
+from .archs import get as get_arch
 from .config import RunConfig
 from .data import make_dataset, render_labels
 from .errors import ConfigError, FactordiffError
@@ -33,7 +34,6 @@ from .evaluate import probe_grid
 from .io import atomic_write_text, load_npz, run_lock, save_npz
 from .rundir import RunDir, step_of
 from .score import detectable, period_of, predict_labels, reference_scores, score_predictions
-from .unet import LAYERS
 
 METHODS = ("pca", "umap")
 
@@ -200,8 +200,9 @@ def _analyze_run(run_dir, *, steps, layer, methods, topology, grid, grid_repeats
                  log) -> dict:
     run = RunDir(run_dir)
     cfg = with_scoring(run.load_config(), scoring or {})
-    if layer not in LAYERS:
-        raise ConfigError("--layer", layer, f"one of {list(LAYERS)}")
+    layers = get_arch(cfg.model.arch).layers
+    if layer not in layers:
+        raise ConfigError("--layer", layer, f"one of {list(layers)}")
     if topology not in ("none", "last", "all"):
         raise ConfigError("--topology", topology, "none, last or all")
     if not 0 <= grid <= 64:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .archs import ARCHS, UNET_LAYERS
 from .checks import check_choice, check_interval, check_number  # noqa: F401 - callers import them from here
 from .dictcfg import from_dict, parse_overrides, replace_path, to_dict, to_yaml  # noqa: F401 - re-exported
 from .errors import ConfigError
@@ -134,7 +135,7 @@ class DataConfig:
         return "stripes" in self.kind
 
 
-ALL_LAYERS = ("layer0", "layer1", "layer2", "layer3", "layer4", "layer5")
+ALL_LAYERS = tuple(n for n in UNET_LAYERS if n.startswith("layer"))  # the UNet's blocks (attention positions)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class ModelConfig:
 
     section: ClassVar[str] = "model"
 
+    arch: str = "unet"  # the network (archs.py's registry); the fields below are the UNet's
     base: int = 64  # P1 Fig 6: channels 64-128-256-256
     pe_dim: int = 128  # [INFERRED] PE dims per part (t, µx, µy): 3 × 128 = 384 (docs/papers.md §6 #9)
     attention: tuple[str, ...] = ALL_LAYERS  # P1 Fig 6: self-attention after every Down/Up block
@@ -154,6 +156,10 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         p = self.section + "."
+        if self.arch not in ARCHS:
+            from .archs import get
+
+            get(self.arch)  # the ConfigError naming it, with the closest registered name
         check_number(p + "base", self.base, 4, 512, integer=True)
         if self.base % 4:
             raise ConfigError(p + "base", self.base, "a multiple of 4 (4-head attention)")
@@ -241,8 +247,9 @@ class TrainConfig:
         check_number(p + "lr", self.lr, 0, 1, lo_open=True)
         check_number(p + "weight_decay", self.weight_decay, 0, 1)
         check_number(p + "ema_decay", self.ema_decay, 0, 1, hi_open=True)
-        for name in self.eval_layers:
-            check_choice(p + "eval_layers", name, ("inc", "bottleneck", *ALL_LAYERS))
+        for name in self.eval_layers:  # names a network can record: checked against model.arch by RunConfig
+            if not isinstance(name, str) or not name:
+                raise ConfigError(p + "eval_layers", name, "layer names")
         check_choice(p + "device", self.device, ("auto", "cpu", "cuda"))
         check_choice(p + "amp", self.amp, ("auto", "none", "bf16"))
         check_choice(p + "channels_last", self.channels_last, ("auto", True, False))
@@ -266,6 +273,8 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
+        for name in self.train.eval_layers:
+            check_choice("train.eval_layers", name, ARCHS[self.model.arch].layers)
 
 
 def load_config(path: str | Path, cls: type = RunConfig) -> Any:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from . import diffusion
+from .archs import build as build_arch
 from .checkpoint import latest_valid, list_checkpoints, load_checkpoint
 from .config import RunConfig, check_number
 from .data import make_dataset, render_labels_torch, visible_dims
@@ -20,7 +21,6 @@ from .errors import ConfigError, FactordiffError
 from .io import save_npz
 from .rundir import RunDir, step_of
 from .score import detectable, period_of, predict_labels, reference_scores, score_predictions
-from .unet import UNet
 
 SNAPSHOT_SEED = 12345  # offset of the sampling seed from the run's seed: the same noise at every snapshot
 
@@ -48,7 +48,7 @@ def load_network(run: str | Path | RunDir, step: int | None = None, device: str 
             raise ConfigError("--step", step, f"a step with a kept checkpoint: {sorted(kept)}")
         ckpt = load_checkpoint(kept[step])
     dev = resolve_device(device)
-    net = UNet(cfg.model, cfg.data.image_size).to(dev)
+    net = build_arch(cfg.model, cfg.data.image_size).to(dev)
     net.load_state_dict(ckpt["ema"] if cfg.train.ema_decay > 0 else ckpt["model"])
     net.eval()
     return cfg, net, int(ckpt["manifest"]["step"]), dev
@@ -96,7 +96,7 @@ def label_only(net: torch.nn.Module, labels: np.ndarray, layers, image_size: int
 def untrained_network(cfg: RunConfig, device: str = "auto") -> torch.nn.Module:
     """The run's network at step 0 (its seeded initialisation, as the trainer builds it), in eval mode."""
     torch.manual_seed(cfg.seed)
-    net = UNet(cfg.model, cfg.data.image_size).to(resolve_device(device))
+    net = build_arch(cfg.model, cfg.data.image_size).to(resolve_device(device))
     return net.eval()
 
 

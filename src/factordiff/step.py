@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 
 from . import diffusion
+from .archs import build
 from .config import RunConfig
 from .data import render_labels_torch
-from .unet import UNet
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -17,7 +17,7 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 
 
 def make_model(cfg: RunConfig, device: torch.device) -> torch.nn.Module:
-    model = UNet(cfg.model, cfg.data.image_size).to(device)
+    model = build(cfg.model, cfg.data.image_size).to(device)  # model.arch, through the registry (archs.py)
     # "auto" left unresolved (an untrained reference network, a tool) means plain; train() resolves it first
     return model.to(memory_format=torch.channels_last if cfg.train.channels_last is True else torch.contiguous_format)
 

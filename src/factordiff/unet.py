@@ -25,9 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .archs import UNET_LAYERS
 from .config import ModelConfig
 
-LAYERS = ("inc", "layer0", "layer1", "layer2", "bottleneck", "layer3", "layer4", "layer5")
+LAYERS = UNET_LAYERS  # the recordable layers, declared in the registry (archs.py)
 
 
 def sinusoidal(values: torch.Tensor, dim: int, *, period: float | None = None,
