@@ -216,8 +216,10 @@ def test_sweep_status_reads_a_folder_whose_spec_turns_analysis_off(tmp_path, cap
     """A spec with `analyze: false` (p2-regions, p2-rim) is written back as false, and `sweep status` reads it;
     folders written before the fix say null there, which reads as off too (it failed with 'must be false or a
     mapping … (got None)')."""
+    from factordiff.sweep import _prepare
+
     out = tmp_path / "sw"
-    launch(spec(seeds=[0], analyze=False), out, dry_run=True, log=quiet)
+    _prepare(spec(seeds=[0], analyze=False), out)
     written = json.loads((out / "sweep.json").read_text())
     assert written["analyze"] is False
     for stored in (False, None):

@@ -135,7 +135,9 @@ def expand(spec: SweepSpec) -> list[tuple[str, RunConfig, dict]]:
     return runs
 
 
-def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dict, Path]]:
+def _prepare(spec: SweepSpec, sweep_dir: Path, write: bool = True) -> list[tuple[str, RunConfig, dict, Path]]:
+    """The sweep's runs with their directories (checked to stay inside the sweep), and SWEEP/sweep.json written
+    unless `write` is False (a dry run writes nothing)."""
     runs = expand(spec)  # fails before anything is written
     root = sweep_dir.resolve()
     out = []
@@ -145,6 +147,8 @@ def _prepare(spec: SweepSpec, sweep_dir: Path) -> list[tuple[str, RunConfig, dic
             raise ConfigError("run directory", str(run_dir), f"a path inside the sweep directory {root}, "
                               f"not outside it (it resolves to {run_dir.resolve()})")
         out.append((name, cfg, assign, run_dir))
+    if not write:
+        return out
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(SweepDir(sweep_dir).spec, json.dumps(
         {"name": spec.name, "presets": spec.presets, "overrides": spec.overrides, "grid": spec.grid,
@@ -186,7 +190,7 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
                           "here (sbatch is not on PATH); run on this machine with --launcher local, or try the "
                           "submitit code path locally with --slurm cluster=local")
     sweep_dir = Path(sweep_dir)
-    runs = _prepare(spec, sweep_dir)
+    runs = _prepare(spec, sweep_dir, write=not dry_run)
     todo, elsewhere = [], []
     for name, cfg, _assign, run_dir in runs:
         check_resume(RunDir(run_dir), cfg, SWEEP_MAY_CHANGE)  # only train.steps may change, and only grow
