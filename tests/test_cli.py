@@ -117,3 +117,17 @@ def test_every_readme_quickstart_command_parses():
         argv = shlex.split(cmd.split(" > ")[0])[1:]
         args = parser.parse_args(argv)
         assert callable(args.func), cmd
+
+
+def test_names_get_a_did_you_mean_and_presets_are_listed(capsys):
+    """Issue 46: `reproduce p1-phase` listed the names without a suggestion; a misspelt preset got argparse's
+    list; nothing listed the presets with what they set."""
+    from factordiff.cli import main
+
+    assert main(["reproduce", "p1-phase", "--dry-run"]) == 2
+    assert "did you mean 'p1-phases'?" in capsys.readouterr().err
+    assert main(["config", "show", "--preset", "p2-torrus"]) == 2
+    assert "did you mean 'p2-torus'?" in capsys.readouterr().err
+    assert main(["config", "presets"]) == 0
+    out = capsys.readouterr().out
+    assert "p2-torus" in out and "data.periodic=True" in out and out.count("\n") >= 10

@@ -73,13 +73,26 @@ def cmd_config_show(args) -> int:
     return 0
 
 
+def cmd_config_presets(args) -> int:
+    from .presets import PRESETS
+
+    width = max(map(len, PRESETS))
+    for name, fields in PRESETS.items():
+        shown = ", ".join(f"{k}={v}" for k, v in fields.items()) or "(the defaults: P1's bumps)"
+        print(f"{name:<{width}}  {shown}")
+    return 0
+
+
 def add_config_commands(sub, fmt, add_config_args) -> None:
-    """`config show` (the resolved config as YAML) and `config restore` (a run's config from its checkpoint)."""
+    """`config show` (the resolved config as YAML), `config presets` (every preset and the fields it sets) and
+    `config restore` (a run's config from its checkpoint)."""
     cfg = sub.add_parser("config", help="configs and presets").add_subparsers(dest="config_command", required=True)
     p = cfg.add_parser("show", help="print the resolved config as YAML", epilog=EXAMPLES["config"],
                        formatter_class=fmt)
     add_config_args(p)
     p.set_defaults(func=cmd_config_show)
+    p = cfg.add_parser("presets", help="list every preset and the fields it sets")
+    p.set_defaults(func=cmd_config_presets)
     p = cfg.add_parser("restore", help="rewrite a run's missing or unreadable config.yaml from its newest "
                        "checkpoint's manifest (the config it was trained with)")
     p.add_argument("run_dir", type=Path, metavar="RUN")

@@ -62,7 +62,10 @@ def preset(names: str | list[str] | tuple[str, ...],
     cfg, set_by = RunConfig(), {}
     for name in names:
         if name not in PRESETS:
-            raise ConfigError("preset", name, "one of " + ", ".join(sorted(PRESETS)))
+            close = __import__("difflib").get_close_matches(str(name), list(PRESETS), n=1)
+            raise ConfigError("preset", name, "one of " + ", ".join(sorted(PRESETS)),
+                              f"preset: unknown {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                              + f" (one of {', '.join(sorted(PRESETS))}; `factordiff config presets` lists them)")
         for key, value in PRESETS[name].items():
             if key in set_by and set_by[key][1] != value and set_by[key][0] not in SCALES:
                 first, old = set_by[key]

@@ -29,7 +29,12 @@ EXPERIMENTS: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in M
 
 def get(name: str) -> Experiment:
     if name not in EXPERIMENTS:
-        raise ConfigError("EXPERIMENT", name, "one of " + ", ".join(EXPERIMENTS))
+        import difflib
+
+        close = difflib.get_close_matches(name, list(EXPERIMENTS), n=1)
+        raise ConfigError("EXPERIMENT", name, "one of " + ", ".join(EXPERIMENTS),
+                          f"EXPERIMENT: unknown {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                          + f" (one of {', '.join(EXPERIMENTS)})")
     return EXPERIMENTS[name]
 
 
