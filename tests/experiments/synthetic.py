@@ -239,12 +239,24 @@ def p2_regions(outcome):
             INC: regions(0.9, 0.5, 0.0, kinds=("bump",), widths=(4,), positions=("i",))}[outcome], {}
 
 
+JITTER = 0.004  # seed i moves every accuracy, R² and |cos| by (i − 1) × JITTER: the seeds differ, as real ones do
+
+
+def _jitter(row: dict, i: int) -> dict:
+    """A seed's copy of a row: accuracy, R² and orthogonality columns moved by (i − 1) × JITTER (so that every
+    interval over the seeds has a width; identical seeds made every spread 0 and every interval a point)."""
+    moved = {k: v + (i - 1) * JITTER for k, v in row.items()
+             if isinstance(v, float) and (k.startswith(("acc", "r2")) or "orth" in k) and 0 < v < 1}
+    return row | moved
+
+
 def seeded(case, k=3):
-    """The case with every run repeated over k seeds (run names `NAME_seed=i`, measurements keyed alike)."""
+    """The case with every run repeated over k seeds (run names `NAME_seed=i`, measurements keyed alike), each
+    seed's values a little apart (`_jitter`)."""
     def make(outcome):
         rows, measured = case(outcome)
         names = {r["run"] for r in rows}
-        out = [r | {"run": f"{r['run']}_seed={i}", "seed": i} for i in range(k) for r in rows]
+        out = [_jitter(r, i) | {"run": f"{r['run']}_seed={i}", "seed": i} for i in range(k) for r in rows]
 
         def rekey(d):
             if isinstance(d, dict) and d and set(d) <= names:
