@@ -58,7 +58,7 @@ def git_commit() -> str | None:
 
 
 def write_record(out: Path, exp, body: dict, rows: list[dict], measured: dict, kind: str = "exploratory",
-                 reduced: str | None = None) -> None:
+                 reduced: str | None = None, commit: str | None = None) -> None:
     """The record files of one `reproduce` call in OUT (beside its runs): the spec, the table, the measurements,
     and the design and judge versions in record.json (verdicts.json and the calls are written by reproduce)."""
     from .design import design_hash, judge_version
@@ -68,7 +68,7 @@ def write_record(out: Path, exp, body: dict, rows: list[dict], measured: dict, k
     _write_gz_json(out / "measured.json.gz", measured)
     rec_path = out / "record.json"
     rec = json.loads(rec_path.read_text()) if rec_path.exists() else {}
-    rec |= {"kind": kind, "reduced": reduced, "judge_version": judge_version(exp), "commit": git_commit()}
+    rec |= {"kind": kind, "reduced": reduced, "judge_version": judge_version(exp), "commit": commit or git_commit()}
     if exp.design is not None:
         rec |= {"design_version": exp.design.version, "design_hash": design_hash(exp)}
     atomic_write_json(rec_path, rec)

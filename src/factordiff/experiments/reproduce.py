@@ -159,7 +159,10 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     in OUT, so `factordiff rejudge OUT` re-judges it without the runs."""
     import time
 
+    from .records import git_commit
+
     t_start = time.time()
+    commit = git_commit()  # the code this call runs (HEAD may move while a long call goes on)
     exp = get(name)
     if scale not in exp.specs:
         raise ConfigError("--scale", scale, "cpu or paper")
@@ -229,7 +232,7 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     from .records import store, write_record
 
     write_record(out, exp, {"name": sweep_name, **body}, rows, measured,
-                 kind="confirmatory" if confirm else "exploratory", reduced=cut)
+                 kind="confirmatory" if confirm else "exploratory", reduced=cut, commit=commit)
     stored_at = None
     if confirm:
         stored_at = store(out, name, Path(records))
