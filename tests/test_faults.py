@@ -5,6 +5,7 @@ Every kill test ends by resuming and comparing weights, EMA, optimizer state and
 uninterrupted run, bit for bit (CPU, same machine: tier A of RELIABILITY.md §2.9).
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -815,6 +816,20 @@ def test_analysing_one_layer_keeps_the_other_layers_summary(tmp_path):
     assert len(rd.read_analysis("summary")) == 2 and len(rd.read_analysis(layer="layer3")) == 3  # steps 0, 5, 10
 
 
+@contextlib.contextmanager
+def lock_held_elsewhere(run: Path):
+    """Another process holding RUN's lock (as a training or analysing process would) for the block."""
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom factordiff.io import run_lock\n"
+                               f"with run_lock({str(run)!r}):\n    print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_analyze_takes_the_run_lock(straight, tmp_path):
     """Two writers of one run at once lost rows; analyze now refuses, before any work, while another process
     holds the run (training or analysing it)."""
@@ -823,17 +838,10 @@ def test_analyze_takes_the_run_lock(straight, tmp_path):
 
     run = tmp_path / "r"
     shutil.copytree(straight, run)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom factordiff.io import run_lock\n"
-                               f"with run_lock({str(run)!r}):\n    print('held', flush=True); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(run):
         with pytest.raises(RunLocked, match="training or analysing"):
             analyze_run(run, methods=("pca",), topology="none", grid=0)
         assert not (run / "analysis.jsonl").exists()
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_damaged_middle_line_is_an_error_not_a_dropped_row(straight, tmp_path):
@@ -1011,16 +1019,9 @@ def test_sample_into_a_run_takes_its_lock_and_beside_it_does_not(straight, tmp_p
 
     run = tmp_path / "r"
     shutil.copytree(straight, run)
-    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom factordiff.io import run_lock\n"
-                               f"with run_lock({str(run)!r}):\n    print('held', flush=True); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(run):
         with pytest.raises(RunLocked):
             sample_run(run, n=4)
         assert not (run / "samples").exists()
         out = sample_run(run, n=4, out=tmp_path / "beside" / "s")
         assert Path(out["path"]).exists()
-    finally:
-        holder.kill()
-        holder.wait()
