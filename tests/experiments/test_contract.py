@@ -191,3 +191,20 @@ def test_record_sums_every_call_a_stopped_one_included(tmp_path, monkeypatch):
     rec = json.loads((out / "record.json").read_text())
     assert len(rec["calls"]) == 2 and "stopped" not in rec["calls"][1]
     assert rec["wall_s"] == pytest.approx(calls[0]["wall_s"] + 100.0)
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_every_verdict_comes_from_a_declared_claim(name):
+    """Each judge declares its claims as data (`claims.Claim`: statistic, tests with their effect sizes, gates)
+    and every verdict is written by `Claim.verdict`, so each records the calls it rests on."""
+    import inspect
+
+    from factordiff.experiments.claims import Claim
+
+    exp = EXPERIMENTS[name]
+    module = inspect.getmodule(exp.judge)
+    declared = [v for v in vars(module).values() if isinstance(v, Claim)]
+    assert declared or "Claim(" in inspect.getsource(module), name
+    rows, measured = CASES[name]("supported")
+    for v in exp.judge(rows, measured):
+        assert v.decision.get("calls"), (name, v.claim)

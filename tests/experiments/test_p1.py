@@ -84,16 +84,17 @@ def test_onsets_censored_by_the_budget_are_inconclusive_not_a_refutation():
     from synthetic import curve
 
     from factordiff.experiments.p1_increment import onset_verdicts
+    from factordiff.experiments.p1_sigma import NO_STRONG_EFFECT
 
     reach = {0.5: (400, None, 500), 0.625: (300, None, None), 0.75: (200, None, 500), 1.0: (100, 300, 300)}
     rows = [r | {"seed": s} for v, rs in reach.items() for s, at in enumerate(rs)
             for r in curve(f"sigma={v}_seed={s}", at, **{"data.sigma": v})]
-    v = onset_verdicts(rows, "data.sigma", 0, "σ does not strongly change the onset")[0]
+    v = onset_verdicts(rows, "data.sigma", NO_STRONG_EFFECT)[0]
     assert v.outcome == "inconclusive" and "3 of 4 points" in v.detail and "budget is too short" in v.detail
     reach[0.625], reach[0.75] = (300, 400, 400), (200, 300, 350)  # one censored point: it ranks slowest
     rows = [r | {"seed": s} for v, rs in reach.items() for s, at in enumerate(rs)
             for r in curve(f"sigma={v}_seed={s}", at, **{"data.sigma": v})]
-    assert onset_verdicts(rows, "data.sigma", 0, "σ")[0].outcome != "inconclusive"
+    assert onset_verdicts(rows, "data.sigma", NO_STRONG_EFFECT)[0].outcome != "inconclusive"
 
 
 def test_co_movement_is_timed_not_correlated():
@@ -195,7 +196,7 @@ def test_an_r2_that_rises_after_accuracy_does_not_go_with_it():
     r (0.52). Timed per seed, it is not supported; rising together it is."""
     from synthetic import curve
 
-    from factordiff.experiments.p1_increment import onset_verdicts
+    from factordiff.experiments.p1_increment import SPEED, onset_verdicts
 
     def rows(shift):
         out = []
@@ -205,9 +206,9 @@ def test_an_r2_that_rises_after_accuracy_does_not_go_with_it():
                 out += [r | {"r2_image_umap": 0.9 if r["step"] >= reach + shift else 0.1} for r in rs]
         return out
 
-    late = onset_verdicts(rows(500), "data.increment", +1, "d")[1]
+    late = onset_verdicts(rows(500), "data.increment", SPEED)[1]
     assert late.outcome == "not supported" and late.value == pytest.approx(500, abs=60), late.line()
     pooled = next(v for k, v in late.controls.items() if k.startswith("pooled Pearson r"))
     assert pooled > 0.3  # what the old rule read as "goes with"
-    together = onset_verdicts(rows(0), "data.increment", +1, "d")[1]
+    together = onset_verdicts(rows(0), "data.increment", SPEED)[1]
     assert together.outcome == "supported" and abs(together.value) < 60, together.line()

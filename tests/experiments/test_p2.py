@@ -330,7 +330,7 @@ def test_scaling_gap_inside_the_seed_spread_is_inconclusive_not_a_refutation():
         rows += [x | {"run": f"{x['run']}_seed={k}", "seed": k} for x in r]
         grid |= {f"{n}_seed={k}": v for n, v in g.items()}
     v = sc.judge(rows, grid)[0]
-    assert v.outcome == "inconclusive" and "→ undecided" in v.detail and "per-seed gap" in v.detail
+    assert v.outcome == "inconclusive" and "→ undecided" in v.detail and "each seed's slope gap" in v.detail
     assert sc.judge(*seeded(lambda _: scaling(1, 1))(None))[0].outcome == "not supported"
 
 

@@ -21,11 +21,6 @@ CPU_NOTE = ("cpu scale: the cpu preset (P1's pixels on a cropped canvas: N = 16,
 INFERRED = "[INFERRED] definitions: docs/definitions.md"
 
 
-def decide(ok: bool, decidable: bool = True) -> str:
-    """The outcome of a claim: inconclusive when the measurement could not have said either way."""
-    return INCONCLUSIVE if not decidable else SUPPORTED if ok else NOT_SUPPORTED
-
-
 @dataclass(frozen=True)
 class Verdict:
     """One claim judged from the runs: the statistic and its value, the outcome, how it was decided, and the

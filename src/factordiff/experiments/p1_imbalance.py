@@ -9,11 +9,16 @@ Measured cpu time: 17.2 min at the old half scale; at the faithful cpu scale 61 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .base import CURVES_CAPTION, INFERRED, Experiment, Verdict, by_run, draw_curves, finite, key, pearson, spec
+from .claims import Claim, Test
 from .curves import COUPLED_WITHIN, half_rise, rise_lag  # noqa: F401 - half_rise: re-exported
 from .design import Design, confirm_seeds
 from .p1_increment import ANALYZE_FAST
-from .stats import MIN_SEEDS, decision, equivalence_call, interval_call, outcome_of, too_few_seeds
+
+# MIN_SEEDS: unused here, kept as a module constant the frozen design's hash covers
+from .stats import MIN_SEEDS  # noqa: F401
 
 SPECS = spec({"grid": {"data.increment_x,data.increment_y": [[0.1, 1.0], [0.1, 0.5]]},
               "overrides": {"train.steps": 3000}, "analyze": ANALYZE_FAST},
@@ -58,6 +63,15 @@ def _half_rise_lag(steps: list, a: list, b: list) -> float:
     return half_rise(steps, a) - half_rise(steps, b)
 
 
+Y_FIRST = Claim("y-accuracy ≥ x-accuracy although x has the finer data (P1 Fig 5)",
+                "each seed's acc_y − acc_x over training (detectable labels)",
+                tests=(Test("each seed's acc_y − acc_x", 0.0),))
+COMOVE = Claim("R²_x and R²_y co-move, so the code is coupled (P1 Fig 5)",
+               "each seed's steps R²_x rises after R²_y (image-driven part; area between the scaled curves)",
+               tests=(Test("each seed's steps R²_x rises after R²_y", COUPLED_WITHIN, kind="equivalence"),),
+               note=INFERRED)
+
+
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     """Per (dx, dy): acc_y − acc_x on the detectable labels, averaged over every snapshot of a run (the area
     between the learning curves), over the seeds (supported when its interval lies at or above 0, not
@@ -73,31 +87,22 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     for rs in by_run(rows).values():
         co.setdefault(_pair(rs), []).append(pearson([x.get("r2_image_x_umap") for x in rs],
                                                     [x.get("r2_image_y_umap") for x in rs]))
-    tol = COUPLED_WITHIN * max((r["step"] for r in rows), default=0)
+    tol = COUPLED_WITHIN * max((r["step"] for r in rows), default=0)  # the bound in steps: a share of training
     out = []
     for pair in sorted(gap, key=str):
-        v, k = gap[pair], len(gap[pair])
         name = f"dx {pair[0]}, dy {pair[1]}"
-        c = interval_call(v, 0.0, what="each seed's acc_y − acc_x")
-        out.append(Verdict(f"{name}: y-accuracy ≥ x-accuracy although x has the finer data (P1 Fig 5)",
-                           "each seed's acc_y − acc_x over training (detectable labels)", c.mean,
-                           outcome_of(c, k >= MIN_SEEDS),
-                           c.text() + ("" if k >= MIN_SEEDS else "; " + too_few_seeds(k)),
-                           decision=decision(c)))
+        out.append(Y_FIRST.verdict([gap[pair]], claim=f"{name}: {Y_FIRST.claim}"))
         lag = lags.get(pair, [])
         r = [x for x in co.get(pair, []) if finite(x)]
-        e = equivalence_call(lag, tol, what="each seed's steps R²_x rises after R²_y")
-        out.append(Verdict(f"{name}: R²_x and R²_y co-move, so the code is coupled (P1 Fig 5)",
-                           "each seed's steps R²_x rises after R²_y (image-driven part; area between the scaled "
-                           "curves)", e.mean, outcome_of(e, len(lag) >= MIN_SEEDS),
-                           f"supported when the 90 % interval (TOST at 5 %) lies within ±{tol:.0f} steps "
-                           f"({COUPLED_WITHIN:.0%} of training; {INFERRED}), not supported when wholly outside; "
-                           + (e.text() if lag else "a curve never rose by 0.2")
-                           + ("" if len(lag) >= MIN_SEEDS else "; " + too_few_seeds(len(lag))),
-                           {"half-rise step of R²_x − of R²_y per seed (one snapshot each; decides nothing)":
-                            ", ".join(f"{x:.0f}" for x in halves.get(pair, [])) or "–",
-                            "Pearson r per seed (decides nothing: any two rising curves correlate)":
-                            ", ".join(f"{x:.2f}" for x in r) or "–"}, decision=decision(e)))
+        out.append(COMOVE.verdict(
+            [replace(COMOVE.tests[0], effect=tol).call(lag)], claim=f"{name}: {COMOVE.claim}",
+            lead=[f"supported when the 90 % interval (TOST at 5 %) lies within ±{tol:.0f} steps ({COUPLED_WITHIN:.0%} "
+                  "of training), not supported when wholly outside"],
+            why=[] if lag else ["a curve never rose by 0.2"],
+            controls={"half-rise step of R²_x − of R²_y per seed (one snapshot each; decides nothing)":
+                      ", ".join(f"{x:.0f}" for x in halves.get(pair, [])) or "–",
+                      "Pearson r per seed (decides nothing: any two rising curves correlate)":
+                      ", ".join(f"{x:.2f}" for x in r) or "–"}))
     return out
 
 

@@ -8,24 +8,17 @@ Measured cpu time: ≈ 25 min for the 12 runs, two at a time (2-core AMD EPYC fa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import figures
 from .base import INFERRED, Experiment, Verdict, by_run, finite, first_reached, pearson, spec
+from .claims import Claim, Test
 from .curves import COUPLED_WITHIN, rise_lag
 from .design import Design, confirm_seeds
-from .stats import (
-    MIN_RANK_POINTS,
-    MIN_SEEDS,
-    decision,
-    equivalence_call,
-    outcome_of,
-    rank_claim,
-    seed_of,
-    too_few_seeds,
-)
+from .stats import MIN_RANK_POINTS, MIN_SEEDS, per_seed_points, seed_of, too_few_seeds
 
 ANALYZE_FAST = {"grid": 0, "topology": "none"}
 SPECS = spec({"grid": {"data.increment": [0.25, 0.5, 0.75, 1.0]}, "analyze": ANALYZE_FAST},
@@ -56,16 +49,33 @@ def _seed_lag(rows: list[dict], col: str) -> dict:
     return {k: float(np.mean(v)) for k, v in per.items()}
 
 
-def onset_verdicts(rows: list[dict], col: str, claim_sign: int, what: str, strong: float = 0.8) -> list[Verdict]:
+COUPLED = Claim("high R² goes with high accuracy (P1 Fig 4)", "each seed's steps from accuracy's rise to the "
+                "image-driven R²'s (area between the scaled curves)",
+                tests=(Test("steps the image-driven R² rises after accuracy", COUPLED_WITHIN, kind="equivalence"),),
+                note=INFERRED)
+
+
+def onset_claim(what: str, col: str, sign: int, strong: float = 0.8) -> Claim:
+    """A rank claim on the learning speed: each seed's Spearman ρ(grid value, steps to 50 % of the ceiling) of
+    the sign `sign` (0: no strong correlation) and strength `strong`."""
+    short = col.split(".")[-1]
+    return Claim(what, f"each seed's Spearman ρ({short}, steps to 50 % of the ceiling)",
+                 tests=(Test(f"each seed's ρ({short}, steps to 50 %)", strong, sign, kind="rank"),))
+
+
+SPEED = onset_claim("smaller increments learn faster (P1 Fig 4)", "data.increment", +1)
+
+
+def onset_verdicts(rows: list[dict], col: str, claim: Claim) -> list[Verdict]:
     """Rank correlation between a grid value and the learning speed (steps to 50 % of the ceiling at P1's
-    tolerance), taken per seed (each seed's own ρ over its grid points) and decided by `stats.rank_claim`: the 95 %
-    interval of the seeds' ρ with a within-seed permutation p. claim_sign ±1: supported when the interval lies at or
-    beyond ±`strong` in that direction with one-sided p < 0.05; not supported when it lies short of `strong`.
-    claim_sign 0 ("no strong effect"): an equivalence test (TOST, 90 % interval): supported when the interval lies
-    inside (−`strong`, `strong`), not supported when it lies wholly beyond ±`strong`. Anything between is
-    inconclusive, as is a measurement with fewer than MIN_RANK_POINTS grid points or MIN_SEEDS seeds, an undefined
-    ρ, or two or more grid points with a seed that never gets there within the budget (their speeds are only
-    lower bounds, so their order is unknown). The second verdict: R² of the layer's image-driven part rises with
+    tolerance), taken per seed (each seed's own ρ over its grid points) and decided by the claim's `rank` test:
+    the 95 % interval of the seeds' ρ with a within-seed permutation p. Sign ±1: supported when the interval lies
+    at or beyond ±strength in that direction with one-sided p < 0.05; not supported when it lies short of it.
+    Sign 0 ("no strong effect"): an equivalence test (TOST, 90 % interval): supported when the interval lies
+    inside (−strength, strength), not supported when it lies wholly beyond. Anything between is inconclusive, as
+    is a measurement with fewer than MIN_RANK_POINTS grid points or MIN_SEEDS seeds, an undefined ρ, or two or
+    more grid points with a seed that never gets there within the budget (their speeds are only lower bounds, so
+    their order is unknown). The second verdict (`COUPLED`): R² of the layer's image-driven part rises with
     accuracy, timed per seed (`curves.rise_lag`: how many steps it rises after accuracy, the mean over the seed's
     runs), by an equivalence test: supported when the 90 % interval lies within ±COUPLED_WITHIN × the training
     steps, not supported when it lies wholly outside (an R² that rises 500 steps after accuracy does not "go with
@@ -79,30 +89,20 @@ def onset_verdicts(rows: list[dict], col: str, claim_sign: int, what: str, stron
     k = min((len(v) for v in per.values()), default=0)
     censored = [x for x, o in zip(xs, speed) if np.isinf(o)]  # some seed never got there: only a lower bound
     budget = max((int(r["step"]) for r in rows), default=0)
-    call = rank_claim(rows, lambda rs: float(rs[0][col]), first_reached, claim_sign, strong,
-                      what=f"each seed's ρ({short}, steps to 50 %)")
-    decidable = finite(call.mean) and len(xs) >= MIN_RANK_POINTS and k >= MIN_SEEDS and len(censored) < 2
     why = [] if len(xs) >= MIN_RANK_POINTS else [f"{len(xs)} grid points; a rank claim needs ≥ {MIN_RANK_POINTS}"]
     why += [] if k >= MIN_SEEDS else [too_few_seeds(k)]
     if len(censored) >= 2:  # their order is unknown: ρ would rank lower bounds
         why += [f"{len(censored)} of {len(xs)} points have a seed that never reaches 50 % of the ceiling within "
                 f"{budget} steps, so their order is unknown: the budget is too short to decide"]
-    out = [Verdict(what, f"each seed's Spearman ρ({short}, steps to 50 % of the ceiling)", call.mean,
-                   outcome_of(call, decidable), "; ".join([table, call.text(), *why]),
-                   {"permutation p (within seeds)": call.p}, decision=decision(call))]
+    v = claim.verdict([per_seed_points(rows, lambda rs: float(rs[0][col]), first_reached)], lead=[table], why=why)
+    out = [replace(v, controls={"permutation p (within seeds)": v.decision["calls"][0]["p"]})]
     lags = _seed_lag(rows, "r2_image_umap")
-    tol = COUPLED_WITHIN * budget
-    call = equivalence_call(list(lags.values()), tol, what="steps the image-driven R² rises after accuracy")
-    n = len(lags)
-    why = [] if n >= MIN_SEEDS else [f"{n} seeds whose R² and accuracy both rise; a verdict needs ≥ {MIN_SEEDS}"]
-    out.append(Verdict("high R² goes with high accuracy (P1 Fig 4)", "each seed's steps from accuracy's rise to the "
-                       "image-driven R²'s (area between the scaled curves)", call.mean,
-                       outcome_of(call, finite(call.mean) and n >= MIN_SEEDS),
-                       "; ".join([call.text(), f"supported within ±{tol:.0f} steps ({COUPLED_WITHIN:.0%} of "
-                                  f"training; {INFERRED})", *why]),
-                       {"pooled Pearson r(acc, image-driven R²) (decides nothing: any two rising curves correlate)":
-                        pearson([x.get("acc") for x in rows], [x.get("r2_image_umap") for x in rows])},
-                       decision=decision(call)))
+    tol = COUPLED_WITHIN * budget  # the bound in steps: a share of the training
+    out.append(COUPLED.verdict([replace(COUPLED.tests[0], effect=tol).call(lags)],
+                               lead=[f"supported within ±{tol:.0f} steps ({COUPLED_WITHIN:.0%} of training)"],
+                               controls={"pooled Pearson r(acc, image-driven R²) (decides nothing: any two rising "
+                                         "curves correlate)": pearson([x.get("acc") for x in rows],
+                                                                      [x.get("r2_image_umap") for x in rows])}))
     return out
 
 
@@ -112,7 +112,7 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    return onset_verdicts(rows, "data.increment", +1, "smaller increments learn faster (P1 Fig 4)")
+    return onset_verdicts(rows, "data.increment", SPEED)
 
 
 FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import figures
 from .base import Experiment, Verdict, spec
 from .design import Design, confirm_seeds
-from .p1_increment import ANALYZE_FAST, onset_steps, onset_verdicts
+from .p1_increment import ANALYZE_FAST, onset_claim, onset_steps, onset_verdicts
 
 # 4,000 steps: at 2,000, 3 of 4 σ had a seed that never reached 50 % (exploratory record); frozen for confirmation
 SPECS = spec({"grid": {"data.sigma": [0.5, 0.625, 0.75, 1.0]}, "overrides": {"train.steps": 4000},
@@ -29,8 +29,11 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     return [figures.save(fig, out, "heatmaps")]
 
 
+NO_STRONG_EFFECT = onset_claim("σ does not strongly change the onset (P1 Fig 8)", "data.sigma", 0)
+
+
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    return onset_verdicts(rows, "data.sigma", 0, "σ does not strongly change the onset (P1 Fig 8)")
+    return onset_verdicts(rows, "data.sigma", NO_STRONG_EFFECT)
 
 
 FIGURE_CAPTIONS = {  # figure file stem ("stem_": a prefix) → its report caption

@@ -8,6 +8,7 @@ Measured cpu time: 39.1 min, 12 runs two at a time (2-core Intel Xeon family 6 m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,21 +17,12 @@ from .. import figures, plot
 from ..data import make_dataset
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, final, finite, key, run_dir
+from .claims import Claim, Test
 from .design import Design, confirm_seeds
 from .p2_common import FAST, p2_spec
-from .stats import (
-    MARGIN,
-    MIN_SEEDS,
-    beats_memorizer,
-    combine,
-    decision,
-    interval,
-    interval_call,
-    outcome_of,
-    paired,
-    per_seed,
-    too_few_seeds,
-)
+
+# MIN_SEEDS: unused here, kept as a module constant the frozen design's hash covers
+from .stats import MARGIN, MIN_SEEDS, paired, per_seed  # noqa: F401
 
 SECTIONS = ("vertical", "horizontal", "intersection")
 SPECS = p2_spec({"grid": {"data.kind,data.fraction": [["sos", 1.0], ["stripes", 1.0], ["sos+stripes", 1.0],
@@ -70,61 +62,52 @@ def _best(section: str):
     return lambda rs: max(final(rs, f"acc_x_{section}"), final(rs, f"acc_y_{section}"))
 
 
+SOS_ONLY = Claim("2D SOS without the cross: in each arm the seen coordinate is right and the unseen one wrong "
+                 "(composes, does not interpolate; P2 Fig 4c–e)",
+                 "each seed's vertical acc_y − acc_x; horizontal acc_x − acc_y (and at the intersection the better "
+                 "coordinate's accuracy)",
+                 tests=(Test("vertical arm acc_y − acc_x", 0.2), Test("horizontal arm acc_x − acc_y", 0.2),
+                        Test("intersection: the better of acc_x, acc_y ≤ 0.5", -0.5, sign=-1)))
+WITH_STRIPES = Claim("with 1D stripes both coordinates are right in both arms and where they meet (P2 Fig 4)",
+                     "each seed's worst of acc_x, acc_y over the arms and their intersection",
+                     tests=(Test("worst arm accuracy", 0.5), Test("worst arm − the memorizer's", MARGIN),
+                            Test("worst arm − the 2D-SOS-only run's", 0.1)),
+                     gates=(Test("worst arm − the closed-form memorizer's", MARGIN),))
+
+
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
-    """Every statistic per seed, decided on its 95 % interval over the seeds (`stats.interval_call`). SOS only:
-    in each arm the seen coordinate is right and the unseen one wrong: each seed's vertical acc_y − acc_x and
-    horizontal acc_x − acc_y, both intervals at or above 0.2 (not supported when either interval lies below 0.2);
-    the nearest-training-label memorizer, which shows the same pattern by construction (what "does not
-    interpolate" looks like), is listed beside it. With stripes: each seed's worst arm accuracy, its interval at or
-    above 0.5, and its paired margins over the memorizer (≥ MARGIN) and over the SOS-only run of the same seed
-    (≥ 0.1) each clearing its size. Inconclusive with fewer than MIN_SEEDS seeds or missing values."""
-    runs = by_run(rows)
+    """Every statistic per seed, decided on its 95 % interval over the seeds (`claims.Claim`). SOS only: in each
+    arm the seen coordinate is right and the unseen one wrong: each seed's vertical acc_y − acc_x and horizontal
+    acc_x − acc_y, both intervals at or above 0.2 (not supported when either interval lies below 0.2), and at the
+    intersection the better coordinate at most 0.5; the nearest-training-label memorizer, which shows the same
+    pattern by construction (what "does not interpolate" looks like), is listed beside it. With stripes: each
+    seed's worst arm accuracy, its interval at or above 0.5, and its paired margins over the memorizer (≥ MARGIN)
+    and over the SOS-only run of the same seed (≥ 0.1) each clearing its size, and the closed-form memorizer's
+    margin as a gate. Inconclusive with fewer than MIN_SEEDS seeds or missing values."""
+    arms = {_arm(rs) for rs in by_run(rows).values()}
     col = lambda c: per_seed(rows, _arm, c)  # noqa: E731
-    k = min((len(v) for v in col("acc_x_vertical").values()), default=0)
-    seeds_ok = k >= MIN_SEEDS
-    out = []
     sos = ("sos", 1.0)
-    mean = lambda c, g: interval(list(col(c).get(g, {}).values()))[0]  # noqa: E731
-    if sos in {_arm(rs) for rs in runs.values()}:
+    out = []
+    if sos in arms:
         vx, vy, hx, hy = (col(f"acc_{a}_{s}").get(sos, {}) for s, a in (("vertical", "x"), ("vertical", "y"),
                                                                         ("horizontal", "x"), ("horizontal", "y")))
-        calls = [interval_call(paired(vy, vx), 0.2, what="vertical arm acc_y − acc_x"),
-                 interval_call(paired(hx, hy), 0.2, what="horizontal arm acc_x − acc_y")]
         both = per_seed(rows, _arm, _best("intersection")).get(sos, {})  # P2 Fig 4e: both wrong where they meet
-        calls += [interval_call(list(both.values()), -0.5, sign=-1,
-                                what="intersection: the better of acc_x, acc_y ≤ 0.5")] if both else []
-        call = combine(calls)
-        nvx, nvy = mean("acc_x_nearest_vertical", sos), mean("acc_y_nearest_vertical", sos)
-        out.append(Verdict("2D SOS without the cross: in each arm the seen coordinate is right and the unseen one "
-                           "wrong (composes, does not interpolate; P2 Fig 4c–e)",
-                           "each seed's vertical acc_y − acc_x; horizontal acc_x − acc_y (and at the intersection "
-                           "the better coordinate's accuracy)",
-                           f"{calls[0].mean:.2f}; {calls[1].mean:.2f}",
-                           outcome_of(call, finite(calls[0].mean, calls[1].mean) and seeds_ok),
-                           "; ".join([c.text() for c in calls] + ([] if seeds_ok else [too_few_seeds(k)])),
-                           {"memorizer vertical x": nvx, "memorizer vertical y": nvy}, decision=decision(*calls)))
+        v = SOS_ONLY.verdict([paired(vy, vx), paired(hx, hy), both or None],
+                             controls={"memorizer vertical x": col("acc_x_nearest_vertical").get(sos, {}),
+                                       "memorizer vertical y": col("acc_y_nearest_vertical").get(sos, {})})
+        calls = v.decision["calls"]
+        out.append(replace(v, value=f"{calls[0]['mean']:.2f}; {calls[1]['mean']:.2f}"))
     worst, worst_mem = per_seed(rows, _arm, _worst()), per_seed(rows, _arm, _worst("nearest_"))
     worst_closed = per_seed(rows, _arm, _worst("closedform_"))
-    has_sos = sos in {_arm(rs) for rs in runs.values()}
-    base = worst.get(sos, {}) if has_sos else {}
-    for g in sorted({_arm(rs) for rs in runs.values()}):
+    base = worst.get(sos, {})
+    for g in sorted(arms):
         if "stripes" not in g[0] or g[1] < 1.0:
             continue
-        w = worst.get(g, {})
-        calls = [interval_call(list(w.values()), 0.5, what="worst arm accuracy"),
-                 interval_call(paired(w, worst_mem.get(g, {})), MARGIN, what="worst arm − the memorizer's")]
-        calls += [interval_call(paired(w, base), 0.1, what="worst arm − the 2D-SOS-only run's")] if base else []
-        closed = beats_memorizer(w, worst_closed.get(g, {}), "worst arm − the closed-form memorizer's")
-        call = combine(calls, [closed] if closed else [])
-        calls += [closed] if closed else []
-        out.append(Verdict(f"{g[0]}: with 1D stripes both coordinates are right in both arms and where they meet "
-                           "(P2 Fig 4)",
-                           "each seed's worst of acc_x, acc_y over the arms and their intersection", calls[0].mean,
-                           outcome_of(call, finite(calls[0].mean, calls[1].mean) and seeds_ok),
-                           "; ".join([c.text() for c in calls] + ([] if seeds_ok else [too_few_seeds(k)])),
-                           {"2D SOS only": interval(list(base.values()))[0],
-                            "memorizer": interval(list(worst_mem.get(g, {}).values()))[0]},
-                           decision=decision(*calls)))
+        w, closed = worst.get(g, {}), worst_closed.get(g, {})
+        out.append(WITH_STRIPES.verdict([w, paired(w, worst_mem.get(g, {})), paired(w, base) if base else None],
+                                        [paired(w, closed) if closed else None],
+                                        claim=f"{g[0]}: {WITH_STRIPES.claim}",
+                                        controls={"2D SOS only": base, "memorizer": worst_mem.get(g, {})}))
     return out
 
 

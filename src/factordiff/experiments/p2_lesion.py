@@ -12,12 +12,14 @@ same machine): six widths, supported (ρ −0.94, p 0.008), a step between 3 and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .. import figures, plot
 from ..analyze import umap_2d
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, final, finite, key, run_dir, seed_mean
+from .claims import Claim, Test
 from .design import Design, confirm_seeds
 from .p2_common import FAST, p2_spec
 from .stats import (
@@ -25,16 +27,11 @@ from .stats import (
     MARGIN,
     MIN_RANK_POINTS,
     MIN_SEEDS,
-    beats_memorizer,
-    combine,
-    decision,
     gated_rows,
     interval,
-    interval_call,
-    outcome_of,
     paired,
     per_seed,
-    rank_claim,
+    per_seed_points,
     seed_values,
     too_few_seeds,
 )
@@ -76,40 +73,42 @@ def measure(rows: list[dict], log=print) -> dict:
     return {name: umap_2d(RunDir(run_dir(rows, name))) for name in _first_per_width(rows).values()}
 
 
+LESION = Claim("interpolation is limited: OOD accuracy decays as the lesion widens (P2 Fig 11)",
+               "each seed's Spearman ρ(lesion width, final OOD accuracy on the detectable labels)",
+               tests=(Test("each seed's ρ(width, OOD accuracy)", 0.8, sign=-1, kind="rank"),),
+               gates=(Test("model − memorizer at the narrowest width it does not solve", MARGIN),
+                      Test("model − closed-form memorizer there", MARGIN)))
+
+
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     """Per seed, per width: OOD accuracy inside the lesion must fall with the width: each seed's own Spearman ρ,
     supported when the 95 % interval of the seeds' ρ lies at or below −0.8 and the within-seed permutation p < 0.05,
-    not supported when the interval's lower end stays above −0.8 (`stats.rank_claim`). At the narrowest width
-    the nearest-training-label memorizer does not already solve (memorizer < LEARNED) the model must beat it: the
-    interval of the per-seed margin over the memorizer must clear MARGIN, else "limited interpolation" cannot be
-    told from none (the memorizer's accuracy falls with the width too). The narrowest lesion is not used for that
-    check when the memorizer solves it: a lesion narrower than twice the tolerance keeps a training label within
-    tolerance of every held-out one (cpu: width 1, memorizer 0.94). Every seed is gated (`stats.gated_rows`): a
-    run that did not learn is left out and named. Inconclusive with fewer than MIN_RANK_POINTS widths or
-    MIN_SEEDS learned seeds per width."""
+    not supported when the interval's lower end stays above −0.8 (a `rank` test). At the narrowest width the
+    nearest-training-label memorizer does not already solve (memorizer < LEARNED) the model must beat it and the
+    closed-form memorizer: the interval of each per-seed margin must clear MARGIN, else "limited interpolation"
+    cannot be told from none (the memorizer's accuracy falls with the width too). The narrowest lesion is not used
+    for that check when the memorizer solves it: a lesion narrower than twice the tolerance keeps a training label
+    within tolerance of every held-out one (cpu: width 1, memorizer 0.94). Every seed is gated
+    (`stats.gated_rows`): a run that did not learn is left out and named. Inconclusive with fewer than
+    MIN_RANK_POINTS widths or MIN_SEEDS learned seeds per width."""
     rows, left_out = gated_rows(rows)
-    ood, near = per_seed(rows, _width, OOD), per_seed(rows, _width, MEMO)
+    ood, near, closed = per_seed(rows, _width, OOD), per_seed(rows, _width, MEMO), per_seed(rows, _width, CLOSED)
     widths = sorted(ood)
     acc = [interval(list(ood[w].values()))[0] for w in widths]
     mem = [interval(list(near.get(w, {}).values()))[0] for w in widths]
-    call = rank_claim(rows, _width, lambda rs: final(rs, OOD), -1)
     k = min((len(ood[w]) for w in widths), default=0)
-    test = next((i for i, m in enumerate(mem) if finite(m) and m < LEARNED), None)
-    memo = interval_call(paired(ood[widths[test]], near.get(widths[test], {})), MARGIN,
-                         what=f"model − memorizer at width {widths[test]:g}") if test is not None else None
-    closed = beats_memorizer(ood[widths[test]], per_seed(rows, _width, CLOSED).get(widths[test], {}),
-                             f"model − closed-form memorizer at width {widths[test]:g}") if test is not None else None
+    test = next((w for w, m in zip(widths, mem) if finite(m) and m < LEARNED), None)
+    gates = [None, None] if test is None else [paired(ood[test], near.get(test, {})),
+                                               paired(ood[test], closed.get(test, {})) or None]
     why = [] if len(widths) >= MIN_RANK_POINTS else [f"{len(widths)} widths; a rank claim needs ≥ {MIN_RANK_POINTS}"]
     why += [] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]
     why += [] if test is not None else ["the memorizer solves every lesion: interpolation cannot be told from copying"]
-    final_call = combine([call], [c for c in (memo, closed) if c])
-    return [Verdict("interpolation is limited: OOD accuracy decays as the lesion widens (P2 Fig 11)",
-                    "each seed's Spearman ρ(lesion width, final OOD accuracy on the detectable labels)", call.mean,
-                    outcome_of(final_call, finite(call.mean) and not why),
-                    "; ".join([", ".join(f"width {w:g}: {a:.2f} (seeds {', '.join(f'{x:.2f}' for x in ood[w].values())}"
-                                         f"; memorizer {m:.2f})" for w, a, m in zip(widths, acc, mem)),
-                               call.text(), *(c.text() for c in (memo, closed) if c), *left_out, *why]),
-                    {"permutation p (within seeds)": call.p}, decision=decision(call, memo, closed, left_out=left_out))]
+    table = ", ".join(f"width {w:g}: {a:.2f} (seeds {', '.join(f'{x:.2f}' for x in ood[w].values())}; memorizer "
+                      f"{m:.2f})" for w, a, m in zip(widths, acc, mem))
+    lead = [table] + ([f"the memorizers' gate at width {test:g}"] if test is not None else [])
+    v = LESION.verdict([per_seed_points(rows, _width, lambda rs: final(rs, OOD))], gates, lead=lead,
+                       left_out=left_out, why=why)
+    return [replace(v, controls={"permutation p (within seeds)": v.decision["calls"][0]["p"]})]
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:

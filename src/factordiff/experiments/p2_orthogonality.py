@@ -18,21 +18,13 @@ from ..analyze import probe_geometry
 from ..report import CAPTIONS
 from ..rundir import RunDir
 from .base import INFERRED, Experiment, Verdict, by_run, finite, last, run_dir
+from .claims import Claim, Test
 from .design import Design, confirm_seeds
 from .p2_torus import ABLATIONS, BASE, base_rows
 from .p2_torus import SPECS as TORUS_SPECS
-from .stats import (
-    MIN_SEEDS,
-    combine,
-    decision,
-    gate,
-    interval,
-    interval_call,
-    outcome_of,
-    paired,
-    seed_of,
-    too_few_seeds,
-)
+
+# MIN_SEEDS: unused here, kept as a module constant the frozen design's hash covers
+from .stats import MIN_SEEDS, gate, interval, paired, seed_of  # noqa: F401
 
 # P2's network only (p2-torus's ablations are other networks; the judge reads only these): its three seeds, with
 # p2-torus's grid probe. When `p2-torus` has run beside it (OUT/../p2-torus-SCALE) these runs are read there.
@@ -83,7 +75,16 @@ def _seed(runs: dict, col: str) -> dict:
     return {k: float(v) for k, v in out.items() if finite(v)}
 
 
-def _factorized(runs: dict, cloud: str, control: str, what: str, why: list[str], left_out: list[str]) -> Verdict:
+FACTORIZED = Claim("x and y are factorized: x-on-y orthogonality like the Clifford torus, not the 3-D torus "
+                   "(P2 Fig 3)", "each seed's mean |cos(Δx, Δy)|",
+                   tests=(Test("|x-on-y − 3-D torus| − |x-on-y − Clifford| per seed", 0.0),))
+HYPER = Claim("hyper-factorized: different values of one feature are more orthogonal than on the Clifford torus "
+              "(P2 abstract)", "each seed's mean |cos| x-on-x, y-on-y of the image-driven part",
+              tests=(Test("Clifford − model x-on-x", 0.0), Test("Clifford − model y-on-y", 0.0)),
+              gates=(Test("untrained − model x-on-x", 0.0), Test("untrained − model y-on-y", 0.0)))
+
+
+def _factorized(runs: dict, cloud: str, control: str, what: str, left_out: list[str]) -> Verdict:
     """Factorized on one cloud: each seed's x-on-y |cos| nearer the Clifford torus than the 3-D torus
     (|v − torus| − |v − Clifford|, its interval at or above 0; not supported below), void when the untrained
     network's same cloud (`control`) is itself nearer the Clifford value (random features of bump images may
@@ -91,20 +92,19 @@ def _factorized(runs: dict, cloud: str, control: str, what: str, why: list[str],
     name = "the layer" if cloud == "model" else "the image-driven part"
     m, c, t = (_mean(runs, f"{p}_x_on_y_orth_mean") for p in (cloud, "clifford", "torus3d"))
     lab = _mean(runs, "label_only_x_on_y_orth_mean")
-    why = list(why) + ([] if finite(m) else [f"{name} is zero (the layer is its label code) or was not measured"])
+    why = [] if finite(m) else [f"{name} is zero (the layer is its label code) or was not measured"]
+    why += [] if finite(c, t) else ["the reference tori were not measured"]
     u = _mean(runs, f"{control}_x_on_y_orth_mean")
-    void = [f"the untrained network's {name[4:]} was not measured"] if not finite(u) else \
+    why += [f"the untrained network's {name[4:]} was not measured"] if not finite(u) else \
         [f"the untrained network's {name[4:]} is as factorized ({u:.2f}, nearer the Clifford value)"] \
         if finite(c, t) and abs(u - c) < abs(u - t) else []
     nearer = [abs(v - t) - abs(v - c) for v in _seed(runs, f"{cloud}_x_on_y_orth_mean").values() if finite(v, c, t)]
-    call = interval_call(nearer, 0.0, what="|x-on-y − 3-D torus| − |x-on-y − Clifford| per seed")
-    return Verdict(f"x and y are factorized, read on {what}: x-on-y orthogonality like the Clifford torus, not the "
-                   "3-D torus (P2 Fig 3)", f"each seed's mean |cos(Δx, Δy)| of {name}", m,
-                   outcome_of(call, finite(m, c, t) and len(runs) >= MIN_SEEDS and not void),
-                   "; ".join([call.text(), f"supported when nearer the Clifford value on the interval, and the "
-                              f"untrained network's {name[4:]} is not", *why, *void, *left_out]),
-                   {"Clifford": c, "3-D torus": t, "label-only": lab, f"untrained {name[4:]}": u},
-                   decision=decision(call, left_out=left_out))
+    return FACTORIZED.verdict([nearer], value=m, left_out=left_out, why=why,
+                              claim=FACTORIZED.claim.replace(": x-on-y", f", read on {what}: x-on-y"),
+                              lead=[f"supported when nearer the Clifford value on the interval, and the untrained "
+                                    f"network's {name[4:]} is not"],
+                              controls={"Clifford": c, "3-D torus": t, "label-only": lab,
+                                        f"untrained {name[4:]}": u})
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
@@ -118,27 +118,20 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     Inconclusive without the controls or with fewer than MIN_SEEDS learned seeds. Only P2's network counts
     (p2-torus's ablations are other networks)."""
     runs, left_out = gate(by_run(base_rows(rows)))
-    k = len(runs)
-    why = [] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]
-    out = [_factorized(runs, "model", "untrained", "layer 4 as recorded (P2's reading)", why, left_out),
+    out = [_factorized(runs, "model", "untrained", "layer 4 as recorded (P2's reading)", left_out),
            _factorized(runs, CLOUD, f"untrained_{CLOUD}", "its image-driven part (layer 4 − label-only response: "
-                       "what the label code does not explain)", why, left_out)]
+                       "what the label code does not explain)", left_out)]
     model = {a: _seed(runs, f"{CLOUD}_{a}_on_{a}_orth_mean") for a in "xy"}
     cliff = {a: _seed(runs, f"clifford_{a}_on_{a}_orth_mean") for a in "xy"}
     untr = {a: _seed(runs, f"untrained_{CLOUD}_{a}_on_{a}_orth_mean") for a in "xy"}
     mx, my = (interval(list(model[a].values()))[0] for a in "xy")
-    cx, cy = (interval(list(cliff[a].values()))[0] for a in "xy")
-    ux, uy = (interval(list(untr[a].values()))[0] for a in "xy")
-    have = finite(mx, my, cx, cy, ux, uy)
-    calls = [interval_call(paired(cliff[a], model[a]), 0.0, what=f"Clifford − model {a}-on-{a}") for a in "xy"]
-    gates = [interval_call(paired(untr[a], model[a]), 0.0, what=f"untrained − model {a}-on-{a}") for a in "xy"]
-    out.append(Verdict("hyper-factorized: different values of one feature are more orthogonal than on the Clifford "
-                       "torus (P2 abstract)", "each seed's mean |cos| x-on-x, y-on-y of the image-driven part",
-                       f"{mx:.2f}, {my:.2f}" if have else None,
-                       outcome_of(combine(calls, gates), have and k >= MIN_SEEDS),
-                       "; ".join([c.text() for c in calls + gates] + why + left_out),
-                       {"Clifford x-on-x": cx, "Clifford y-on-y": cy, "untrained x-on-x": ux, "untrained y-on-y": uy},
-                       decision=decision(*calls, *gates, left_out=left_out)))
+    have = finite(mx, my, *(interval(list(d[a].values()))[0] for d in (cliff, untr) for a in "xy"))
+    out.append(HYPER.verdict([paired(cliff[a], model[a]) for a in "xy"], [paired(untr[a], model[a]) for a in "xy"],
+                             value=f"{mx:.2f}, {my:.2f}" if have else None, left_out=left_out,
+                             why=[] if have else ["the model, the Clifford torus or the untrained network's image-"
+                                                  "driven part was not measured"],
+                             controls={"Clifford x-on-x": cliff["x"], "Clifford y-on-y": cliff["y"],
+                                       "untrained x-on-x": untr["x"], "untrained y-on-y": untr["y"]}))
     return out
 
 

@@ -15,23 +15,11 @@ import numpy as np
 from .. import figures, plot
 from ..data import in_holdout
 from ..rundir import RunDir
-from .base import CURVES_CAPTION, Experiment, Verdict, by_run, draw_curves, finite, key, run_dir
+from .base import CURVES_CAPTION, Experiment, Verdict, by_run, draw_curves, key, run_dir
+from .claims import Claim, Test
 from .design import Design, confirm_seeds
 from .p2_common import FAST, p2_spec
-from .stats import (
-    MARGIN,
-    beats_memorizer,
-    combine,
-    decision,
-    interval,
-    interval_call,
-    outcome_of,
-    paired,
-    per_seed,
-    require_seeds,
-    runs_per_point,
-    show_seeds,
-)
+from .stats import MARGIN, paired, per_seed, require_seeds, runs_per_point
 
 GAP = 0.2  # P2 Fig 10: with the rim the OOD accuracy is high, without it it is not; a gap this large at least
 
@@ -58,29 +46,25 @@ def measure(rows: list[dict], log=print) -> dict:
     return out
 
 
+RIM = Claim("1D stripes generalize to 2D SOS only with a few 2D examples on the rim (P2 Fig 10)",
+            "each seed's final OOD (interior 2D SOS) accuracy: with rim − without",
+            tests=(Test("OOD accuracy with rim − without (same seed)", GAP),),
+            gates=(Test("with rim − the memorizer", MARGIN), Test("with rim − the closed-form memorizer", MARGIN)))
+
+
 def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     """Each seed's final OOD accuracy (mean over the last third of snapshots) with the rim minus the same seed's
-    without it, decided on its 95 % interval over the seeds (`stats.interval_call`): supported when the whole
-    interval is at or above P2's gap (0.2) and the with-rim runs beat the nearest-training-label memorizer on the
-    same OOD labels (the interval of the per-seed margin clears MARGIN); not supported when the interval lies
-    below 0.2; otherwise (an interval that straddles 0.2, or a rim no better than the memorizer) inconclusive."""
+    without it, decided on its 95 % interval over the seeds: supported when the whole interval is at or above P2's
+    gap (0.2) and the with-rim runs beat both memorizers on the same OOD labels (the interval of each per-seed
+    margin clears MARGIN); not supported when the interval lies below 0.2; otherwise (an interval that straddles
+    0.2, or a rim no better than a memorizer) inconclusive."""
     rim = lambda rs: float(key(rs, "data.rim_width")) > 0  # noqa: E731
     acc, near = per_seed(rows, rim, "acc_ood"), per_seed(rows, rim, "acc_nearest_ood")
-    w, wo = acc.get(True, {}), acc.get(False, {})
-    gap = interval_call(paired(w, wo), GAP, what="OOD accuracy with rim − without (same seed)")
-    memo = interval_call(paired(w, near.get(True, {})), MARGIN, what="with rim − the memorizer")
-    closed = beats_memorizer(w, per_seed(rows, rim, "acc_closedform_ood").get(True, {}),
-                             "with rim − the closed-form memorizer")
-    mw, mwo, mn = (interval(list(d.values()))[0] for d in (w, wo, near.get(True, {})))
-    ok = finite(mw, mwo, mn)
-    return [Verdict("1D stripes generalize to 2D SOS only with a few 2D examples on the rim (P2 Fig 10)",
-                    "each seed's final OOD (interior 2D SOS) accuracy: with rim − without", gap.mean,
-                    outcome_of(combine([gap], [memo, *([closed] if closed else [])]), ok),
-                    f"{gap.text()}; {memo.text()}; {closed.text() if closed else 'closed-form memorizer not recorded'}"
-                    f"; with rim {show_seeds(list(w.values()))}, without "
-                    f"{show_seeds(list(wo.values()))}",
-                    {"with rim": mw, "without": mwo, "nearest-training-label memorizer (OOD)": mn},
-                    decision=decision(gap, memo, closed))]
+    closed = per_seed(rows, rim, "acc_closedform_ood").get(True, {})
+    w, wo, n = acc.get(True, {}), acc.get(False, {}), near.get(True, {})
+    return [RIM.verdict([paired(w, wo)], [paired(w, n), paired(w, closed) if closed else None],
+                        seeds={"with rim": w, "without": wo},
+                        controls={"with rim": w, "without": wo, "nearest-training-label memorizer (OOD)": n})]
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:

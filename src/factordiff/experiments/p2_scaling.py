@@ -29,9 +29,12 @@ from ..evaluate import grid_accuracy
 from ..io import atomic_write_json
 from ..rundir import RunDir
 from .base import Experiment, Verdict, by_run, finite, key, run_dir, seed_mean
+from .claims import Claim, Test
 from .design import Design, confirm_seeds
 from .p2_common import p2_spec
-from .stats import HIT, MARGIN, UNDECIDED, decision, interval_call, outcome_of, require_seeds, runs_per_point
+
+# HIT, MARGIN, UNDECIDED: unused here, kept as module constants the frozen design's hash covers
+from .stats import HIT, MARGIN, UNDECIDED, require_seeds, runs_per_point  # noqa: F401
 
 GRID_ACC = "acc_grid"  # terminal accuracy over the 2D grid of the training region (kept + dropped labels) whose
 # ground truth the detector reads (`acc_grid_all`: every label; `acc_grid_ceiling`: ground truth's score there)
@@ -166,35 +169,35 @@ def plateaus(s: dict, top: float = TOP) -> list[str]:
             for n, pts in sorted(d["curves"].items()) if pts and max(a for _, a in pts) < top - 1e-9]
 
 
+EFFICIENT = Claim("training on independent factors (stripes) is more data-efficient: the 2D data needed for 60 % "
+                  "accuracy grows ≈ N² for bumps only and ≈ N with stripes (P2 Fig 5)",
+                  "each seed's log-log slope gap (accuracy over the detectable labels of the whole 2D grid): bumps "
+                  "only − bumps + stripes",
+                  tests=(Test("each seed's slope gap (bumps − bumps + stripes)", GAP),))
+
+
 def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     rows = with_grid_acc(rows, measured)
     s, mem = scaling_slopes(rows), scaling_slopes(rows, col=f"{GRID_ACC}_nearest")
     low = plateaus(s)
     b, m = s.get("bump", {}).get("slope", float("nan")), s.get("bump+stripes", {}).get("slope", float("nan"))
-    per_seed = seed_gaps(rows)  # each seed's own slope gap: the statistic the interval is taken over
     bounds = [c for k in ("bump", "bump+stripes") for c in s.get(k, {}).get("censored", []) if c]
     like_memorizer = below_memorizer(s, mem)
-    gap = interval_call(per_seed, GAP, what="each seed's slope gap (bumps − bumps + stripes)")
-    call = UNDECIDED if gap.call == HIT and like_memorizer else gap.call
     show = lambda d, k: ", ".join(f"N {n}: {c or ''}{v:.0f}" for n, v, c in zip(  # noqa: E731
         d[k]["N"], d[k]["size"], d[k]["censored"])) if k in d else "–"
-    return [Verdict("training on independent factors (stripes) is more data-efficient: the 2D data needed for "
-                    "60 % accuracy grows ≈ N² for bumps only and ≈ N with stripes (P2 Fig 5)",
-                    "each seed's log-log slope gap (accuracy over the detectable labels of the whole 2D grid): "
-                    "bumps only − bumps + stripes", gap.mean,
-                    outcome_of(call, finite(b, m) and not bounds and not low),
-                    f"seed-mean slopes: bumps {b:.2f}, mixed {m:.2f}; bumps: {show(s, 'bump')}; mixed: "
-                    f"{show(s, 'bump+stripes')}; {gap.text()}; supported when the interval of the per-seed gap lies "
-                    f"at or above {GAP} and every size is below the nearest-training-label memorizer's"
-                    + (f" (not: {', '.join(like_memorizer)})" if like_memorizer else "")
-                    + f"; not supported when the interval lies below {GAP}"
-                    + "; inconclusive unless every size is bracketed by two runs (≤: the smallest run already "
-                    "reached 60 %, >: none did; the slope is then only a bound)"
-                    + f" and every curve's best run reaches {TOP:.1f} (a curve topping out near 60 % was not learned "
-                    "within the budget: its crossing is noise around the plateau)"
-                    + (f" (not: {', '.join(low)}; more training steps would decide it)" if low else ""),
-                    {"memorizer sizes (its slope gap is 0: both kinds keep the same 2D images)":
-                     f"bumps: {show(mem, 'bump')}; mixed: {show(mem, 'bump+stripes')}"}, decision=decision(gap))]
+    why = [] if finite(b, m) else ["a slope is missing"]
+    why += ["a size is not bracketed by two runs (≤: the smallest run already reached 60 %, >: none did; the slope "
+            "is then only a bound)"] if bounds else []
+    why += [f"a curve's best run stays below {TOP:.1f} ({', '.join(low)}): not learned within the budget, its "
+            "crossing is noise around the plateau; more training steps would decide it"] if low else []
+    return [EFFICIENT.verdict(
+        [seed_gaps(rows)],  # each seed's own slope gap: the statistic the interval is taken over
+        lead=[f"seed-mean slopes: bumps {b:.2f}, mixed {m:.2f}; bumps: {show(s, 'bump')}; mixed: "
+              f"{show(s, 'bump+stripes')}"],
+        withhold=[f"a size not below the nearest-training-label memorizer's ({', '.join(like_memorizer)})"]
+        if like_memorizer else [], why=why,
+        controls={"memorizer sizes (its slope gap is 0: both kinds keep the same 2D images)":
+                  f"bumps: {show(mem, 'bump')}; mixed: {show(mem, 'bump+stripes')}"})]
 
 
 def _point(rs: list[dict]) -> tuple:

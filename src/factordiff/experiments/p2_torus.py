@@ -28,22 +28,11 @@ from .. import figures
 from ..analyze import pca_views, probe_diagrams
 from ..report import CAPTIONS
 from ..rundir import RunDir
-from .base import INFERRED, Experiment, Verdict, by_run, decide, final, finite, key, last, run_dir
+from .base import INFERRED, Experiment, Verdict, by_run, final, finite, key, last, run_dir
+from .claims import Claim, Test
 from .design import Design, confirm_seeds
 from .p2_common import p2_spec
-from .stats import (
-    MIN_SEEDS,
-    combine,
-    decision,
-    gate,
-    interval,
-    interval_call,
-    outcome_of,
-    paired,
-    seed_of,
-    show_seeds,
-    too_few_seeds,
-)
+from .stats import MIN_SEEDS, gate, paired, seed_of, show_seeds, too_few_seeds
 
 ABLATIONS = {"model.label_encoding,model.padding,model.coords": [
     ["sinusoidal", "zeros", "none"], ["periodic_smooth", "zeros", "none"], ["sinusoidal", "circular", "none"],
@@ -164,6 +153,15 @@ def _reading(rs: list[dict], cloud: str) -> str | None:
     return b + (f" ({extra})" if extra else "")
 
 
+IS_TORUS = Claim("a torus", "Betti numbers (b0, b1, b2) on the grid probe, per seed",
+                 tests=(Test("every learned seed reads (1, 2, 1)", 1.0, kind="every"),))
+PR = Claim("the effective dimension settles near 7, above the Clifford torus's 4 (P2 summary)",
+           "each seed's participation ratio, mean of the last third",
+           tests=(Test("PR ≥ 5", 5.0), Test("PR ≤ 10", -10.0, sign=-1)),
+           gates=(Test("|PR − label-only PR| ≥ 1", 1.0), Test("|PR − untrained PR| ≥ 1", 1.0)),
+           note=f"{INFERRED}: PR of the layer-4 PCA spectrum")
+
+
 def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls: dict[str, str],
                    beside: tuple[str, ...] = (), samples: dict | None = None) -> Verdict:
     """Is `cloud` a torus in every seed? Decidable only when the measurement could have said so: ≥ 3 seeds, the
@@ -190,22 +188,20 @@ def _torus_verdict(claim: str, runs: dict[str, list[dict]], cloud: str, controls
             f"{STABLE:.2f} in {len(unstable)} of {k} seeds)"] if unstable and have else []
     voided = [why_c for c, why_c in controls.items()
               if any(last(rs).get(f"{c}_betti") == TORUS for rs in runs.values())]
-    why += voided + left_out
-    decidable = have and k >= MIN_SEEDS and not blind and not unstable and not voided
-    ok = have and all(b == TORUS for b in betti)
+    why += voided
     n_torus = sum(b == TORUS for b in betti)
-    detail = f"{n_torus} of {k} seeds read (1, 2, 1)" + "".join("; " + w for w in why)
     shown = {"generated images": "; ".join(",".join(map(str, (samples.get(n) or {}).get("betti", [])))
                                            for n in runs)} if samples else {}
     first = next(iter(every.values()), [])
     shown |= {"ground truth": _reading(first, "ground_truth"), "3-D torus on the grid": _reading(first, "torus3d")}
     shown |= {c.replace("_", " "): "; ".join(str(_reading(rs, c)) for rs in runs.values())
               for c in (*controls, *beside)}
-    return Verdict(claim, f"Betti numbers (b0, b1, b2) of the {cloud.replace('_', ' ')} on the grid probe, per seed",
-                   "; ".join(str(_reading(rs, cloud)) for rs in runs.values()), decide(ok, decidable), detail,
-                   {n: v for n, v in shown.items() if v},
-                   decision={"calls": [{"rule": "every learned seed reads (1, 2, 1)", "n": k, "hits": n_torus}],
-                             "left_out": left_out})
+    return IS_TORUS.verdict([[b == TORUS for b in betti] if have else []], claim=claim,
+                            lead=[f"{n_torus} of {k} seeds read (1, 2, 1)"], why=why, left_out=left_out,
+                            value="; ".join(str(_reading(rs, cloud)) for rs in runs.values()),
+                            statistic=f"Betti numbers (b0, b1, b2) of the {cloud.replace('_', ' ')} on the grid "
+                                      "probe, per seed",
+                            controls={n: v for n, v in shown.items() if v})
 
 
 def judge(rows: list[dict], measured: dict) -> list[Verdict]:
@@ -236,28 +232,13 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
                                                                "itself a torus"}, beside=("model", "label_only"),
                                       samples=samples))
     learned, left_out = gate(base)
-    k = len(learned)
     pr = {seed_of(n, rs): final(rs, "participation_ratio") for n, rs in learned.items()}
     pr_lab = {seed_of(n, rs): final(rs, "pr_label") for n, rs in learned.items()}
     pr0 = {seed_of(n, rs): rs[0].get("participation_ratio") for n, rs in learned.items()}  # step 0: untrained
     pr, pr_lab, pr0 = ({k_: v for k_, v in d.items() if finite(v)} for d in (pr, pr_lab, pr0))
-    m, m_lab, m0 = (interval(list(v.values()))[0] for v in (pr, pr_lab, pr0))
-    calls = [interval_call(list(pr.values()), 5.0, what="PR ≥ 5"),
-             interval_call(list(pr.values()), -10.0, sign=-1, what="PR ≤ 10")]
-
-    def apart(ref: dict, name: str):
-        d = paired(pr, ref)
-        return interval_call(d, 1.0, sign=1 if (sum(d) >= 0) else -1, what=f"PR − {name} PR, |·| ≥ 1")
-
-    gates = [apart(pr_lab, "label-only"), apart(pr0, "untrained")]
-    out.append(Verdict("the effective dimension settles near 7, above the Clifford torus's 4 (P2 summary)",
-                       "each seed's participation ratio, mean of the last third", m,
-                       outcome_of(combine(calls, gates), finite(m) and k >= MIN_SEEDS),
-                       "; ".join([c.text() for c in calls + gates]
-                                 + [f"{INFERRED}: PR of the layer-4 PCA spectrum"]
-                                 + ([] if k >= MIN_SEEDS else [too_few_seeds(k) + " that learned"]) + left_out),
-                       {"label-only PR": m_lab, "untrained PR": m0},
-                       decision=decision(*calls, *gates, left_out=left_out)))
+    apart = [(lambda d: d if sum(d) >= 0 else [-x for x in d])(paired(pr, ref)) for ref in (pr_lab, pr0)]
+    out.append(PR.verdict([list(pr.values()), list(pr.values())], apart, left_out=left_out,
+                          controls={"label-only PR": pr_lab, "untrained PR": pr0}))
     return out
 
 

@@ -1,9 +1,10 @@
 """The decision rules every verdict rests on (docs/decisions.md): each claim's statistic is taken per seed, then
 decided on an interval over the seeds at a stated level against the claim's effect size (`interval_call`), by an
 equivalence test for a "no strong effect" claim (`equivalence_call`), or, for a rank claim, on the interval of the
-seeds' own ρ with a permutation within seeds (`rank_claim`). Every seed passes the learned gate or is left out and
+seeds' own ρ with a permutation within seeds (`rank_call`). Every seed passes the learned gate or is left out and
 named (`gate`). The thresholds every judge applies (three seeds, four grid points, a 0.1 margin over a baseline),
-the Holm adjustment over the confirmatory family, and how many seeds would decide an undecided call."""
+the Holm adjustment over the confirmatory family, and how many seeds would decide an undecided call. A judge
+declares its claims with `claims.Claim`, which applies these rules and writes every verdict the same way."""
 
 from __future__ import annotations
 
@@ -65,16 +66,6 @@ def per_seed(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str
 def paired(a: dict, b: dict) -> list[float]:
     """a[seed] − b[seed] over the seeds both have (a paired per-seed difference), in seed order."""
     return [a[s] - b[s] for s in sorted(set(a) & set(b), key=str)]
-
-
-def combine(calls: list[Call], gates: list[Call] = ()) -> str:
-    """One call from several a claim needs together: 'miss' when any of `calls` misses, 'hit' when all hit and
-    every one of `gates` (controls that can only withhold support) hits too, else 'undecided'."""
-    if any(c.call == MISS for c in calls):
-        return MISS
-    if calls and all(c.call == HIT for c in [*calls, *gates]):
-        return HIT
-    return UNDECIDED
 
 
 def seed_values(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str) -> dict[Hashable, list]:
@@ -292,14 +283,6 @@ def rank_call(seed_rhos, p: float, sign: int, strong: float = 0.8, level: float 
     if call == HIT and not (math.isfinite(p) and p < alpha):
         call = UNDECIDED
     return Call(call, c.rule, c.mean, max(-1.0, c.lo), min(1.0, c.hi), c.n, c.level, c.effect, p, c.seeds_needed)
-
-
-def rank_claim(rows: list[dict], x_of: Callable[[list[dict]], float], value_of: Callable[[list[dict]], float],
-               sign: int, strong: float = 0.8, level: float = LEVEL, what: str = "") -> Call:
-    """A rank claim on the rows: each seed's own ρ(x_of, value_of), the within-seed permutation p of their mean,
-    decided by `rank_call`."""
-    rhos, p = stratified_permutation_rho(per_seed_points(rows, x_of, value_of), sign)
-    return rank_call(rhos, p, sign, strong, level, what=what)
 
 
 def gated_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
