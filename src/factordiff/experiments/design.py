@@ -76,10 +76,10 @@ def design_hash(exp) -> str:
 def judge_version(exp) -> str:
     """A hash of the judge's code: its module and the decision rules (`stats`). Recorded beside a verdict, so a
     reader knows which rules produced it; `rejudge` says when today's rules no longer give the stored verdict."""
-    from . import base, stats
+    from . import base, claims, stats
 
     module = inspect.getmodule(exp.judge)
-    src = "".join(inspect.getsource(m) for m in (module, stats, base) if m)
+    src = "".join(inspect.getsource(m) for m in (module, claims, stats, base) if m)
     return hashlib.sha256(src.encode()).hexdigest()[:16]
 
 
