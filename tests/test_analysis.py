@@ -52,6 +52,22 @@ def test_manifold_r2_is_seeded_and_ignores_missing_coordinates():
     assert np.isfinite(out["r2_y"]) and out["r2_y"] > 0.8
 
 
+def test_umap_embedding_is_umap_learns_own():
+    """The embedding takes umap-learn's small-data path with the distance matrix from one compiled loop (and its
+    kernels cached on disk): the same numbers as a plain `umap.UMAP(...).fit_transform`, bit for bit."""
+    import umap
+    from sklearn.metrics import pairwise_distances
+    from umap.distances import euclidean
+
+    from factordiff.analysis.embed import embed, umap_distances
+
+    X, _ = grid_sheet(n=9, D=40)
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(umap_distances(X), pairwise_distances(X32, metric=euclidean))
+    plain = umap.UMAP(n_components=3, random_state=2, n_jobs=1, n_neighbors=15, min_dist=0.1).fit_transform(X)
+    np.testing.assert_array_equal(embed(X, seed=2), plain)
+
+
 def test_manifold_r2_rejects_bad_input():
     with pytest.raises(ValueError, match="NaN"):
         manifold_r2(np.full((10, 3), np.nan), np.zeros((10, 2)), method="pca")

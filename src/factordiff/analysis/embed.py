@@ -3,6 +3,8 @@ recovers the conditioning labels. An ordered 2-D manifold gives R² → 1; phase
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 UMAP_DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1}  # umap-learn defaults, unstated in P1 (docs/papers.md §6 #13)
@@ -33,9 +35,69 @@ def embed(X: np.ndarray, *, method: str = "umap", dim: int = 3, seed: int = 0, *
 
         kw = UMAP_DEFAULTS | umap_kw
         kw["n_neighbors"] = min(kw["n_neighbors"], len(X) - 1)
+        if kw.get("metric", "euclidean") == "euclidean" and len(X) < SMALL_DATA:
+            # umap-learn's own small-data path, with the distance matrix computed by a compiled loop instead of a
+            # Python-level metric call per pair: the same numbers (umap.distances.euclidean on float32 input)
+            kw["metric"], X = "precomputed", umap_distances(X)
+        _cache_umap_kernels()
         reducer = umap.UMAP(n_components=dim, random_state=seed, n_jobs=1, **kw)
-        return np.asarray(reducer.fit_transform(X), dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
+            return np.asarray(reducer.fit_transform(X), dtype=np.float64)
     raise ValueError(f"method must be 'umap' or 'pca', got {method!r}")
+
+
+SMALL_DATA = 4096  # umap-learn computes all pairwise distances below this many points (its `_small_data` path)
+_PAIRWISE = None
+
+
+def umap_distances(X: np.ndarray) -> np.ndarray:
+    """The (n, n) Euclidean distance matrix exactly as umap-learn's small-data path computes it
+    (`pairwise_distances(X32, metric=umap.distances.euclidean)`: float32 input and output, float64 sums), by one
+    compiled loop (numba, cached on disk) instead of a Python call per pair."""
+    global _PAIRWISE
+    if _PAIRWISE is None:
+        import numba
+        from umap.distances import euclidean
+
+        @numba.njit(cache=True)
+        def pairwise(x):
+            n = x.shape[0]
+            out = np.zeros((n, n))
+            for i in range(n):
+                for j in range(i + 1, n):
+                    out[i, j] = out[j, i] = euclidean(x[i], x[j])
+            return out
+
+        _PAIRWISE = pairwise
+    return _PAIRWISE(np.ascontiguousarray(X, dtype=np.float32)).astype(np.float32)  # sklearn's output dtype
+
+
+_CACHED = False
+
+
+def _cache_umap_kernels() -> None:
+    """umap-learn compiles its kernels with numba in every process (≈ 13–17 s per process on 2 cores: none is
+    declared `cache=True`). Recompile the ones a small-data fit runs with `cache=True`, once per process, so that
+    every later process loads them from numba's on-disk cache: the same functions and options, compiled once."""
+    global _CACHED
+    if _CACHED:
+        return
+    import numba
+    import umap.layouts as layouts
+    import umap.umap_ as umap_
+
+    def cached(d):
+        opts = {k: v for k, v in d.targetoptions.items() if k not in ("nopython", "boundscheck")}
+        return numba.njit(cache=True, locals=dict(d.locals), **opts)(d.py_func)
+
+    for module, name in ((umap_, "fast_knn_indices"), (umap_, "smooth_knn_dist"),
+                         (umap_, "compute_membership_strengths"),
+                         (layouts, "_nb_optimize_layout_euclidean_single_epoch")):
+        fn = getattr(module, name, None)
+        if isinstance(fn, numba.core.registry.CPUDispatcher) and not fn.targetoptions.get("cache"):
+            setattr(module, name, cached(fn))
+    _CACHED = True
 
 
 def linear_r2(Y: np.ndarray, target: np.ndarray) -> float:
