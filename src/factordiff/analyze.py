@@ -7,6 +7,7 @@ The analyses are the pure functions of `factordiff.analysis`; this module only r
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -48,13 +49,16 @@ def _r2_columns(X: np.ndarray, labels: np.ndarray, methods, seeds, prefix: str, 
 
 def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS, topology: bool = False,
                      seed: int = 0, umap_seeds: int = 3, rule: PhaseRule = DEFAULT_RULE,
-                     train_labels: np.ndarray | None = None, label_only_of: Callable | None = None) -> dict:
+                     train_labels: np.ndarray | None = None, label_only_of: Callable | None = None,
+                     refs_cache: dict | None = None) -> dict:
     """All numbers of one snapshot: accuracy at P1's tolerance and bump counts by P1's contours, the ground-truth
     ceiling and the nearest-training-label baseline; R² per method (mean over `umap_seeds` UMAP seeds, their
     spread, the shuffled-label floor) of the layer, of its label-only response (a blank image with the same
     labels: the control) and of its image-driven part (layer − label-only); the label-only share of the layer's
     variance; the PCA spectrum; the phase; Betti numbers. The label-only response comes from the snapshot
-    (recorded since it exists) or from `label_only_of(step, labels)` (a kept checkpoint; None when none)."""
+    (recorded since it exists) or from `label_only_of(step, labels)` (a kept checkpoint; None when none).
+    `refs_cache`: a dict kept across one run's snapshots, so the ground-truth references of the same labels are
+    scored once (they depend on the labels, kinds and data config only, not on the step)."""
     arrays = RunDir(Path(path).parent.parent).load_snapshot(path)
     if f"act_{layer}" not in arrays:
         have = [k[4:] for k in arrays if k.startswith("act_")]
@@ -68,8 +72,11 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     row |= score_predictions(pred, counts, labels, cfg.data, detectable_mask=detectable(labels, kinds, cfg.data))
     row["tol_px"] = cfg.data.tol_px
     if train_labels is not None:
-        refs = reference_scores(labels, kinds, cfg.data, train_labels)
-        row |= {"acc_ceiling": refs["ceiling"]["acc"], "references": refs}
+        key = (labels.tobytes(), np.asarray(kinds).tobytes())
+        cache = refs_cache if refs_cache is not None else {}
+        refs = cache[key] if key in cache else cache.setdefault(key, reference_scores(labels, kinds, cfg.data,
+                                                                                        train_labels))
+        row |= {"acc_ceiling": refs["ceiling"]["acc"], "references": copy.deepcopy(refs)}
     seeds = tuple(range(seed, seed + umap_seeds))
     row |= _r2_columns(X, labels, methods, seeds, "r2", seed)
     X_lab = arrays.get(f"lab_{layer}")
@@ -223,11 +230,12 @@ def _analyze_run(run_dir, *, steps, layer, methods, topology, grid, grid_repeats
     rows = []
     train_labels = make_dataset(cfg.data).labels
     label_only_of = _label_only_from_checkpoints(run, cfg, layer)
+    refs_cache: dict = {}
     for i, (step, path) in enumerate(snaps):
         last = i == len(snaps) - 1
         row = analyze_snapshot(path, cfg, layer, methods=methods, seed=seed, umap_seeds=umap_seeds, rule=rule,
                                topology=topology == "all" or (topology == "last" and last),
-                               train_labels=train_labels, label_only_of=label_only_of)
+                               train_labels=train_labels, label_only_of=label_only_of, refs_cache=refs_cache)
         rows.append(row)
         image = ", ".join(f"image part {row[f'r2_image_{m}']:.2f}, label-only {row[f'r2_label_{m}']:.2f}"
                           for m in methods[-1:] if f"r2_image_{m}" in row)

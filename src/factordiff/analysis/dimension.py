@@ -18,14 +18,20 @@ def pca_eigenvalues(X: np.ndarray) -> np.ndarray:
 def participation_ratio(X: np.ndarray) -> float:
     """PR = (Σλ)² / Σλ² of the PCA eigenvalues (docs/papers.md §6 #14 default): d for an isotropic d-dim Gaussian,
     4 for a Clifford torus, k for rank-k data with equal variances."""
-    lam = pca_eigenvalues(X)
+    return _pr(pca_eigenvalues(X))
+
+
+def _pr(lam: np.ndarray) -> float:
     total = lam.sum()
     return float(total**2 / (lam**2).sum()) if total > 0 else 0.0
 
 
 def components_for(X: np.ndarray, share: float) -> int:
     """The number of principal components that explain at least `share` of the variance."""
-    lam = pca_eigenvalues(X)
+    return _components(pca_eigenvalues(X), share)
+
+
+def _components(lam: np.ndarray, share: float) -> int:
     if lam.sum() == 0:
         return 0
     cum = np.cumsum(lam) / lam.sum()
@@ -39,5 +45,5 @@ def spectrum(X: np.ndarray, k: int = 15) -> dict:
     ratio = lam / lam.sum() if lam.sum() > 0 else lam
     ratio = np.pad(ratio[:k], (0, max(0, k - len(ratio))))
     return {"evr": [float(v) for v in ratio], "evr_top4": float(ratio[:4].sum()),
-            "participation_ratio": participation_ratio(X), "pcs_90": components_for(X, 0.90),
-            "pcs_95": components_for(X, 0.95)}
+            "participation_ratio": _pr(lam), "pcs_90": _components(lam, 0.90),
+            "pcs_95": _components(lam, 0.95)}  # one decomposition for every number
