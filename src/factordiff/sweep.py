@@ -26,6 +26,7 @@ import re
 import shutil
 import signal
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,10 +176,13 @@ def complete_in(spec: SweepSpec, sweep_dir: str | Path) -> bool:
 
 
 def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", jobs: int | None = None,
-           slurm: dict | None = None, dry_run: bool = False, allow_slow: bool = False, log=print) -> dict:
+           slurm: dict | None = None, dry_run: bool = False, allow_slow: bool = False, log=print,
+           skip: Collection[str] = (), on_done: Callable[[str, Path], None] | None = None) -> dict:
     """Run every run that is not done; returns {'runs', 'ran', 'failed', 'skipped'} (and 'plan' for a local
     launch: the estimate). A local launch is estimated first (`plan`): `dry_run` prints the plan and runs
-    nothing; a CPU plan longer than plan.SLOW_HOURS is refused unless `allow_slow`."""
+    nothing; a CPU plan longer than plan.SLOW_HOURS is refused unless `allow_slow`. `skip`: run names done
+    elsewhere (a campaign's recorded runs), not trained here; `on_done(name, run_dir)`: called as each run of a
+    local launch finishes (an error in it is logged, never stops the sweep)."""
     if launcher not in ("local", "slurm"):
         raise ConfigError("--launcher", launcher, "local or slurm")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
@@ -193,6 +197,8 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     runs = _prepare(spec, sweep_dir, write=not dry_run)
     todo, elsewhere = [], []
     for name, cfg, _assign, run_dir in runs:
+        if name in skip:
+            continue
         check_resume(RunDir(run_dir), cfg, SWEEP_MAY_CHANGE)  # only train.steps may change, and only grow
         st = run_status(run_dir)
         if st["state"] == "done" and st.get("step", cfg.train.steps) >= cfg.train.steps:
@@ -203,7 +209,9 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
             continue
         todo.append((name, cfg, run_dir))
     skipped = len(runs) - len(todo)
-    log(f"sweep {spec.name}: {len(runs)} runs, {skipped} done or running, {len(todo)} to run ({launcher})")
+    log(f"sweep {spec.name}: {len(runs)} runs, {skipped} done or running"
+        + (f" ({len(set(skip) & {r[0] for r in runs})} of them recorded elsewhere)" if skip else "")
+        + f", {len(todo)} to run ({launcher})")
     if not todo:
         _refuse_if_elsewhere(elsewhere, len(runs), dry_run)
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped}
@@ -222,8 +230,11 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     if dry_run:
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped, "dry_run": True, **extra}
     _refuse_if_elsewhere(elsewhere, len(runs), dry_run)
-    fn = _launch_local if launcher == "local" else launch_slurm
-    failed = fn(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log, busy=elsewhere)
+    if launcher == "local":
+        failed = _launch_local(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log, busy=elsewhere,
+                               on_done=on_done)
+    else:
+        failed = launch_slurm(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log, busy=elsewhere)
     _refuse_if_elsewhere(elsewhere, len(runs), dry_run)  # runs another process took while this one waited
     return {"runs": len(runs), "ran": len(todo), "failed": failed, "skipped": skipped, **extra}
 
@@ -291,7 +302,7 @@ def _completed_with_heartbeat(futures: dict, todo, t0: float, log):
                 + (f"running: {'; '.join(running)}" if running else "waiting for a worker"))
 
 
-def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None = None) -> int:
+def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None = None, on_done=None) -> int:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -299,6 +310,7 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
     jobs = max(1, min(jobs or cores, len(todo)))
     threads = max(1, cores // jobs)
     failed = 0
+    dirs = {name: run_dir for name, _cfg, run_dir in todo}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool, \
             _stop_workers_on_signal(pool):
         futures = {pool.submit(run_one, to_dict(cfg), str(run_dir), spec.analyze, threads): name
@@ -314,6 +326,8 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
                     busy.append(futures[fut])
                 log(f"{name}: running in another process; left to it" if out.get("busy")
                     else f"{name}: done at step {out['step']}")
+                if on_done is not None and not out.get("busy"):
+                    _call_on_done(on_done, futures[fut], dirs[futures[fut]], log)
             except Preempted as e:
                 failed += 1
                 log(f"{name}: interrupted ({e}); the next launch resumes it from its checkpoint")
@@ -321,6 +335,13 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
                 failed += 1
                 log(f"{name}: FAILED: {type(e).__name__}: {e}")
     return failed
+
+
+def _call_on_done(on_done, name: str, run_dir: Path, log) -> None:
+    try:
+        on_done(name, Path(run_dir))
+    except Exception as e:  # noqa: BLE001 - a hook's failure is reported; the sweep goes on
+        log(f"{name}: could not complete what follows a finished run ({type(e).__name__}: {e})")
 
 
 # ---- status and aggregation -----------------------------------------------------------------------------

@@ -138,3 +138,52 @@ def test_update_readme_regenerates_both_blocks(tmp_path):
     readme.write_text("# no markers\n")
     with pytest.raises(ConfigError, match="markers"):
         update_readme(readme, tmp_path / "records")
+
+
+def test_a_campaign_outlives_its_machine(tmp_path, monkeypatch):
+    """Machine A stores each run as it finishes (records/NAME/runs/RUN.json.gz), then is cut off; machine B,
+    with none of A's runs on disk, trains only the others and judges all of them together; the finished record
+    replaces the per-run files (issue 47)."""
+    from factordiff import table
+    from factordiff.errors import Preempted
+    from factordiff.experiments.campaign import recorded_runs
+
+    rows, measured = CASES["p2-rim"]("supported")
+    names = sorted({r["run"] for r in rows})
+    first, rest = names[:3], names[3:]
+    of = lambda ns: [r for r in rows if r["run"] in ns]  # noqa: E731
+    monkeypatch.setattr(table, "run_rows", lambda run, keys=(): of({run.path.name}))
+    exp = dataclasses.replace(EXPERIMENTS["p2-rim"],  # its measure, per run, from the synthetic case
+                              measure=lambda rs, log=print: {r["run"]: measured[r["run"]] for r in rs})
+    monkeypatch.setitem(EXPERIMENTS, "p2-rim", exp)
+    records = tmp_path / "records"
+
+    def machine_a(spec, runs_at, **kw):
+        assert not kw["skip"]
+        for n in first:
+            (runs_at / "runs" / n).mkdir(parents=True, exist_ok=True)
+            kw["on_done"](n, runs_at / "runs" / n)
+        raise Preempted("the session was cut off")
+
+    monkeypatch.setattr(rp, "launch", machine_a)
+    with pytest.raises(Preempted):
+        rp.reproduce("p2-rim", out=tmp_path / "a", confirm=True, records=records, log=lambda *_: None)
+    kept = recorded_runs(records, "p2-rim", design_hash(exp))
+    assert sorted(kept) == first and all(p["rows"] == of({n}) for n, p in kept.items())
+
+    seen = {}
+
+    def machine_b(spec, runs_at, **kw):
+        seen["skip"] = set(kw["skip"])
+        return {"runs": len(names), "ran": len(rest), "failed": 0, "skipped": len(first)}
+
+    monkeypatch.setattr(rp, "launch", machine_b)
+    monkeypatch.setattr(rp, "aggregate", lambda _out: {"rows": of(set(rest))})
+    as_stored = lambda e, rs, *_a, **_k: json.loads(json.dumps(rp.jsonable(e.measure(rs))))  # noqa: E731
+    monkeypatch.setattr(rp, "measure_cached", as_stored)
+    (tmp_path / "b" / "runs").mkdir(parents=True)
+    res = rp.reproduce("p2-rim", out=tmp_path / "b", confirm=True, records=records, log=lambda *_: None)
+    assert seen["skip"] == set(first)
+    assert [v.outcome for v in res["verdicts"]] == ["supported"]
+    assert not (records / "p2-rim" / "runs").exists()  # the finished record holds them
+    assert rejudge(records / "p2-rim")["same"]

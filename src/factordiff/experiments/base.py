@@ -103,6 +103,8 @@ class Experiment:
     doc: str = ""  # the module's docstring: claim, paper figure, command, measured cpu time
     captions: dict[str, str] = field(default_factory=dict)  # figure file stem (or "stem_" prefix) → caption
     design: Any = None  # its frozen confirmatory design (design.Design): what `reproduce NAME --confirm` runs
+    measure_by_run: bool = False  # measure(rows) is the union of measure(one run's rows) over the runs, so a
+    # campaign can store each run's part as it finishes (campaign.py) and judge runs trained on other machines
 
     def caption(self, path: str | Path) -> str:
         """What one of this experiment's figures shows and how to read it (its report caption)."""

@@ -94,4 +94,4 @@ EXPERIMENT = Experiment("p1-phases", "P1 Fig 3", "training passes through phases
                         "wrong place; disordered manifold) and C (ordered manifold, correct bumps)", SPECS, draw,
                         judge, measure, doc=__doc__,
                         captions=FIGURE_CAPTIONS,
-                        design=DESIGN)
+                        design=DESIGN, measure_by_run=True)

@@ -155,4 +155,4 @@ DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `r
 EXPERIMENT = Experiment("p2-lesion", "P2 Fig 11", "interpolation is limited: accuracy inside a vertical lesion decays "
                         "with its width", SPECS, draw, judge, measure, doc=__doc__,
                         captions=FIGURE_CAPTIONS,
-                        design=DESIGN)
+                        design=DESIGN, measure_by_run=True)

@@ -159,4 +159,4 @@ EXPERIMENT = Experiment("p2-orthogonality", "P2 Fig 3", "the torus representatio
                         "Clifford torus) and hyper-factorized (values of one feature more orthogonal than on the "
                         "Clifford torus)", SPECS, draw, judge, measure, sweep_of="p2-torus", doc=__doc__,
                         captions=FIGURE_CAPTIONS,
-                        design=DESIGN)
+                        design=DESIGN, measure_by_run=True)

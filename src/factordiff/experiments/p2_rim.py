@@ -107,4 +107,4 @@ DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md): what `r
 EXPERIMENT = Experiment("p2-rim", "P2 Fig 10", "1D stripes generalize to unseen 2D SOS only when a few 2D examples "
                         "along the rim are in the training set", SPECS, draw, judge, measure, doc=__doc__,
                         captions=FIGURE_CAPTIONS,
-                        design=DESIGN)
+                        design=DESIGN, measure_by_run=True)

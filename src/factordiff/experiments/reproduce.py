@@ -15,7 +15,7 @@ from ..io import atomic_write_json, clean_temp_files
 from ..report import write_experiment_report
 from ..sweep import complete_in, expand, launch, parse_spec
 from ..table import aggregate
-from .base import CPU_NOTE, Experiment, Verdict, flag_reduced  # noqa: F401 - flag_reduced: re-exported
+from .base import CPU_NOTE, Experiment, Verdict, by_run, flag_reduced  # noqa: F401 - flag_reduced: re-exported
 from .registry import get
 
 
@@ -129,6 +129,33 @@ def power_lines(verdicts: list[dict], design=None) -> list[str]:
     return out
 
 
+def _campaign(exp: Experiment, spec, runs_at: Path, records: Path, log) -> dict:
+    """A confirmatory call's campaign (campaign.py): the design hash, the runs stored under records/NAME/runs for
+    it, those of them not done here (`elsewhere`: not trained again) and the hook that stores each run as it
+    finishes."""
+    from ..rundir import RunDir, SweepDir
+    from ..table import run_rows
+    from ..worker import run_status
+    from .campaign import recorded_runs, store_run
+    from .design import design_hash
+
+    h = design_hash(exp)
+    stored = recorded_runs(records, exp.name, h, log)
+    elsewhere = {n: p for n, p in stored.items()
+                 if run_status(SweepDir(runs_at).run(n).path)["state"] != "done"}
+    keys = [k for g in spec.grid for k in g.split(",")]
+    if stored:
+        log(f"{exp.name}: {len(stored)} run(s) of design {h} already in {records / exp.name / 'runs'}; "
+            f"{len(elsewhere)} of them not on this machine: not trained again")
+
+    def on_done(run: str, run_dir: Path) -> None:
+        path = store_run(exp, records, run, run_rows(RunDir(run_dir), keys), run_dir, h, log)
+        stored[run] = {}
+        log(f"{run}: stored in {path} (commit it: it outlives this machine)")
+
+    return {"hash": h, "stored": stored, "elsewhere": elsewhere, "on_done": on_done}
+
+
 def confirm_body(exp: Experiment, overrides, grid, seeds, scale: str) -> dict:
     """The frozen design's sweep: the cpu spec with the design's fresh seeds; anything that would change it is
     refused (ConfigError naming it) before any work."""
@@ -178,6 +205,7 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
     spec = parse_spec({"name": sweep_name, **body})
     out = Path(out) if out else Path("experiments") / sweep_name
     runs_at = out
+    campaign = _campaign(exp, spec, runs_at, Path(records), log) if confirm else {}
     sibling = out.parent / f"{exp.sweep_of}-{scale}" if exp.sweep_of and not confirm else None
     try:
         if sibling and complete_in(spec, sibling):  # its runs are done in the sibling's sweep: read them there
@@ -186,7 +214,8 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
             summary = {"runs": n, "ran": 0, "failed": 0, "skipped": n}
         else:
             summary = launch(spec, runs_at, launcher=launcher, jobs=jobs, slurm=slurm, dry_run=dry_run,
-                             allow_slow=allow_slow, log=log)
+                             allow_slow=allow_slow, log=log, skip=set(campaign.get("elsewhere", {})),
+                             on_done=campaign.get("on_done"))
     except Preempted as e:  # a stopped call's training time counts too: the experiment's time sums its calls
         if not dry_run:
             out.mkdir(parents=True, exist_ok=True)
@@ -210,7 +239,21 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
         if d.is_dir():  # the runs' own debris is cleaned by their trainer, under their lock
             clean_temp_files(d, recursive=False)
     rows = aggregate(runs_at)["rows"]
-    measured = measure_cached(exp, rows, out, log)
+    rows = [r for r in rows if r["run"] not in campaign.get("elsewhere", {})]  # recorded whole elsewhere
+    measured = measure_cached(exp, rows, out, log) if rows else {}
+    if confirm:  # every finished run stored (those an earlier call or another launcher finished too), then the
+        # runs recorded on other machines joined in
+        from .campaign import merge_measured, store_run
+
+        done = {r["run"] for r in rows} - set(campaign["stored"])
+        for run, rs in by_run([r for r in rows if r["run"] in done]).items():
+            store_run(exp, Path(records), run, rs, Path(rs[0]["run_dir"]), campaign["hash"], log)
+        elsewhere = campaign["elsewhere"]
+        rows += [r for p in elsewhere.values() for r in p["rows"]]
+        measured = merge_measured(exp, measured, elsewhere)
+        if elsewhere:
+            log(f"{len(elsewhere)} run(s) from the campaign's record (trained elsewhere): "
+                + ", ".join(f"{n} on {p['machine']['cpu']}" for n, p in sorted(elsewhere.items())[:4]))
     title = f"{exp.figure} ({CPU_NOTE})" if scale == "cpu" else f"{exp.figure} (paper scale)"
     figures = exp.draw(rows, measured, out / "figures", title)
     cut = budget_cut(base, spec)
@@ -235,7 +278,10 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
                  kind="confirmatory" if confirm else "exploratory", reduced=cut, commit=commit)
     stored_at = None
     if confirm:
+        from .campaign import clear
+
         stored_at = store(out, name, Path(records))
+        clear(Path(records), name)  # the finished record holds every run's rows now
         log(f"stored the confirmatory record in {stored_at} (`factordiff rejudge {stored_at}` re-judges it)")
     return {"out": str(out), "figures": [str(p) for p in figures], "verdicts": verdicts, "report": str(report),
             "record": str(stored_at) if stored_at else None, **summary}
