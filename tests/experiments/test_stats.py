@@ -138,3 +138,14 @@ def test_per_seed_rho_ranks_each_seeds_own_points():
     assert rhos == pytest.approx([1.0, -1.0, 1.0])  # "never" ranks last
     unnamed = [{k: v for k, v in r.items() if k != "seed"} for r in rows]  # the seed from the run name
     assert per_seed_rho(unnamed, lambda rs: rs[0]["d"], lambda rs: rs[0]["v"]) == pytest.approx([1.0, -1.0, 1.0])
+
+
+def test_p1_reading_takes_the_seed_with_the_best_final_accuracy():
+    """P1 A.6 selects, per grid point, the seed with the best terminal accuracy: shown beside the interval."""
+    from factordiff.experiments.stats import best_seed
+
+    rows = [{"run": f"d=1_seed={s}", "seed": s, "step": t, "d": 1, "acc": a * t / 2, "gap": g}
+            for s, a, g in ((0, 0.5, 0.1), (1, 0.9, -0.3), (2, 0.7, 0.2)) for t in (1, 2)]
+    rows += [{"run": "d=2_seed=0", "seed": 0, "step": 2, "d": 2, "acc": float("nan"), "gap": 0.0}]
+    best = best_seed(rows, lambda rs: rs[0]["d"])
+    assert [r["run"] for r in best[1]] == ["d=1_seed=1", "d=1_seed=1"] and 2 not in best

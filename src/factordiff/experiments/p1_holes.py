@@ -8,13 +8,13 @@ Measured cpu time: 26.2 min for the 6 runs at P1's pixels, two at a time (2-core
 
 from __future__ import annotations
 
-from .base import CURVES_CAPTION, Experiment, Verdict, draw_curves, key, spec
+from .base import CURVES_CAPTION, Experiment, Verdict, draw_curves, final, key, spec
 from .claims import Claim, Test
 from .design import Design, confirm_seeds
 from .p1_increment import ANALYZE_FAST
 
 # HIT, MIN_SEEDS, MISS: unused here, kept as module constants the frozen design's hash covers
-from .stats import HIT, MARGIN, MIN_SEEDS, MISS, paired, per_seed  # noqa: F401
+from .stats import HIT, MARGIN, MIN_SEEDS, MISS, P1_READING, best_seed, paired, per_seed  # noqa: F401
 
 LEARNED = 0.5  # an ID accuracy below this: the model has not learned, so its OOD accuracy tests nothing
 # cpu: no per-run analysis (the verdicts read accuracies only)
@@ -46,6 +46,7 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     i, o = per_seed(rows, _hole, "acc_id"), per_seed(rows, _hole, "acc_ood")
     near, ceil = per_seed(rows, _hole, "acc_nearest_ood"), per_seed(rows, _hole, "acc_ceiling_ood")
     closed = per_seed(rows, _hole, "acc_closedform_ood")
+    best = best_seed(rows, _hole)
     out = []
     for hole in sorted(o):
         left = {s for s, v in i.get(hole, {}).items() if v < LEARNED}  # the learned gate, seed by seed
@@ -53,10 +54,13 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
         ih = {s: v for s, v in i.get(hole, {}).items() if s not in left}
         oh = {s: v for s, v in o[hole].items() if s not in left}
         c = closed.get(hole, {})
+        b = best.get(hole)
         out.append(HOLE.verdict([paired(oh, ih)], [paired(oh, near.get(hole, {})), paired(oh, c) if c else None],
                                 claim=f"hole {hole}: {HOLE.claim}", seeds={"OOD": oh}, left_out=left_out,
                                 controls={"nearest-training-label OOD": near.get(hole, {}),
-                                          "ground-truth OOD": ceil.get(hole, {})}))
+                                          "ground-truth OOD": ceil.get(hole, {}),
+                                          f"{P1_READING}: acc_ood − acc_id":
+                                          final(b, "acc_ood") - final(b, "acc_id") if b else None}))
     return out
 
 

@@ -18,7 +18,7 @@ from .design import Design, confirm_seeds
 from .p1_increment import ANALYZE_FAST
 
 # MIN_SEEDS: unused here, kept as a module constant the frozen design's hash covers
-from .stats import MIN_SEEDS  # noqa: F401
+from .stats import MIN_SEEDS, P1_READING, best_seed  # noqa: F401
 
 SPECS = spec({"grid": {"data.increment_x,data.increment_y": [[0.1, 1.0], [0.1, 0.5]]},
               "overrides": {"train.steps": 3000}, "analyze": ANALYZE_FAST},
@@ -83,6 +83,7 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     steps' difference (one snapshot each) and Pearson r over steps are reported but decide nothing: the first
     is at the mercy of one UMAP outlier, and any two rising curves correlate, a factorized learner's too."""
     gap, lags, halves = _gaps(rows), _lags(rows), _lags(rows, _half_rise_lag)
+    best_gap = _gaps([r for rs in best_seed(rows, _pair).values() for r in rs])
     co: dict = {}
     for rs in by_run(rows).values():
         co.setdefault(_pair(rs), []).append(pearson([x.get("r2_image_x_umap") for x in rs],
@@ -91,7 +92,8 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     out = []
     for pair in sorted(gap, key=str):
         name = f"dx {pair[0]}, dy {pair[1]}"
-        out.append(Y_FIRST.verdict([gap[pair]], claim=f"{name}: {Y_FIRST.claim}"))
+        out.append(Y_FIRST.verdict([gap[pair]], claim=f"{name}: {Y_FIRST.claim}",
+                                   controls={f"{P1_READING}: acc_y − acc_x": (best_gap.get(pair) or [None])[0]}))
         lag = lags.get(pair, [])
         r = [x for x in co.get(pair, []) if finite(x)]
         out.append(COMOVE.verdict(

@@ -14,11 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from .. import figures
-from .base import INFERRED, Experiment, Verdict, by_run, finite, first_reached, pearson, spec
+from .base import INFERRED, Experiment, Verdict, by_run, finite, first_reached, pearson, spearman, spec
 from .claims import Claim, Test
 from .curves import COUPLED_WITHIN, rise_lag
 from .design import Design, confirm_seeds
-from .stats import MIN_RANK_POINTS, MIN_SEEDS, per_seed_points, seed_of, too_few_seeds
+from .stats import (
+    MIN_RANK_POINTS,
+    MIN_SEEDS,
+    P1_READING,
+    best_seed,
+    per_seed_points,
+    seed_of,
+    too_few_seeds,
+)
 
 ANALYZE_FAST = {"grid": 0, "topology": "none"}
 SPECS = spec({"grid": {"data.increment": [0.25, 0.5, 0.75, 1.0]}, "analyze": ANALYZE_FAST},
@@ -95,7 +103,11 @@ def onset_verdicts(rows: list[dict], col: str, claim: Claim) -> list[Verdict]:
         why += [f"{len(censored)} of {len(xs)} points have a seed that never reaches 50 % of the ceiling within "
                 f"{budget} steps, so their order is unknown: the budget is too short to decide"]
     v = claim.verdict([per_seed_points(rows, lambda rs: float(rs[0][col]), first_reached)], lead=[table], why=why)
-    out = [replace(v, controls={"permutation p (within seeds)": v.decision["calls"][0]["p"]})]
+    best = best_seed(rows, lambda rs: float(rs[0][col]))
+    bx = sorted(best)
+    p1 = spearman(bx, [first_reached(best[x]) for x in bx])
+    out = [replace(v, controls={"permutation p (within seeds)": v.decision["calls"][0]["p"],
+                                f"{P1_READING}: ρ": p1})]
     lags = _seed_lag(rows, "r2_image_umap")
     tol = COUPLED_WITHIN * budget  # the bound in steps: a share of the training
     out.append(COUPLED.verdict([replace(COUPLED.tests[0], effect=tol).call(lags)],

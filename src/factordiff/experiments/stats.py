@@ -285,6 +285,21 @@ def rank_call(seed_rhos, p: float, sign: int, strong: float = 0.8, level: float 
     return Call(call, c.rule, c.mean, max(-1.0, c.lo), min(1.0, c.hi), c.n, c.level, c.effect, p, c.seeds_needed)
 
 
+def best_seed(rows: list[dict], group: Callable[[list[dict]], Hashable], col: str = "acc") -> dict[Hashable, list]:
+    """{group: the rows of its run (seed) with the best final `col`}: P1's reading (A.6: "we run three separate
+    seeds and select the run that achieve the optimal accuracy at terminal epoch"). Shown beside a verdict,
+    labelled; it decides nothing (a selected seed has no interval)."""
+    best: dict = {}
+    for rs in by_run(rows).values():
+        g, v = group(rs), final(rs, col)
+        if math.isfinite(v) and (g not in best or v > best[g][0]):
+            best[g] = (v, rs)
+    return {g: rs for g, (_v, rs) in best.items()}
+
+
+P1_READING = "P1's reading (A.6: per grid point the seed with the best final accuracy; decides nothing)"
+
+
 def gated_rows(rows: list[dict]) -> tuple[list[dict], list[str]]:
     """The rows of the runs that pass the learned gate (`gate`), and each left-out run named with why."""
     kept, out = gate(by_run(rows))
