@@ -76,9 +76,23 @@ def test_runs_sharing_one_gpu_are_not_planned_as_parallel(tmp_path, monkeypatch)
     fake = {"steps": 4, "snapshots": 1, "sec_per_step": 1.0, "sec_per_snapshot": 1.0, "total_s": 5.0,
             "device": "cuda", "device_name": "a GPU"}
     monkeypatch.setattr(bench, "estimate_run", lambda cfg, **kw: dict(fake))
+    monkeypatch.setattr(plan_mod, "startup_seconds", lambda: 0.0)
     est = plan_mod.plan([(n, tiny(4), tmp_path / n) for n in "abcd"], jobs=4, device="cpu")
     assert est["total_s"] == 20 and est["parallel"] == 1 and est["wall_s"] == 20
     assert "counted as one at a time" in plan_mod.describe(est)[-1]
     fake["device"] = "cpu"
     est = plan_mod.plan([(n, tiny(4), tmp_path / n) for n in "abcd"], jobs=4, device="cpu")
     assert est["parallel"] == 4 and est["wall_s"] == 5
+
+
+def test_the_plan_counts_analysis_and_start_up(tmp_path):
+    """A sweep that analyses its runs plans the analysis of every snapshot (timed on the benchmark's own
+    snapshot, as `analyze_run` will do it) and each run's start-up; one that does not, plans none."""
+    cfg = tiny(20, "train.snapshot_every=10", "train.eval_samples=32")
+    bare = plan_mod.plan([("r", cfg, tmp_path / "r")])
+    analysed = plan_mod.plan([("r", cfg, tmp_path / "r")], analyze={"grid": 0, "topology": "none"})
+    assert bare["analysis_s"] == 0 and analysed["analysis_s"] > 0 and analysed["startup_s"] > 0
+    run = analysed["runs"][0]
+    assert run["analysis_s"] == pytest.approx(3 * run["sec_analysis_per_snapshot"])  # 0, 10, 20
+    assert run["total_s"] == pytest.approx(run["train_s"] + run["snapshot_s"] + run["analysis_s"] + run["startup_s"])
+    assert "analysis" in plan_mod.describe(analysed)[-1] and "start-up" in plan_mod.describe(analysed)[-1]

@@ -114,11 +114,44 @@ def _shape(cfg: RunConfig) -> tuple:
             t.eval_layers, t.channels_last, t.amp, t.compile, t.device)
 
 
-def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, cache: dict | None = None) -> dict:
+def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict) -> float:
+    """Seconds `analyze_run` (with the sweep's `analyze` options) spends on one snapshot of this shape, timed on a
+    benchmark snapshot's arrays: the R² of the layer, its image-driven part and its label-only response by each
+    method over the UMAP seeds, the spectrum and the rescoring (the grid probe and topology, run once per run,
+    are not counted). A first small fit loads (or compiles) the UMAP kernels, untimed."""
+    import numpy as np
+
+    from .analysis.controls import image_part
+    from .analysis.dimension import spectrum
+    from .analyze import METHODS, _r2_columns
+    from .score import period_of, predict_labels
+
+    layer, methods = analyze.get("layer", "layer4"), tuple(analyze.get("methods", METHODS))
+    seeds = tuple(range(int(analyze.get("umap_seeds", 3))))
+    if f"act_{layer}" not in arrays:
+        return 0.0
+    X, labels = arrays[f"act_{layer}"].astype(np.float64), arrays["labels"].astype(np.float64)
+    _r2_columns(X[:30], labels[:30], methods, seeds[:1], "r2", 0)  # warm-up: the kernels
+    t0 = time.perf_counter()
+    clouds = [X]
+    if f"lab_{layer}" in arrays:
+        lab = arrays[f"lab_{layer}"].astype(np.float64)
+        clouds += [image_part(X, lab), lab]
+    for c in clouds:
+        _r2_columns(c, labels, methods, seeds, "r2", 0)
+    spectrum(X)
+    predict_labels(arrays["images"], arrays["kinds"], cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))
+    return time.perf_counter() - t0
+
+
+def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, cache: dict | None = None,
+                 analyze: dict | None = None) -> dict:
     """The wall time of training `cfg` from step `start`, from a few-step benchmark on the device: seconds
     per training step (2 timed after 1 warm-up) × steps, plus seconds per snapshot (the real `snapshot` with
-    1- and 2-step samplers, extrapolated to the run's sampler steps) × snapshots. Checkpoints, analysis and
-    start-up are not counted. `cache` (shape → timings) shares the benchmark between runs of the same shape."""
+    1- and 2-step samplers, extrapolated to the run's sampler steps) × snapshots, plus, with `analyze` (the
+    sweep's analysis options), the analysis of each snapshot (`analysis_seconds`). Checkpoints and start-up are
+    not counted here (plan.py adds start-up). `cache` (shape → timings) shares the benchmark between runs of the
+    same shape."""
     from .evaluate import snapshot
     from .train import _eval_set
 
@@ -132,22 +165,35 @@ def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, c
         ds = make_dataset(cfg.data)
         labels, kinds = _eval_set(cfg, ds)
         net = make_model(cfg, dev).eval()
-        times = []
+        times, arrays = [], {}
         for k in (1, 1, 2):  # the first 1-step run warms the sampler up
             small = replace_path(cfg, {"diffusion.sampler": "ddim", "diffusion.sample_steps": k,
                                        "diffusion.timesteps": cfg.diffusion.timesteps})
             tune.sync(dev)
             t0 = time.perf_counter()
-            snapshot(small, net, labels, kinds)
+            arrays = snapshot(small, net, labels, kinds)["arrays"]
             tune.sync(dev)
             times.append(time.perf_counter() - t0)
         per_step = max(times[2] - times[1], times[1] / 2)
         n_sampler = len(diffusion.sampling_timesteps(cfg.diffusion))
         timing = {"sec_per_step": step_s, "sec_per_snapshot": max(times[1] - per_step, 0.0) + per_step * n_sampler}
+        timing["arrays"] = arrays
         if cache is not None:
             cache[key] = timing
-    timing = cache[key] if cache is not None else timing
+    timing = dict(cache[key] if cache is not None else timing)
+    arrays = timing.pop("arrays")
+    akey = (key, repr(sorted((analyze or {}).items())))
+    if analyze is None:
+        timing["sec_analysis_per_snapshot"] = 0.0
+    elif cache is not None and akey in cache:
+        timing["sec_analysis_per_snapshot"] = cache[akey]
+    else:
+        timing["sec_analysis_per_snapshot"] = analysis_seconds(cfg, arrays, analyze)
+        if cache is not None:
+            cache[akey] = timing["sec_analysis_per_snapshot"]
     steps, snaps = max(cfg.train.steps - start, 0), snapshots_of(cfg, start)
     train_s, snap_s = steps * timing["sec_per_step"], snaps * timing["sec_per_snapshot"]
+    analysis_s = snapshots_of(cfg, 0) * timing["sec_analysis_per_snapshot"]  # a resumed run is analysed whole
     return {**timing, "steps": steps, "snapshots": snaps, "train_s": train_s, "snapshot_s": snap_s,
-            "total_s": train_s + snap_s, "device": dev.type, "device_name": device_name(dev)}
+            "analysis_s": analysis_s, "total_s": train_s + snap_s + analysis_s, "device": dev.type,
+            "device_name": device_name(dev)}

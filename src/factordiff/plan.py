@@ -1,5 +1,6 @@
 """Plan before spending: what a train / sweep / reproduce call would run and how long it would take here,
-estimated from a few-step benchmark on the device (`bench.estimate_run`). A local launch whose estimate on a
+estimated from a few-step benchmark on the device (`bench.estimate_run`), with the analysis of each snapshot
+timed on the benchmark's own snapshot and the worker's start-up. A local launch whose estimate on a
 CPU exceeds `SLOW_HOURS` is refused unless the caller allows it (`--allow-slow`), with the estimate in the
 message; `--dry-run` prints the plan and runs nothing."""
 
@@ -22,9 +23,30 @@ def resume_step(run_dir: str | Path) -> int:
     return step_of(kept[-1]) if kept else 0
 
 
-def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str | None = None) -> dict:
+def startup_seconds() -> float:
+    """Seconds a run takes to start before it trains: a fresh interpreter importing the trainer (timed once per
+    process; the analysis's imports and UMAP kernels load once per worker, inside the analysis estimate)."""
+    global _STARTUP
+    if _STARTUP is None:
+        import subprocess
+        import sys
+        import time
+
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import factordiff.worker"], check=False,
+                       capture_output=True, timeout=300)
+        _STARTUP = time.perf_counter() - t0
+    return _STARTUP
+
+
+_STARTUP: float | None = None
+
+
+def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str | None = None,
+         analyze: dict | None = None) -> dict:
     """Per run (name, config, run directory) still to run: the step it starts from, its steps, snapshots and
-    estimated seconds; and the totals (serial, and divided over `jobs` parallel workers). On a CPU with `jobs`
+    estimated seconds (training, sampling, the analysis of its snapshots with the sweep's `analyze` options, and
+    the worker's start-up); and the totals (serial, and divided over `jobs` parallel workers). On a CPU with `jobs`
     workers the benchmark runs at the threads each worker gets (cores // jobs, as the local pool sets them):
     two 1-thread runs side by side are not twice as fast as one 2-thread run (measured: p2-lesion's dry run
     said 15 min at 2 threads ÷ 2 workers, the sweep took 42). On CUDA, runs that share a GPU are counted as one at
@@ -52,7 +74,9 @@ def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str 
             if is_auto(cfg):  # the options the run will train with: its saved ones, else measured (and cached) now
                 saved = RunDir(run_dir)
                 cfg = settle(cfg, saved.load_config() if saved.config.exists() else None, dev)
-            est = estimate_run(cfg, start=start, device=device, cache=cache)
+            est = estimate_run(cfg, start=start, device=device, cache=cache, analyze=analyze)
+            est["startup_s"] = startup_seconds()
+            est["total_s"] += est["startup_s"]
             rows.append({"run": run_name, "start": start, "options": name({k: getattr(cfg.train, k) for k in KEYS}),
                          "threads": torch.get_num_threads() if dev.type == "cpu" else None, **est})
     finally:
@@ -60,7 +84,8 @@ def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str 
     total = sum(r["total_s"] for r in rows)
     gpu = bool(rows) and rows[0]["device"] == "cuda"
     parallel = min(jobs, max(1, torch.cuda.device_count())) if gpu else jobs
-    return {"runs": rows, "total_s": total, "jobs": jobs, "wall_s": total / parallel, "parallel": parallel,
+    parts = {k: sum(r.get(k, 0.0) for r in rows) for k in ("train_s", "snapshot_s", "analysis_s", "startup_s")}
+    return {"runs": rows, "total_s": total, **parts, "jobs": jobs, "wall_s": total / parallel, "parallel": parallel,
             "device": rows[0]["device"] if rows else None, "device_name": rows[0]["device_name"] if rows else None,
             "threads": rows[0]["threads"] if rows else None}
 
@@ -75,13 +100,17 @@ def describe(p: dict, limit: int = 12) -> list[str]:
            for r in p["runs"][:limit]]
     if len(p["runs"]) > limit:
         out.append(f"  … and {len(p['runs']) - limit} more runs")
-    out.append(f"estimate on {p['device_name']} (per run): {len(p['runs'])} runs, ≈ {hours(p['total_s'])} of "
-               f"training and sampling one after another" + (f", ≈ {hours(p['wall_s'])} with {p['jobs']} at a time"
-                                                 if p["jobs"] > 1 and len(p["runs"]) > 1 else "")
+    split = ", ".join(f"{what} {hours(p.get(k, 0.0))}" for what, k in (
+        ("training", "train_s"), ("sampling", "snapshot_s"), ("analysis", "analysis_s"), ("start-up", "startup_s"))
+        if p.get(k))
+    out.append(f"estimate on {p['device_name']} (per run): {len(p['runs'])} runs, ≈ {hours(p['total_s'])} one after "
+               f"another ({split})" + (f", ≈ {hours(p['wall_s'])} with {p['jobs']} at a time"
+                                       if p["jobs"] > 1 and len(p["runs"]) > 1 else "")
                + (f" on {p['parallel']} GPU{'s' if p['parallel'] > 1 else ''} (runs sharing a GPU counted as one at a "
                   f"time: measured ≤ 2× together)" if p["device"] == "cuda" and p["jobs"] > 1 and len(p["runs"]) > 1
                   else "")
-               + " (analysis and start-up not counted)")
+               + ("; checkpoints, the grid probe and topology not counted" if p.get("analysis_s") else
+                  "; checkpoints not counted"))
     return out
 
 

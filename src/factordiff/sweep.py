@@ -219,7 +219,7 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     if launcher == "local":
         from .plan import check_budget, describe, plan
 
-        extra["plan"] = est = plan(todo, jobs=min(jobs or os.cpu_count() or 1, len(todo)))
+        extra["plan"] = est = plan(todo, jobs=min(jobs or os.cpu_count() or 1, len(todo)), analyze=spec.analyze)
         for line in describe(est) if dry_run else describe(est, limit=0)[-1:]:
             log(line)
         if not dry_run:

@@ -3,6 +3,7 @@ recovers the conditioning labels. An ordered 2-D manifold gives R² → 1; phase
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -41,9 +42,15 @@ def embed(X: np.ndarray, *, method: str = "umap", dim: int = 3, seed: int = 0, *
             kw["metric"], X = "precomputed", umap_distances(X)
         _cache_umap_kernels()
         reducer = umap.UMAP(n_components=dim, random_state=seed, n_jobs=1, **kw)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
-            return np.asarray(reducer.fit_transform(X), dtype=np.float64)
+        torch = sys.modules.get("torch")  # numba's parallel kernels reset OpenMP's thread count, which torch
+        threads = torch.get_num_threads() if torch else None  # reads: a 1-thread worker would train at 2
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
+                return np.asarray(reducer.fit_transform(X), dtype=np.float64)
+        finally:
+            if torch and torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
     raise ValueError(f"method must be 'umap' or 'pca', got {method!r}")
 
 
