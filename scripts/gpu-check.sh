@@ -38,13 +38,13 @@ stage() {  # stage NAME MAX_SECONDS command...: run it within MAX_SECONDS and wh
 } 2>&1 | tee "$OUT/machine.txt"
 
 stage "bench train, paper preset (auto: every candidate, compile included)" 200 \
-  $FD bench train --preset paper --device cuda --batch 64 --steps 10 --warmup 3 2>&1 | tee -a "$OUT/bench.txt"
+  $FD bench train --preset paper --device cuda --batch 64 --timed-steps 10 --warmup 3 2>&1 | tee -a "$OUT/bench.txt"
 stage "bench sample, paper preset (DDIM 100 steps, 500 images)" 45 \
   $FD bench sample --preset paper --device cuda --batch 500 --sample-steps 100 2>&1 | tee -a "$OUT/bench.txt"
 stage "bench train, cpu preset (auto)" 60 \
-  $FD bench train --preset cpu --device cuda --batch 64 --steps 10 --warmup 3 2>&1 | tee -a "$OUT/bench.txt"
+  $FD bench train --preset cpu --device cuda --batch 64 --timed-steps 10 --warmup 3 2>&1 | tee -a "$OUT/bench.txt"
 stage "train, paper preset, real loop: 400 steps, snapshots at 0 and 400 (500 DDPM-1000 samples each)" 150 \
-  $FD train --preset paper --run-dir /tmp/paper-run train.steps=400 train.snapshot_every=400 train.device=cuda \
+  $FD train --preset paper --out /tmp/paper-run train.steps=400 train.snapshot_every=400 train.device=cuda \
   2>&1 | tee "$OUT/paper-train.txt"
 [ -d /tmp/paper-run ] && tar czf "$OUT/paper-run.tgz" -C /tmp/paper-run config.yaml metrics.jsonl 2>/dev/null
 stage "plan: reproduce p1-increment --scale paper --dry-run" 90 \

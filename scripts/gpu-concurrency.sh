@@ -13,7 +13,7 @@ else
 fi
 for n in "$@"; do
   for i in $(seq "$n"); do
-    timeout 100 python3 -m factordiff bench train --preset paper --device cuda --batch 64 --steps 8 --warmup 5 \
+    timeout 100 python3 -m factordiff bench train --preset paper --device cuda --batch 64 --timed-steps 8 --warmup 5 \
       --no-reference train.channels_last=true train.amp=none train.compile=false > "$OUT/n$n-$i.json" 2>/dev/null &
   done
   wait

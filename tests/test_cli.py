@@ -131,3 +131,21 @@ def test_names_get_a_did_you_mean_and_presets_are_listed(capsys):
     assert main(["config", "presets"]) == 0
     out = capsys.readouterr().out
     assert "p2-torus" in out and "data.periodic=True" in out and out.count("\n") >= 10
+
+
+def test_one_output_convention_and_steps_that_mean_one_thing(capsys):
+    """Every command writes to --out (train's --run-dir stays an alias); --steps means snapshot steps only
+    (sample: --ddim-steps, bench: --timed-steps, their old spelling still read); `sweep status --help` is the
+    status action's own help (issue 46)."""
+    from factordiff.cli import build_parser
+
+    p = build_parser()
+    assert p.parse_args(["train", "--out", "r"]).run_dir == p.parse_args(["train", "--run-dir", "r"]).run_dir
+    assert p.parse_args(["sample", "r", "--ddim-steps", "20"]).steps == 20
+    assert p.parse_args(["sample", "r", "--steps", "20"]).steps == 20
+    assert p.parse_args(["bench", "train", "--timed-steps", "3"]).steps == 3
+    assert p.parse_args(["bench", "train"]).steps == 5
+    assert p.parse_args(["analyze", "r", "--steps", "0", "100"]).steps == [0, 100]
+    for action, words in (("status", "one line per run"), ("aggregate", "results.csv")):
+        assert main(["sweep", action, "--help"]) == 0
+        assert words in capsys.readouterr().out

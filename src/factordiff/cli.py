@@ -259,10 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("outputs/percolation"))
     p.set_defaults(func=cmd_percolation)
 
-    p = sub.add_parser("train", help="train (or resume) one run; snapshots, metrics and checkpoints go to --run-dir",
+    p = sub.add_parser("train", help="train (or resume) one run; snapshots, metrics and checkpoints go to --out",
                        epilog=EXAMPLES["train"], formatter_class=fmt)
     _add_config_args(p)
-    p.add_argument("--run-dir", type=Path, required=True, help="run directory; rerunning on it resumes")
+    p.add_argument("--out", "--run-dir", dest="run_dir", type=Path, required=True,
+                   help="run directory; rerunning on it resumes (every command writes to --out)")
     _add_plan_args(p)
     p.set_defaults(func=cmd_train)
 
@@ -272,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step", type=int, help="checkpoint step (default: the latest valid one)")
     p.add_argument("--n", type=int, default=25, help="number of images (labels drawn from the training set)")
     p.add_argument("--sampler", choices=("ddpm", "ddim"), help="default: the run's diffusion.sampler")
-    p.add_argument("--steps", type=int, help="DDIM steps (0 = all T)")
+    p.add_argument("--ddim-steps", dest="steps", type=int, help="DDIM steps (0 = all T)")
+    p.add_argument("--steps", dest="steps", type=int, help=argparse.SUPPRESS)  # its name before 2026-12-06
     p.add_argument("--eta", type=float, help="DDIM η (0 deterministic, 1 ancestral-like)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -349,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--steps", type=int, default=5, help="timed training steps (train)")
+    p.add_argument("--timed-steps", dest="steps", type=int, default=5, help="timed training steps (train)")
+    p.add_argument("--steps", dest="steps", type=int, help=argparse.SUPPRESS)  # its name before 2026-12-06
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (train; compile happens here)")
     p.add_argument("--no-reference", action="store_true", help="skip the plain eager reference (train)")
     p.add_argument("--sample-steps", type=int, help="sample with DDIM in this many steps (sample)")
@@ -359,7 +362,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SWEEP_ACTIONS = {
+    "run": "train every run of SPEC that is not done (the default: `factordiff sweep SPEC`)",
+    "status": "one line per run of SPEC: pending / running (its stage and last progress line) / interrupted / "
+              "done (its step) / failed (its reason), then the counts",
+    "aggregate": "write SWEEP/results.csv: one row per (run, snapshot step) of every run, config columns included",
+}
+
+
+def _sweep_action_help(argv: list[str]) -> str | None:
+    """`factordiff sweep status --help` (and run / aggregate): that action's own help, not sweep's."""
+    if len(argv) >= 2 and argv[0] == "sweep" and argv[1] in SWEEP_ACTIONS and ({"-h", "--help"} & set(argv[2:])):
+        return (f"usage: factordiff sweep {argv[1]} SPEC [--out SWEEP]\n\n{SWEEP_ACTIONS[argv[1]]}.\n\n"
+                "SPEC: a sweep spec YAML (its folder: --out, default sweeps/NAME) or a sweep / experiment folder "
+                f"(its own sweep.json).\n\nexample:\n  factordiff sweep {argv[1]} experiments/p1-holes-cpu\n")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    text = _sweep_action_help(argv)
+    if text:
+        print(text, end="")
+        return 0
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # key=value overrides after an option (`reproduce p1-sigma --out X train.steps=4000`): argparse fills the

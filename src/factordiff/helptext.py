@@ -13,10 +13,10 @@ EXAMPLES = {
   factordiff percolation                                    # σ ∈ {0.1, 0.25, 0.5, 1}, thresholds 0.005 and 0.05
   factordiff percolation --sigmas 0.2 0.3 --thresholds 0.005 --draws 50 --overlap continuum""",
     "train": """examples:
-  factordiff train --run-dir runs/tiny data.image_size=16 model.base=8 diffusion.timesteps=200 train.steps=500
-  factordiff train my_run.yaml --run-dir runs/mine          # rerun the same command to resume
-  factordiff train --preset p2-torus --run-dir runs/torus train.device=cuda
-  factordiff train --preset paper --run-dir runs/p1 --dry-run   # steps, snapshots, hours on this device""",
+  factordiff train --out runs/tiny data.image_size=16 model.base=8 diffusion.timesteps=200 train.steps=500
+  factordiff train my_run.yaml --out runs/mine          # rerun the same command to resume
+  factordiff train --preset p2-torus --out runs/torus train.device=cuda
+  factordiff train --preset paper --out runs/p1 --dry-run   # steps, snapshots, hours on this device""",
     "analyze": """examples:
   factordiff analyze runs/demo                              # every snapshot, layer4, topology on the last one
   factordiff analyze runs/demo --steps 0 2000 4000 --layer layer3 --topology all --grid 16
@@ -28,7 +28,7 @@ EXAMPLES = {
     "sample": """examples:
   factordiff sample runs/demo --n 100                       # latest checkpoint, the run's own sampler
   factordiff sample runs/demo --sampler ddpm                # full ancestral DDPM (all T steps)
-  factordiff sample runs/demo --sampler ddim --steps 20 --step 4000""",
+  factordiff sample runs/demo --sampler ddim --ddim-steps 20 --step 4000""",
     "demo": """examples:
   factordiff demo                                           # → runs/demo/report.html (4-10 min on 2 cores)
   factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset""",
