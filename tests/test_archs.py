@@ -54,3 +54,53 @@ def test_the_registry_names_what_it_holds():
         tiny(4, "model.arch=unnet")
     with pytest.raises(ConfigError, match="a name not registered yet"):
         register(Arch("unet", "somewhere:Else", ("x",), "another network under a taken name"))
+
+
+@pytest.mark.parametrize("variant", ["model.arch=unet-rendered", "model.arch=unet-separate", "model.coords=linear"])
+def test_each_inductive_bias_variant_trains_and_records_layer4(variant, tmp_path):
+    """The bench's variants (variants.py) train through the same trainer and record the same layer."""
+    from factordiff.api import load_run
+    from factordiff.train import train
+
+    cfg = tiny(2, variant, "train.snapshot_every=2", "train.eval_samples=8")
+    train(cfg, tmp_path / "r", log=lambda m: None)
+    snap = load_run(tmp_path / "r").snapshot()
+    assert np.isfinite(snap["act_layer4"]).all() and len(snap["act_layer4"]) == 8
+
+
+def test_rendered_conditioning_draws_each_label_where_the_data_does():
+    """µx as a channel that peaks at column µx (constant along rows), µy at row µy: pixel centres 1..N as in
+    data.render_labels, whose bump for (5, 9) is darkest at column 4, row 8 (0-based)."""
+    from factordiff.data import render_labels
+
+    cfg = tiny(2, "model.arch=unet-rendered")
+    net = build(cfg.model, 16)
+    x = torch.zeros(1, 1, 16, 16)
+    maps = net.inputs(x, torch.tensor([[5.0, 9.0]]))[0, -2:]
+    assert maps.shape == (2, 16, 16) and torch.all(maps[0] == maps[0][:1]) and torch.all(maps[1] == maps[1][:, :1])
+    img = render_labels(np.array([[5.0, 9.0]]), None, cfg.data)[0]
+    row, col = np.unravel_index(np.argmin(img), img.shape)
+    assert int(maps[0, 0].argmax()) == col == 4 and int(maps[1, :, 0].argmax()) == row == 8
+
+
+def test_separate_pathways_keep_x_and_y_apart_through_training():
+    """In every block PE(µx) moves only the first half of the channels and PE(µy) only the second, before and
+    after an optimizer step (the mask is a parametrization: the masked weights stay zero)."""
+    from factordiff.unet import Down, Up
+
+    cfg = tiny(2, "model.arch=unet-separate")
+    net = build(cfg.model, 16)
+    t = torch.tensor([10, 10])
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    for _ in range(2):
+        e_x = net.embed(t, torch.tensor([[3.0, 7.0], [11.0, 7.0]]))  # x differs
+        e_y = net.embed(t, torch.tensor([[3.0, 7.0], [3.0, 12.0]]))  # y differs
+        for block in (m for m in net.modules() if isinstance(m, Down | Up)):
+            c = block.emb[1].out_features
+            dx, dy = (block.emb(e)[0] - block.emb(e)[1] for e in (e_x, e_y))
+            assert torch.all(dx[c // 2:] == 0) and dx[: c // 2].abs().max() > 0
+            assert torch.all(dy[: c // 2] == 0) and dy[c // 2:].abs().max() > 0
+        loss = net(torch.randn(2, 1, 16, 16), t, torch.tensor([[3.0, 7.0], [11.0, 12.0]])).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()

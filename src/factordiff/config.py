@@ -152,7 +152,8 @@ class ModelConfig:
     label_encoding: str = "sinusoidal"  # P1: PE of raw µ; "periodic", "periodic_smooth": see unet.sinusoidal
     label_harmonics: int = 2  # [INFERRED] harmonics of "periodic_smooth" (torus ablation)
     padding: str = "zeros"  # "circular": convs and upsampling wrap (torus ablation; unet.CircularUpsample)
-    coords: str = "none"  # "periodic": cos/sin(2πi/N), cos/sin(2πj/N) input channels (UNet.coordinates)
+    coords: str = "none"  # "periodic": cos/sin(2πi/N), cos/sin(2πj/N) input channels; "linear": CoordConv's
+    # i, j ramps (UNet.coordinates)
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -172,7 +173,7 @@ class ModelConfig:
         check_choice(p + "label_encoding", self.label_encoding, ("sinusoidal", "periodic", "periodic_smooth"))
         check_number(p + "label_harmonics", self.label_harmonics, 1, self.pe_dim // 2, integer=True)
         check_choice(p + "padding", self.padding, ("zeros", "circular"))
-        check_choice(p + "coords", self.coords, ("none", "periodic"))
+        check_choice(p + "coords", self.coords, ("none", "periodic", "linear"))
 
 
 @dataclass(frozen=True)

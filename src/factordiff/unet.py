@@ -138,7 +138,7 @@ class UNet(nn.Module):
         self.cfg, self.image_size = cfg, image_size
         b, e = cfg.base, 3 * cfg.pe_dim  # P1 Fig 6: Time PE ⊕ X PE ⊕ Y PE
         att, pad = set(cfg.attention), cfg.padding
-        self.inc = DoubleConv(1 + (4 if cfg.coords == "periodic" else 0), b, padding=pad)
+        self.inc = DoubleConv(1 + self.extra_channels(), b, padding=pad)
         self.layer0 = Stage(Down(b, 2 * b, e, pad), 2 * b, "layer0" in att)
         self.layer1 = Stage(Down(2 * b, 4 * b, e, pad), 4 * b, "layer1" in att)
         self.layer2 = Stage(Down(4 * b, 4 * b, e, pad), 4 * b, "layer2" in att)
@@ -157,11 +157,25 @@ class UNet(nn.Module):
         return torch.cat([sinusoidal(t, d), sinusoidal(labels[:, 0], d, period=period, harmonics=harmonics),
                           sinusoidal(labels[:, 1], d, period=period, harmonics=harmonics)], dim=1)
 
+    def extra_channels(self) -> int:
+        """Input channels beside x_t: coordinate channels (model.coords); variants add their own."""
+        return {"none": 0, "periodic": 4, "linear": 2}[self.cfg.coords]
+
+    def inputs(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """x_t with the extra input channels (`extra_channels`) concatenated."""
+        return self.coordinates(x) if self.cfg.coords != "none" else x
+
     def coordinates(self, x: torch.Tensor) -> torch.Tensor:
-        """cos/sin(2πi/N) and cos/sin(2πj/N) as 4 channels beside the image (model.coords = "periodic"). With
+        """model.coords = "periodic": cos/sin(2πi/N) and cos/sin(2πj/N) as 4 channels beside the image. With
         circular padding the network is shift-equivariant and its conditioning a spatially uniform bias, so
-        without these it cannot know where a label's bump belongs (zero padding's border is that map)."""
+        without these it cannot know where a label's bump belongs (zero padding's border is that map).
+        "linear": the row and column index scaled to [−1, 1] as 2 channels (CoordConv, Liu et al. 2018)."""
         n_i, n_j = x.shape[-2:]
+        if self.cfg.coords == "linear":
+            i = torch.linspace(-1, 1, n_i, device=x.device, dtype=x.dtype)
+            j = torch.linspace(-1, 1, n_j, device=x.device, dtype=x.dtype)
+            ii, jj = torch.meshgrid(i, j, indexing="ij")
+            return torch.cat([x, torch.stack([ii, jj]).expand(len(x), -1, -1, -1)], dim=1)
         i = 2 * math.pi * torch.arange(n_i, device=x.device, dtype=x.dtype) / n_i
         j = 2 * math.pi * torch.arange(n_j, device=x.device, dtype=x.dtype) / n_j
         ii, jj = torch.meshgrid(i, j, indexing="ij")
@@ -170,7 +184,7 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         emb = self.embed(t, labels).to(x.dtype)
-        x1 = self.inc(self.coordinates(x) if self.cfg.coords == "periodic" else x)
+        x1 = self.inc(self.inputs(x, labels))
         x2 = self.layer0(x1, emb)
         x3 = self.layer1(x2, emb)
         x4 = self.layer2(x3, emb)
