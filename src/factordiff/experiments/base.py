@@ -17,7 +17,7 @@ SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclu
 OUTCOMES = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
 MARK = {SUPPORTED: "✔", NOT_SUPPORTED: "✘", INCONCLUSIVE: "?"}
 CPU_NOTE = ("cpu scale: the cpu preset (P1's pixels on a cropped canvas: N = 16, σ = 1, d = 1 where the grid "
-            "does not set them, tolerance 1 px), few grid points, three seeds")
+            "does not set them, tolerance 1 px), few grid points")
 INFERRED = "[INFERRED] definitions: docs/definitions.md"
 
 

@@ -254,12 +254,13 @@ def reproduce(name: str, scale: str = "cpu", *, out: str | Path | None = None, l
         if elsewhere:
             log(f"{len(elsewhere)} run(s) from the campaign's record (trained elsewhere): "
                 + ", ".join(f"{n} on {p['machine']['cpu']}" for n, p in sorted(elsewhere.items())[:4]))
-    title = f"{exp.figure} ({CPU_NOTE})" if scale == "cpu" else f"{exp.figure} (paper scale)"
+    n_seeds = f"{len(spec.seeds)} seed{'s' if len(spec.seeds) != 1 else ''}"
+    title = f"{exp.figure} ({CPU_NOTE}, {n_seeds})" if scale == "cpu" else f"{exp.figure} (paper scale, {n_seeds})"
     figures = exp.draw(rows, measured, out / "figures", title)
     cut = budget_cut(base, spec)
     verdicts: list[Verdict] = flag_reduced(exp.judge(rows, measured), cut)
     atomic_write_json(out / "verdicts.json", [v.to_dict() for v in verdicts])
-    note = CPU_NOTE if scale == "cpu" else "paper scale: the papers' grids, seeds and budgets"
+    note = (f"{CPU_NOTE}, {n_seeds}" if scale == "cpu" else "paper scale: the papers' grids, seeds and budgets")
     if overrides:
         note += "; overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items())
     if grid:
