@@ -27,6 +27,7 @@ from .analysis import (
 )
 from .analysis.controls import image_part, label_share
 from .analysis.embed import UMAP_DEFAULTS, manifold_r2_seeds
+from .analysis.phases import control_r2, structure_r2  # noqa: F401 - re-exported (report, figures)
 from .archs import get as get_arch
 from .config import RunConfig
 from .data import make_dataset, render_labels
@@ -95,22 +96,6 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     if topology:
         row["betti"] = list(betti_numbers(X, seed=seed))
     return row
-
-
-def structure_r2(row: dict, rule: PhaseRule = DEFAULT_RULE) -> float:
-    """The R² the phase rule reads: of the image-driven part (rule.structure = "image", when the label-only
-    response is known) or of the layer as P1 records it ("layer", "control"); UMAP before PCA."""
-    keys = (["r2_image_umap", "r2_image_pca"] if rule.structure == "image" else []) + ["r2_umap", "r2_pca"]
-    return next((row[k] for k in keys if row.get(k) is not None), float("nan"))
-
-
-def control_r2(row: dict, rule: PhaseRule = DEFAULT_RULE) -> float | None:
-    """The label-only response's R² the layer must beat (rule.structure = "control"; same method as
-    `structure_r2`), None when the rule does not read it or it was not recorded."""
-    if rule.structure != "control":
-        return None
-    method = "umap" if row.get("r2_umap") is not None else "pca"
-    return row.get(f"r2_label_{method}")
 
 
 # the clouds whose topology carries a stability check (the others: the default measurement only)

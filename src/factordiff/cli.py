@@ -11,7 +11,7 @@ from .analysis.percolation import PercolationConfig
 from .cli_records import add_config_commands, add_record_commands
 from .config import ConfigError
 from .errors import FactordiffError, raise_on_signals
-from .helptext import EXAMPLES
+from .helptext import EXAMPLES, sweep_action_help
 from .presets import PRESETS, resolve_run_config
 
 
@@ -153,7 +153,7 @@ def cmd_demo(args) -> int:
 
 def cmd_sweep(args) -> int:
     from .config import parse_overrides
-    from .sweep import launch, load_spec, sweep_status
+    from .sweep import launch, load_spec, status_lines, sweep_status
     from .table import aggregate
 
     action, rest = (args.args[0], args.args[1:]) if args.args[0] in ("status", "aggregate", "run") else \
@@ -169,14 +169,7 @@ def cmd_sweep(args) -> int:
         spec = load_spec(rest[0])
         out = args.out or Path("sweeps") / spec.name
     if action == "status":
-        rows = sweep_status(spec, out)
-        for r in rows:
-            extra = f"  {r['reason']}" if r["reason"] else (f"  step {r['step']}" if r["step"] else "")
-            if r["state"] == "running" and r.get("stage"):
-                extra += f"  {r['stage']}" + (f": {r['last']}" if r.get("last") else "")
-            print(f"{r['state']:<12} {r['run']}{extra}")
-        counts = {s: sum(r["state"] == s for r in rows) for s in dict.fromkeys(r["state"] for r in rows)}
-        print(f"{len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        print("\n".join(status_lines(sweep_status(spec, out))))
         return 0
     if action == "run":
         slurm = parse_overrides(args.slurm or [])
@@ -362,26 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-SWEEP_ACTIONS = {
-    "run": "train every run of SPEC that is not done (the default: `factordiff sweep SPEC`)",
-    "status": "one line per run of SPEC: pending / running (its stage and last progress line) / interrupted / "
-              "done (its step) / failed (its reason), then the counts",
-    "aggregate": "write SWEEP/results.csv: one row per (run, snapshot step) of every run, config columns included",
-}
-
-
-def _sweep_action_help(argv: list[str]) -> str | None:
-    """`factordiff sweep status --help` (and run / aggregate): that action's own help, not sweep's."""
-    if len(argv) >= 2 and argv[0] == "sweep" and argv[1] in SWEEP_ACTIONS and ({"-h", "--help"} & set(argv[2:])):
-        return (f"usage: factordiff sweep {argv[1]} SPEC [--out SWEEP]\n\n{SWEEP_ACTIONS[argv[1]]}.\n\n"
-                "SPEC: a sweep spec YAML (its folder: --out, default sweeps/NAME) or a sweep / experiment folder "
-                f"(its own sweep.json).\n\nexample:\n  factordiff sweep {argv[1]} experiments/p1-holes-cpu\n")
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    text = _sweep_action_help(argv)
+    text = sweep_action_help(argv)
     if text:
         print(text, end="")
         return 0

@@ -76,3 +76,20 @@ P1 Fig 7b is `factordiff data overlap`. The experiments:
   factordiff config show --preset p1-hole-10
   factordiff config show data.kind=sos data.holdout=cross > sos.yaml""",
 }
+
+
+SWEEP_ACTIONS = {
+    "run": "train every run of SPEC that is not done (the default: `factordiff sweep SPEC`)",
+    "status": "one line per run of SPEC: pending / running (its stage and last progress line) / interrupted / "
+              "done (its step) / failed (its reason), then the counts",
+    "aggregate": "write SWEEP/results.csv: one row per (run, snapshot step) of every run, config columns included",
+}
+
+
+def sweep_action_help(argv: list[str]) -> str | None:
+    """`factordiff sweep status --help` (and run / aggregate): that action's own help, not sweep's."""
+    if len(argv) >= 2 and argv[0] == "sweep" and argv[1] in SWEEP_ACTIONS and ({"-h", "--help"} & set(argv[2:])):
+        return (f"usage: factordiff sweep {argv[1]} SPEC [--out SWEEP]\n\n{SWEEP_ACTIONS[argv[1]]}.\n\n"
+                "SPEC: a sweep spec YAML (its folder: --out, default sweeps/NAME) or a sweep / experiment folder "
+                f"(its own sweep.json).\n\nexample:\n  factordiff sweep {argv[1]} experiments/p1-holes-cpu\n")
+    return None

@@ -294,3 +294,18 @@ def clean_temp_files(root: str | os.PathLike, *, recursive: bool = True) -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
+
+
+def jsonable(obj):
+    """numpy arrays and scalars → lists and numbers, recursively (tuples → lists, keys → str)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj

@@ -361,3 +361,16 @@ def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
         out.append({"run": name, **assign, "state": st["state"], "reason": st.get("reason", ""),
                     "step": st.get("step"), "stage": st.get("stage", ""), "last": st.get("last", "")})
     return out
+
+
+def status_lines(rows: list[dict]) -> list[str]:
+    """`factordiff sweep status`: one line per run (state, name, reason or step, a running run's stage and last
+    progress line), then the counts."""
+    out = []
+    for r in rows:
+        extra = f"  {r['reason']}" if r["reason"] else (f"  step {r['step']}" if r["step"] else "")
+        if r["state"] == "running" and r.get("stage"):
+            extra += f"  {r['stage']}" + (f": {r['last']}" if r.get("last") else "")
+        out.append(f"{r['state']:<12} {r['run']}{extra}")
+    counts = {s: sum(r["state"] == s for r in rows) for s in dict.fromkeys(r["state"] for r in rows)}
+    return out + [f"{len(rows)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items())]

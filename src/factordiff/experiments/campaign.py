@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..errors import FactordiffError
-from ..io import atomic_path
+from ..io import atomic_path, jsonable
 
 RUNS = "runs"  # records/NAME/runs/RUN.json.gz
 
@@ -27,7 +27,6 @@ def store_run(exp, root: Path, run: str, rows: list[dict], run_dir: Path, design
     part when the experiment's measure is per run (`Experiment.measure_by_run`), machine and time."""
     from ..hardware import machine
     from ..worker import run_status
-    from .reproduce import jsonable
 
     measured = None
     if exp.measure is not None and exp.measure_by_run:

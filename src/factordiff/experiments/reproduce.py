@@ -7,29 +7,14 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-
 from ..config import ConfigError
 from ..errors import FactordiffError, Preempted
-from ..io import atomic_write_json, clean_temp_files
+from ..io import atomic_write_json, clean_temp_files, jsonable  # noqa: F401 - jsonable: re-exported
 from ..report import write_experiment_report
 from ..sweep import complete_in, expand, launch, parse_spec
 from ..table import aggregate
 from .base import CPU_NOTE, Experiment, Verdict, by_run, flag_reduced  # noqa: F401 - flag_reduced: re-exported
 from .registry import get
-
-
-def jsonable(obj):
-    """numpy arrays and scalars → lists and numbers, recursively (tuples → lists, keys → str)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 def fingerprint(exp: Experiment, rows: list[dict]) -> str:
