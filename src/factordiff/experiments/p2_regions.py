@@ -92,7 +92,8 @@ def _share(gaps: list, what: str, claim: str, why: list[str], tie_ok: bool = Fal
     effect = -MARGIN if tie_ok else MARGIN
     if not gaps:
         return Verdict(claim, f"pairs whose per-seed {what} has its 95 % interval ≥ {effect:g}", "0/0",
-                       base.INCONCLUSIVE, "; ".join(["no pair measured", *why, *note]))
+                       base.INCONCLUSIVE, "; ".join(["no pair measured", *why, *note]),
+                       decision={"calls": [], "left_out": list(note)})
     c = Claim(claim, f"pairs whose per-seed {what} has its 95 % interval ≥ {effect:g}",
               tests=tuple(Test(f"{name}: {what}", effect) for name, _ in gaps),
               quorum=0.75)  # P2 reports most pairs, not all
