@@ -117,10 +117,13 @@ def geometry(stats: dict[str, dict]):
     return fig
 
 
-def orthogonality_means(means: dict[str, dict[str, list]], stats: tuple[str, ...] = ("x_on_y", "x_on_x", "y_on_y")):
-    """P2 Fig 3's three orthogonality statistics side by side as seed dots and their mean (a bar) per point cloud:
-    {cloud: {stat: [per seed mean |cos|]}}. The verdict's cloud is compared with its controls and the two tori."""
-    fig, ax = plot.new_figure(1, len(stats), size=(4.4 * len(stats), 3.6), sharey=True)
+def orthogonality_means(means: dict[str, dict[str, list]],
+                        stats: tuple[str, ...] = ("x_on_y_orth", "x_on_x_orth", "y_on_y_orth")):
+    """P2 Fig 3's displacement statistics side by side as seed dots and their mean (a bar) per point cloud:
+    {cloud: {stat: [per seed mean]}}, a stat named as in the results table ("x_on_x_orth": mean |cos| of
+    disjoint x-steps, "x_on_x_par": mean cos of the same x-step at two y). The verdict's cloud is compared with
+    its controls and the two tori."""
+    fig, ax = plot.new_figure(1, len(stats), size=(3.9 * len(stats), 3.8), sharey=True)
     names = list(means)
     for j, stat in enumerate(stats):
         a = ax[0, j]
@@ -129,10 +132,11 @@ def orthogonality_means(means: dict[str, dict[str, list]], stats: tuple[str, ...
             if len(v):
                 a.bar(i, v.mean(), width=0.6, color=plot.color(i), alpha=0.35)
                 a.scatter(np.full(len(v), i), v, s=16, color=plot.color(i), zorder=3)
-        a.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=7)
-        a.set_title(f"{stat.replace('_', '-')} orthogonality", fontsize=9)
+        a.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
+        axes, kind = stat.rsplit("_", 1)
+        a.set_title(f"{axes.replace('_', '-')} {'parallelism' if kind == 'par' else 'orthogonality'}", fontsize=10)
         a.set_ylim(0, 1)
-    ax[0, 0].set_ylabel("mean |cos| (dots: seeds)")
+    ax[0, 0].set_ylabel("mean |cos| or cos (dots: seeds)")
     return fig
 
 

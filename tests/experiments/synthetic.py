@@ -124,13 +124,20 @@ def p2_torus(outcome):
 
 
 def p2_orthogonality(outcome):
-    base = {"clifford_x_on_y_orth_mean": 0.0, "torus3d_x_on_y_orth_mean": 0.44, "clifford_x_on_x_orth_mean": 0.64,
-            "clifford_y_on_y_orth_mean": 0.64, "untrained_image_part_x_on_x_orth_mean": 0.9,
-            "untrained_image_part_y_on_y_orth_mean": 0.9, "untrained_image_part_x_on_y_orth_mean": 0.4,
-            "label_only_x_on_y_orth_mean": 0.0, "untrained_x_on_y_orth_mean": 0.4}
-    m = {SUP: (0.1, 0.3, 0.3), NOT: (0.4, 0.7, 0.7), INC: (None, None, None)}[outcome]
-    rows = run("t", acc=0.8, **base, image_part_x_on_y_orth_mean=m[0], image_part_x_on_x_orth_mean=m[1],
-               image_part_y_on_y_orth_mean=m[2], model_x_on_y_orth_mean=m[0])
+    """Controls at the values the v1 confirmation measured: the Clifford torus (x-on-x |cos| 0.64, parallelism 1),
+    the untrained network (parallelism 0.1–0.2, disjoint steps ≈ 0.09: random features of bump images)."""
+    base = {"clifford_x_on_y_orth_mean": 0.0, "torus3d_x_on_y_orth_mean": 0.44, "untrained_x_on_y_orth_mean": 0.4,
+            "untrained_image_part_x_on_y_orth_mean": 0.4, "label_only_x_on_y_orth_mean": 0.0}
+    for a in "xy":
+        base |= {f"clifford_{a}_on_{a}_orth_mean": 0.64, f"clifford_{a}_on_{a}_par_mean": 1.0,
+                 f"untrained_{a}_on_{a}_orth_mean": 0.1, f"untrained_{a}_on_{a}_par_mean": 0.2,
+                 f"untrained_image_part_{a}_on_{a}_orth_mean": 0.09,
+                 f"untrained_image_part_{a}_on_{a}_par_mean": 0.12}
+    xy, orth, par = {SUP: (0.1, 0.45, 0.9), NOT: (0.4, 0.75, 0.15), INC: (None, None, None)}[outcome]
+    cols = {f"{c}_x_on_y_orth_mean": xy for c in ("model", "image_part")}
+    cols |= {f"{c}_{a}_on_{a}_{s}_mean": v for c in ("model", "image_part") for a in "xy"
+             for s, v in (("orth", orth), ("par", par))}
+    rows = run("t", acc=0.8, **base, **cols)
     stats = {k: RNG.uniform(0, 1, 50) for k in ("x_on_y_orth", "x_on_x_par", "x_on_x_orth", "y_on_y_par")}
     return rows, {"t": {"model": stats, "Clifford torus": stats}}
 

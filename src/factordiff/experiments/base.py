@@ -105,6 +105,12 @@ class Experiment:
     design: Any = None  # its frozen confirmatory design (design.Design): what `reproduce NAME --confirm` runs
     measure_by_run: bool = False  # measure(rows) is the union of measure(one run's rows) over the runs, so a
     # campaign can store each run's part as it finishes (campaign.py) and judge runs trained on other machines
+    past_judges: dict = field(default_factory=dict)  # design version → the judge that version froze, kept when a
+    # later version changed a rule, so that a record of the old version is re-judged by the rule it was run under
+
+    def judge_for(self, design_version: int | None) -> Callable:
+        """The judge of a record: the one its design version froze (`past_judges`), else today's."""
+        return self.past_judges.get(design_version, self.judge)
 
     def caption(self, path: str | Path) -> str:
         """What one of this experiment's figures shows and how to read it (its report caption)."""

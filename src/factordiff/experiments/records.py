@@ -137,7 +137,8 @@ def rejudge(folder: Path, figures: bool = False) -> dict:
     folder = Path(folder)
     r = load(folder)
     exp = get(r["record"]["experiment"])
-    verdicts: list[Verdict] = flag_reduced(exp.judge(r["rows"], r["measured"]), r["record"].get("reduced"))
+    judge = exp.judge_for(r["record"].get("design_version"))  # the rule its design version froze
+    verdicts: list[Verdict] = flag_reduced(judge(r["rows"], r["measured"]), r["record"].get("reduced"))
     now = json.loads(json.dumps([v.to_dict() for v in verdicts], default=str))
     diffs = []
     for i in range(max(len(now), len(r["verdicts"]))):
