@@ -66,7 +66,8 @@ def test_summary_repr_and_compare(tmp_path):
     assert s["step"] == 4 and s["steps"] == 4 and s["analysed"] and set(s["onsets"]) == {"A", "B", "C"}
     assert "bump N 16, σ 1" in s["what"] and 0 <= s["acc"] <= 1 and s["acc_ceiling"] > 0
     text = repr(a)
-    assert text.startswith(f"Run({str(tmp_path / 'a')!r}: bump N 16") and "step 4 of 4" in text and "possible" in text
+    assert text.startswith(f"Run({str(tmp_path / 'a')!r}: bump N 16") and "step 4 of 4" in text \
+        and "of 1 where the ground truth is detectable" in text
     table, fig = factordiff.compare([tmp_path / "a", tmp_path / "b"], out=tmp_path / "cmp.png")
     assert list(table["path"]) == [str(tmp_path / "a"), str(tmp_path / "b")] and not table["analysed"].iloc[1]
     assert (tmp_path / "cmp.png").stat().st_size > 5000 and len(fig.axes[0].lines) == 4

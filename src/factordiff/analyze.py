@@ -28,6 +28,7 @@ from .analysis import (
 from .analysis.controls import image_part, label_share
 from .analysis.embed import UMAP_DEFAULTS, manifold_r2_seeds
 from .analysis.phases import control_r2, structure_r2  # noqa: F401 - re-exported (report, figures)
+from .analysis.probe import order_columns
 from .archs import get as get_arch
 from .config import RunConfig
 from .data import make_dataset, render_labels
@@ -35,7 +36,7 @@ from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
 from .io import atomic_write_text, load_npz, run_lock, save_npz
 from .rundir import RunDir, step_of
-from .score import detectable, period_of, predict_labels, reference_scores, score_predictions
+from .score import accuracy_words, detectable, period_of, predict_labels, reference_scores, score_predictions
 
 METHODS = ("pca", "umap")
 
@@ -83,6 +84,7 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
     X_lab = arrays.get(f"lab_{layer}")
     if X_lab is None and label_only_of is not None:
         X_lab = label_only_of(step, labels)
+    img = None
     if X_lab is not None:
         X_lab = X_lab.astype(np.float64)
         img = image_part(X, X_lab)
@@ -90,6 +92,7 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
         row |= _r2_columns(X_lab, labels, methods, seeds, "r2_label", None)
         row |= {"label_share": label_share(X, X_lab), "pr_image": participation_ratio(img),
                 "pr_label": participation_ratio(X_lab)}
+    row |= order_columns(X, labels, img, X_lab)  # the k-NN probe's R² (phase C's statistic), TwoNN dimensions
     row |= spectrum(X)
     row["phase"] = classify(row["counts"], row["acc"], structure_r2(row, rule), rule, row.get("acc_ceiling"),
                             control_r2(row, rule))
@@ -224,7 +227,8 @@ def _analyze_run(run_dir, *, steps, layer, methods, topology, grid, grid_repeats
         rows.append(row)
         image = ", ".join(f"image part {row[f'r2_image_{m}']:.2f}, label-only {row[f'r2_label_{m}']:.2f}"
                           for m in methods[-1:] if f"r2_image_{m}" in row)
-        log(f"step {step}: phase {row['phase']}, acc {row['acc']:.2f} of {row.get('acc_ceiling', float('nan')):.2f}, "
+        log(f"step {step}: phase {row['phase']}, "
+            f"{accuracy_words(row['acc'], row.get('acc_ceiling'), (row.get('detectable') or {}).get('acc'))}, "
             + ", ".join(f"R²[{m}] {row[f'r2_{m}']:.2f}" for m in methods) + (f" ({image})" if image else "")
             + f", PR {row['participation_ratio']:.1f}")
     out = run.analysis
@@ -260,6 +264,7 @@ def _analyze_run(run_dir, *, steps, layer, methods, topology, grid, grid_repeats
 TABLE_COLUMNS = tuple(f"{p}_{m}" for m in METHODS for p in ("r2", "r2_x", "r2_y", "r2_std", "r2_shuffled", "r2_image",
                                                              "r2_image_x", "r2_image_y", "r2_image_std", "r2_label",
                                                              "r2_label_x", "r2_label_y")) + (
+    "r2_probe", "r2_image_probe", "r2_label_probe", "id_layer", "id_image",
     "label_share", "pr_image", "pr_label", "participation_ratio", "pcs_95", "evr_top4", "phase", "betti")
 GEOMETRY_COLUMNS = ("x_on_y_orth_mean", "x_on_x_orth_mean", "y_on_y_orth_mean", "x_on_x_par_mean",
                     "y_on_y_par_mean", "interaction_share")

@@ -20,6 +20,7 @@ import numpy as np
 from .config import RunConfig
 from .errors import ConfigError, FactordiffError
 from .rundir import RunDir
+from .score import accuracy_words
 
 
 def _table(rows: list[dict]):
@@ -53,9 +54,8 @@ class Run:
             s = self.summary()
         except FactordiffError as e:
             return f"Run({str(self.path)!r}: unreadable: {e})"
-        acc = "not evaluated yet" if s["acc"] is None else (
-            f"acc {s['acc']:.2f} of {s['acc_ceiling']:.2f} possible" if s["acc_ceiling"] is not None
-            else f"acc {s['acc']:.2f}")
+        acc = "not evaluated yet" if s["acc"] is None else accuracy_words(s["acc"], s["acc_ceiling"],
+                                                                          s["acc_detectable"])
         phases = ", ".join(f"{p} from {v:,}" for p, v in (s.get("onsets") or {}).items() if v is not None)
         return (f"Run({str(self.path)!r}: {s['what']}, seed {s['seed']}, step {s['step']:,} of {s['steps']:,}, {acc}"
                 + (f"; phases {phases}" if phases else "") + ")")

@@ -58,27 +58,40 @@ def _num(v) -> str:
 
 
 def run_curves(rows: list[dict], loss: tuple[list, list] | None = None):
-    """Accuracy (with the ground-truth ceiling), manifold R², the 0/1/>1 bump shares over training and, given
-    (steps, losses) of the logged training rows, the loss."""
+    """Two rows over training: accuracy (with the ground-truth ceiling), manifold R² (UMAP, as P1 reads it) and
+    the k-NN probe R² that decides phase C; the 0/1/>1 bump shares, the TwoNN dimension of the layer and its
+    image-driven part (P1's "quasi-2-D" phase B) and, given (steps, losses) of the logged training rows, the loss."""
     steps = [r["step"] for r in rows]
     phase = [r["phase"] for r in rows]
-    fig, ax = plot.new_figure(1, 4 if loss else 3, size=(20 if loss else 15, 3.6))
-    if loss:
-        plot.plot_loss(ax[0, 3], *loss)
+    fig, ax = plot.new_figure(2, 3, size=(15, 7.6))
     plot.plot_curves(ax[0, 0], steps, {"accuracy": [r["acc"] for r in rows], "x": [r["acc_x"] for r in rows],
                                        "y": [r["acc_y"] for r in rows]}, phases=phase, ylabel="accuracy")
     if "acc_ceiling" in rows[-1]:
         ax[0, 0].axhline(rows[-1]["acc_ceiling"], color="k", ls="--", lw=0.8, label="ground-truth images")
-        ax[0, 0].legend(fontsize=7)
+        ax[0, 0].legend(fontsize=8)
     m = "umap" if "r2_umap" in rows[0] else "pca"
-    r2 = {name: [_nan(r.get(f"{col}_{m}")) for r in rows] for name, col in (
-        ("layer (as P1)", "r2"), ("image-driven part", "r2_image"), ("label-only (control)", "r2_label"),
-        ("shuffled labels (floor)", "r2_shuffled")) if any(r.get(f"{col}_{m}") is not None for r in rows)}
-    plot.plot_curves(ax[0, 1], steps, r2, phases=phase, ylabel=f"manifold R² ({m.upper()})", ylim=(-0.05, 1.02))
-    if rows[0]["step"] == 0 and rows[0].get(f"r2_image_{m}") is not None:
-        ax[0, 1].axhline(rows[0][f"r2_image_{m}"], color="0.4", ls=":", lw=0.8, label="untrained (step 0)")
-        ax[0, 1].legend(fontsize=6)
-    plot.plot_count_shares(ax[0, 2], steps, [r["counts"] for r in rows])
+    for j, (meth, what) in enumerate(((m, f"manifold R² ({m.upper()}, P1's reading)"),
+                                      ("probe", "k-NN probe R² (phase C reads the image-driven part)"))):
+        r2 = {name: [_nan(r.get(f"{col}_{meth}")) for r in rows] for name, col in (
+            ("layer", "r2"), ("image-driven part", "r2_image"), ("label-only (control)", "r2_label"),
+            ("shuffled labels (floor)", "r2_shuffled")) if any(r.get(f"{col}_{meth}") is not None for r in rows)}
+        if r2:
+            plot.plot_curves(ax[0, 1 + j], steps, r2, phases=phase, ylabel=what, ylim=(-0.05, 1.02))
+        if rows[0]["step"] == 0 and rows[0].get(f"r2_image_{meth}") is not None:
+            ax[0, 1 + j].axhline(rows[0][f"r2_image_{meth}"], color="0.4", ls=":", lw=0.8, label="untrained (step 0)")
+            ax[0, 1 + j].legend(fontsize=7)
+    plot.plot_count_shares(ax[1, 0], steps, [r["counts"] for r in rows])
+    ids = {name: [_nan(r.get(col)) for r in rows] for name, col in (("layer", "id_layer"), ("image-driven part",
+                                                                                             "id_image"))
+           if any(r.get(col) is not None for r in rows)}
+    if ids:
+        plot.plot_curves(ax[1, 1], steps, ids, phases=phase, ylabel="intrinsic dimension (TwoNN)", ylim=None)
+        ax[1, 1].set_yscale("log")
+    if loss:
+        plot.plot_loss(ax[1, 2], *loss)
+    for a in ax.flat:
+        if not a.has_data():
+            a.set_axis_off()
     return fig
 
 

@@ -178,12 +178,13 @@ ground-truth ceiling (what perfect images score through the same detector) and t
 whose ground truth the detector reads (border-clipped bumps are missed: ceiling 1 there); bump counts 0 / 1 /
 &gt;1 by P1 Algorithm 1's contours; manifold R² (mean of {summary.get('umap_seeds', 1)} UMAP seeds) of layer 4 as
 P1 records it, of its image-driven part (layer 4 minus its response to a blank image with the same labels) and of
-that label-only response (the control); the label-only share of layer 4's variance. Step 0 is the untrained
-network. {_rule_text(rule)}</p>
+that label-only response (the control); the cross-validated k-NN probe R² of the image-driven part (phase C's
+statistic, steadier than one UMAP) and the TwoNN intrinsic dimension of layer 4 (P1's "quasi-2-D" phase B); the
+label-only share of layer 4's variance. Step 0 is the untrained network. {_rule_text(rule)}</p>
 {table([r | {"bumps 0/1/>1": _counts(r), "acc_detectable": (r.get("detectable") or {}).get("acc")} for r in rows],
        ["step", "phase", "acc", "acc_ceiling", "acc_detectable", "bumps 0/1/>1", "r2_umap", "r2_image_umap",
-        "r2_label_umap", "r2_shuffled_umap", "label_share", "r2_pca", "r2_image_pca", "participation_ratio",
-        "pr_image"])}"""
+        "r2_label_umap", "r2_shuffled_umap", "r2_image_probe", "id_layer", "label_share", "r2_pca", "r2_image_pca",
+        "participation_ratio", "pr_image"])}"""
     metrics = run.read_metrics()
     train_s = sum(r.get("sec_per_step", 0) * cfg.train.log_every for r in metrics if r.get("kind") == "train")
     snap_s = sum(r.get("sec", 0) for r in metrics if r.get("kind") == "eval")
@@ -202,7 +203,8 @@ def _loss(run: RunDir) -> tuple[list, list] | None:
 def _rule_text(rule: dict) -> str:
     """The phase rule in words (PhaseRule as the analysis summary recorded it)."""
     acc = f"accuracy ≥ {rule.get('acc_c', 0.5)}" + (" × the ceiling" if rule.get("acc_of") == "ceiling" else "")
-    what = {"image": "the R² of the image-driven part ≥ {r2}",
+    what = {"probe": "the k-NN probe R² of the image-driven part ≥ {r2}",
+            "image": "the R² of the image-driven part ≥ {r2}",
             "control": "layer 4's R² ≥ {r2} and ≥ its label-only response's + {m}"}.get(
         rule.get("structure"), "layer 4's R² ≥ {r2}")
     return f"Phase C: {acc} and " + what.format(r2=rule.get("r2_c", 0.8), m=rule.get("margin_c")) + \

@@ -6,6 +6,7 @@ x (column) first. NaN means "no prediction" (a blank image, or a stripe that is 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -315,3 +316,14 @@ def table_columns(row: dict) -> dict:
                 out |= {f"acc_{ref}_{region}": sub["acc"], f"acc_x_{ref}_{region}": sub["acc_x"],
                         f"acc_y_{ref}_{region}": sub["acc_y"]}
     return out
+
+
+def accuracy_words(acc: float, ceiling: float | None, detectable: float | None) -> str:
+    """An accuracy as logs and reprs say it, never above its ceiling: over the labels whose ground truth the
+    detector reads (ceiling 1) first, then over all labels beside what ground-truth images score there (which a
+    model can pass: it may draw a border bump the detector reads where the clipped ground truth is missed)."""
+    fin = lambda v: v is not None and math.isfinite(v)  # noqa: E731
+    if fin(detectable):
+        return (f"acc {detectable:.2f} of 1 where the ground truth is detectable (all labels {acc:.2f}"
+                + (f", ground truth {ceiling:.2f})" if fin(ceiling) else ")"))
+    return f"acc {acc:.2f}" + (f" (ground-truth images score {ceiling:.2f} here)" if fin(ceiling) else "")

@@ -30,7 +30,7 @@ from .io import clean_temp_files, run_lock, save_npz, truncate_jsonl
 from .loggers import MetricLog, check_logger
 from .memorizer import closed_form_scores
 from .rundir import METRICS_REBUILD, RunDir, check_resume
-from .score import reference_scores
+from .score import accuracy_words, reference_scores
 from .step import make_batch_loss, make_model, step_generator, update  # noqa: F401 - re-exported
 
 
@@ -240,8 +240,7 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
                                        "references": refs})
             model.train()
             det = m.get("detectable", {}).get("acc", float("nan"))
-            log(f"step {step}: acc {m['acc']:.2f} of {ceiling:.2f} possible ({det:.2f} where the ground truth is "
-                f"detectable; x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
+            log(f"step {step}: {accuracy_words(m['acc'], ceiling, det)} (x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
                 f"bumps 0/1/>1 = {m['counts']['0']:.2f}/{m['counts']['1']:.2f}/{m['counts']['>1']:.2f}")
 
         # Save a checkpoint (on the cadence, at the end, and when a stop signal arrived).
