@@ -402,3 +402,25 @@ def test_lesion_is_judged_on_the_detectable_labels():
     assert v.detail.startswith("width 2: 1.00 (seeds 1.00, 1.00, 1.00; memorizer 0.44)"), v.detail
     v = lesion.judge([dict(r, acc_ood_detectable=0.9) for r in rows], {})[0]
     assert v.outcome != "supported", v.line()
+
+
+def test_percolation_onsets_in_lambda_c_order_but_flat_are_not_supported():
+    """Issue 43 item 5: onsets squeezed into one λ interval (0.111–0.133) in λ_c's order (0.056–0.25) pass the
+    rank test (ρ = 1) but their slope on λ_c (≈ 0.1) is far below 0.5: the onset does not move with λ_c, so the
+    claim is not supported; the same onsets spread like λ_c are supported."""
+    def case(acc_at_01):
+        rows, m = seeded(lambda _: percolation(0.2, 0.2, 0.2, 0.2))("supported")
+        for name, g in m["grid"].items():
+            sigma = float(name.split("l")[0][1:])
+            lam = float(name.split("l")[1].split("_")[0])
+            if lam == 0.1:
+                g["acc_detectable"] = acc_at_01[sigma]
+        return rows, m
+
+    flat = perc.judge(*case({0.25: 0.3, 0.3: 0.35, 0.35: 0.4, 0.4: 0.45}))[0]
+    calls = {c["rule"]: c for c in flat.decision["calls"]}
+    assert calls["each seed's ρ(λ_c, onset) ≥ 0.8"]["call"] == "hit"
+    assert calls["each seed's slope of onset on λ_c ≥ 0.5"]["call"] == "miss"
+    assert flat.outcome == "not supported"
+    spread = perc.judge(*seeded(lambda _: percolation(0.4, 0.2, 0.1, 0.05))("supported"))[0]
+    assert spread.outcome == "supported" and spread.decision["calls"][1]["mean"] > 0.5
