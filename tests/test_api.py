@@ -73,3 +73,17 @@ def test_summary_repr_and_compare(tmp_path):
     assert (tmp_path / "cmp.png").stat().st_size > 5000 and len(fig.axes[0].lines) == 4
     with pytest.raises(ConfigError, match="one or more run"):
         factordiff.compare([])
+
+
+def test_factordiff_train_run_is_the_function_before_and_after_the_module_is_imported():
+    """The tutorial's second `factordiff.train(...)` failed ('module' object is not callable): the first call
+    imported the submodule factordiff.train, which replaced the package's lazy name. The function is
+    `train_run`; `factordiff.train` is the module (as tests monkeypatch it)."""
+    import importlib
+
+    import factordiff
+
+    first = factordiff.train_run
+    importlib.import_module("factordiff.train")
+    assert callable(first) and factordiff.train_run is first and first.__name__ == "train"
+    assert hasattr(factordiff.train, "snapshot")  # the module

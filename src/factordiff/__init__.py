@@ -5,6 +5,7 @@
     cfg = factordiff.preset("cpu", {"train.steps": 500})   # a config: presets, then overrides (dict or key=value)
     run = factordiff.load_run("runs/demo")                  # config, metrics, analysis, snapshots, network
     out = run.sample([[8, 8], [4, 12]])                     # new images, scored at P1's tolerance
+    factordiff.train_run(cfg, "runs/mine")                  # train (or resume) a run from Python
 
 Names are imported on first use, so `import factordiff` stays cheap (no torch until it is needed)."""
 
@@ -19,13 +20,17 @@ try:
 except PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
-_LAZY = {"load_run": "api", "Run": "api", "compare": "api", "preset": "presets", "RunConfig": "config",
-         "train": "train",
-         "analyze_run": "analyze", "make_dataset": "data", "reproduce": "experiments"}
+# name → (module, attribute). Training is `train_run`: a lazy `train` would be replaced by the submodule
+# factordiff.train as soon as that is imported (the first call imports it), and then no longer be callable
+_LAZY = {"load_run": ("api", "load_run"), "Run": ("api", "Run"), "compare": ("api", "compare"),
+         "preset": ("presets", "preset"), "RunConfig": ("config", "RunConfig"), "train_run": ("train", "train"),
+         "analyze_run": ("analyze", "analyze_run"), "make_dataset": ("data", "make_dataset"),
+         "reproduce": ("experiments", "reproduce")}
 __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module 'factordiff' has no attribute {name!r}")
