@@ -56,7 +56,8 @@ def test_the_registry_names_what_it_holds():
         register(Arch("unet", "somewhere:Else", ("x",), "another network under a taken name"))
 
 
-@pytest.mark.parametrize("variant", ["model.arch=unet-rendered", "model.arch=unet-separate", "model.coords=linear"])
+@pytest.mark.parametrize("variant", ["model.arch=unet-rendered", "model.arch=unet-separate", "model.coords=linear",
+                                     "model.arch=dit"])
 def test_each_inductive_bias_variant_trains_and_records_layer4(variant, tmp_path):
     """The bench's variants (variants.py) train through the same trainer and record the same layer."""
     from factordiff.api import load_run
@@ -104,3 +105,27 @@ def test_separate_pathways_keep_x_and_y_apart_through_training():
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+
+def test_the_transformer_maps_each_patch_back_where_it_came_from():
+    """DiT's unpatchify inverts its patch embedding's token order: with the patch embedding and the output layer
+    set to copy a patch's pixels (and every block at its adaLN-Zero start, the identity), ε̂ = x_t exactly; a
+    wrong token or pixel order would scramble the image. At initialisation ε̂ = 0 (adaLN-Zero)."""
+    import torch
+
+    from factordiff.dit import PATCH, DiT
+    from factordiff.presets import preset
+
+    cfg = preset("cpu", {"model.arch": "dit"})
+    net = DiT(cfg.model, 16)
+    x, t, lab = torch.randn(2, 1, 16, 16), torch.tensor([3, 7]), torch.tensor([[4.0, 9.0], [12.0, 2.0]])
+    assert torch.equal(net(x, t, lab), torch.zeros_like(x))
+    with torch.no_grad():
+        net.pos.zero_()
+        net.inc.weight.zero_(), net.inc.bias.zero_()
+        for k in range(PATCH * PATCH):  # token channel k = pixel k of its patch, row-major
+            net.inc.weight[k, 0, k // PATCH, k % PATCH] = 1.0
+        net.out.weight.zero_()
+        net.out.weight[:, : PATCH * PATCH] = torch.eye(PATCH * PATCH)
+        net.norm = torch.nn.Identity()
+    assert torch.allclose(net(x, t, lab), x)

@@ -45,18 +45,23 @@ figure_ = figure  # for callers with a parameter named `figure`
 
 # What each figure of a run's page shows and how to read it (the definitions: docs/definitions.md).
 CAPTIONS = {
-    "phases": "Samples and a 3-D UMAP of the layer at one snapshot per phase reached (P1 Fig 3). Red dots: the "
-              "conditioning label; a sample is correct when its one bump lies within the tolerance of it. In A the "
-              "images hold no bump or several and the UMAP has no order; in B one bump, often misplaced, and a "
-              "disordered cloud; in C the bumps sit on their labels and the cloud's colours (x, y) vary smoothly.",
-    "curves": "Over training: accuracy at P1's tolerance with its ground-truth ceiling (dashed), the share of "
-              "samples with 0, 1 or >1 bumps (P1's failure modes), manifold R² of the layer, of its image-driven "
-              "part, of the label-only control and of shuffled labels (the floor), the untrained network's value "
-              "(dotted), the phase bands (A red, B yellow, C green) and the training loss. A phase transition "
-              "shows as accuracy and image-driven R² rising together.",
-    "dimension": "PCA spectra of the layer at four snapshots and its participation ratio over training "
-                 "(effective dimension, P2 Fig 2c,d). A factorized 2-feature code concentrates its variance in a few "
-                 "components.",
+    "phases": "Samples and a 3-D UMAP of layer 4 at one snapshot per phase reached (P1 Fig 3), coloured by x, with "
+              "the embedding's R²_x, R²_y. Red dots: the conditioning label; a sample is correct when its one bump "
+              "lies within the tolerance of it. In A the images hold no bump or several; the layer's UMAP can "
+              "already look ordered, because layer 4 carries the label code (its response to a blank image with "
+              "the same labels is itself an ordered sheet): the image-driven part, which the phase rule reads, has "
+              "no order yet (curves, right). In B one bump, often misplaced; in C the bumps sit on their labels.",
+    "curves": "Over training, top: accuracy at P1's tolerance with its ground-truth ceiling (dashed; the model "
+              "can pass it on all labels by drawing border bumps the detector reads where the clipped ground "
+              "truth is missed: the detectable accuracy's ceiling is 1); manifold R² by UMAP as P1 reads it, of "
+              "layer 4, its image-driven part, the label-only control and shuffled labels (the floor); the k-NN "
+              "probe R² of the same clouds (phase C reads the image-driven part's, ≥ 0.8). Bottom: the share of "
+              "samples with 0, 1 or > 1 bumps (P1's failure modes), the TwoNN intrinsic dimension of layer 4 and "
+              "of its image-driven part (phase B is P1's 'quasi-2-D' manifold) and the training loss. Dotted: "
+              "the untrained network; bands: the phases (A red, B yellow, C green).",
+    "dimension": "PCA spectra of layer 4 at four snapshots and its effective dimension over training (P2 Fig 2c,d): "
+                 "the participation ratio and the number of components for 90 % / 95 % of the variance. A "
+                 "factorized 2-feature code concentrates its variance in a few components.",
     "geometry": "Displacement statistics on the label grid (P2 Fig 3): top, orthogonality (|cos| of x-steps vs "
                 "y-steps, and of x-steps between different x values, y likewise); bottom, parallelism (the same "
                 "step at another value of the other feature), for the model (layer 4), its image-driven part, the "
@@ -114,9 +119,21 @@ def verdict_table(verdicts: list[dict]) -> str:
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
+COLUMN_NAMES = {  # results-table column → what a reader sees in a report's header (the column name on hover)
+    "acc": "accuracy (all labels)", "acc_ceiling": "ground-truth ceiling", "acc_detectable": "accuracy (detectable)",
+    "acc_x": "x accuracy", "acc_y": "y accuracy", "r2_umap": "R² layer 4 (UMAP)", "r2_pca": "R² layer 4 (PCA)",
+    "r2_image_umap": "R² image part (UMAP)", "r2_image_pca": "R² image part (PCA)",
+    "r2_label_umap": "R² label-only (UMAP)", "r2_shuffled_umap": "R² shuffled labels (UMAP)",
+    "r2_image_probe": "k-NN probe R² image part (phase C)", "id_layer": "dimension layer 4 (TwoNN)",
+    "label_share": "label-only share of variance", "participation_ratio": "participation ratio",
+    "pr_image": "participation ratio image part", "interaction_share": "interaction share",
+    "x_on_y_orth_mean": "x-on-y |cos|", "x_on_x_par_mean": "x-on-x parallelism",
+    "principal_cos_max": "largest principal cos", "betti": "Betti numbers"}
+
+
 def table(rows: list[dict], cols: list[str]) -> str:
     cols = [c for c in cols if any(c in r for r in rows)]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    head = "".join(f'<th title="{html.escape(c)}">{html.escape(COLUMN_NAMES.get(c, c))}</th>' for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_show(r.get(c)))}</td>" for c in cols) + "</tr>"
                    for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
