@@ -58,7 +58,7 @@ CAPTIONS = {
               "probe R² of the same clouds (phase C reads the image-driven part's, ≥ 0.8). Bottom: the share of "
               "samples with 0, 1 or > 1 bumps (P1's failure modes), the TwoNN intrinsic dimension of layer 4 and "
               "of its image-driven part (phase B is P1's 'quasi-2-D' manifold) and the training loss. Dotted: "
-              "the untrained network; bands: the phases (A red, B yellow, C green).",
+              "the untrained network; the phase bands (A red, B yellow, C green).",
     "dimension": "PCA spectra of layer 4 at four snapshots and its effective dimension over training (P2 Fig 2c,d): "
                  "the participation ratio and the number of components for 90 % / 95 % of the variance. A "
                  "factorized 2-feature code concentrates its variance in a few components.",
