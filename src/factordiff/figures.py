@@ -75,8 +75,9 @@ def run_curves(rows: list[dict], loss: tuple[list, list] | None = None):
         r2 = {name: [_nan(r.get(f"{col}_{meth}")) for r in rows] for name, col in (
             ("layer", "r2"), ("image-driven part", "r2_image"), ("label-only (control)", "r2_label"),
             ("shuffled labels (floor)", "r2_shuffled")) if any(r.get(f"{col}_{meth}") is not None for r in rows)}
-        if r2:
-            plot.plot_curves(ax[0, 1 + j], steps, r2, phases=phase, ylabel=what, ylim=(-0.05, 1.02))
+        if r2:  # a probe R² below 0 (worse than the mean) is drawn, not clipped
+            low = min([-0.05, *(v for vs in r2.values() for v in vs if np.isfinite(v))])
+            plot.plot_curves(ax[0, 1 + j], steps, r2, phases=phase, ylabel=what, ylim=(max(low, -1.0) - 0.02, 1.02))
         if rows[0]["step"] == 0 and rows[0].get(f"r2_image_{meth}") is not None:
             ax[0, 1 + j].axhline(rows[0][f"r2_image_{meth}"], color="0.4", ls=":", lw=0.8, label="untrained (step 0)")
             ax[0, 1 + j].legend(fontsize=7)
