@@ -364,11 +364,12 @@ def test_orthogonality_margins_inside_the_seed_spread_are_inconclusive():
     xy, xx = {0: 0.05, 1: 0.40, 2: 0.05}, {0: 0.1, 1: 0.9, 2: 0.2}
     noisy = [dict(r, image_part_x_on_y_orth_mean=xy[r["seed"]], image_part_x_on_x_orth_mean=xx[r["seed"]])
              for r in rows]
-    got = orth.judge(noisy, m)
-    assert [v.outcome for v in got] == ["supported", "inconclusive", "inconclusive"], [v.detail for v in got]
-    assert "→ undecided" in got[1].detail and "Clifford − model x-on-x: " in got[2].detail
+    got = orth.judge(noisy, m)  # factorized (layer 4, image part), hyper-factorized (layer 4, image part)
+    assert [v.outcome for v in got] == ["supported", "inconclusive", "supported", "inconclusive"], \
+        [v.detail for v in got]
+    assert "→ undecided" in got[1].detail and "Clifford − model x-on-x |cos|: " in got[3].detail
     rows, m = seeded(p2_orthogonality)("not supported")
-    assert [v.outcome for v in orth.judge(rows, m)] == ["not supported"] * 3  # tight seeds decide
+    assert [v.outcome for v in orth.judge(rows, m)] == ["not supported"] * 4  # tight seeds decide
 
 
 def test_scaling_curves_that_top_out_near_60_percent_are_inconclusive():
