@@ -91,15 +91,15 @@ def test_report_writes_html_and_figures(run):
     out = write_report(run)
     html = (run / "report.html").read_text()
     assert "Three learning phases" in html and "data:image/png;base64," in html and "Factorization" in html
-    for name in ("phases", "curves", "dimension", "geometry", "topology"):
+    for name in ("phases", "strip", "curves", "dimension", "geometry", "topology"):
         assert (run / "figures" / f"{name}.png").stat().st_size > 1000, name
-    assert len(out["figures"]) == 5
+    assert len(out["figures"]) == 6
     # provenance: version and commit, torch, the machine, the time spent, the full config; the phase rule in words
     assert "Provenance" in html and "factordiff</th><td>" in html and "torch</th>" in html and "cores" in html
     assert "training (steps, as logged)" in html and "<summary>config</summary>" in html and "sigma:" in html
     assert "Phase C: accuracy ≥ 0.8 × the ceiling" in html
     # every figure has a caption under it that says how to read it
-    assert html.count("<figcaption") == 5 and "phase bands (A red, B yellow, C green)" in html
+    assert html.count("<figcaption") == 6 and "phase bands (A red, B yellow, C green)" in html
 
 
 def _chromium():

@@ -53,6 +53,20 @@ def phases(panels: list[dict], layer: str):
     return fig
 
 
+def label_strip(frames: list[dict]):
+    """The same few labels across training (P1 Fig 3's behaviour at a glance): one row per label, one column per
+    snapshot. A frame: step, phase, images (k, N, N), labels (k, 2), pred (k, 2); red dot: the label, blue cross:
+    where the detector read the bump."""
+    k = min(len(f["images"]) for f in frames)
+    fig, ax = plot.new_figure(k, len(frames), size=(1.25 * len(frames), 1.3 * k + 0.4))
+    for j, f in enumerate(frames):
+        for i in range(k):
+            plot.plot_image(ax[i, j], f["images"][i], f["labels"][i], f["pred"][i])
+            ax[i, j].set_xticks([]), ax[i, j].set_yticks([])
+        ax[0, j].set_title(f"{f['step']:,} ({f['phase']})", fontsize=8)
+    return fig
+
+
 def _num(v) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.2f}"
 

@@ -59,6 +59,9 @@ CAPTIONS = {
               "samples with 0, 1 or > 1 bumps (P1's failure modes), the TwoNN intrinsic dimension of layer 4 and "
               "of its image-driven part (phase B is P1's 'quasi-2-D' manifold) and the training loss. Dotted: "
               "the untrained network; the phase bands (A red, B yellow, C green).",
+    "strip": "The same five evaluation labels (rows) at up to ten snapshots (columns: step and phase), sampled from "
+             "the same noise every time: red dot, the label; blue cross, where P1's detector read the bump. Phase A "
+             "shows speckle or several blobs, B one bump drifting towards its dot, C the bump on it.",
     "dimension": "PCA spectra of layer 4 at four snapshots and its effective dimension over training (P2 Fig 2c,d): "
                  "the participation ratio and the number of components for 90 % / 95 % of the variance. A "
                  "factorized 2-feature code concentrates its variance in a few components.",
@@ -152,6 +155,21 @@ def write_report(run_dir: str | Path, *, layer: str = "layer4", seed: int = 0) -
         return _write_report(RunDir(run_dir), layer=layer, seed=seed)
 
 
+def _strip_frames(run: RunDir, rows: list[dict], labels: int = 5, columns: int = 10) -> list[dict]:
+    """The first `labels` samples of up to `columns` analysed snapshots, evenly spaced (the last always): every
+    snapshot samples the same labels from the same noise, so a row follows one label through training."""
+    at = {r["step"]: r.get("phase") or "–" for r in rows}
+    snaps = [(s, p) for s, p in run.list_snapshots() if s in at]
+    n = min(columns, len(snaps))
+    pick = sorted({snaps[round(i * (len(snaps) - 1) / max(1, n - 1))] for i in range(n)})
+    out = []
+    for step, path in pick:
+        z = run.load_snapshot(path)
+        out.append({"step": step, "phase": at[step], "images": z["images"][:labels], "labels": z["labels"][:labels],
+                    "pred": z["pred"][:labels]})
+    return out
+
+
 def _write_report(run: RunDir, *, layer: str, seed: int) -> dict:
     cfg = run.load_config()
     rows = run.read_analysis(layer=layer)
@@ -159,6 +177,7 @@ def _write_report(run: RunDir, *, layer: str, seed: int) -> dict:
         raise FactordiffError(f"{run.path} has no analysis of {layer}; run `factordiff analyze {run.path}` first")
     summary = run.summary(layer)
     figs = {"phases": figures.phases(phase_panels(run, rows, layer, seed), layer),
+            "strip": figures.label_strip(_strip_frames(run, rows)),
             "curves": figures.run_curves(rows, _loss(run)), "dimension": figures.dimension(rows)}
     probe = run.probe(summary.get("grid_step", -1))
     if probe.exists():
@@ -186,6 +205,7 @@ model base width {cfg.model.base}; T = {cfg.diffusion.timesteps}; sampler {cfg.d
 participation ratio {last['participation_ratio']:.2f}, Betti {last.get('betti', 'not computed')}.
 <b>Phase onsets</b>: {html.escape(onsets)}.</p>
 <h2>Three learning phases (P1 Fig 3)</h2>{figure(paths['phases'], CAPTIONS['phases'])}
+<h2>The same labels across training</h2>{figure(paths['strip'], CAPTIONS['strip'])}
 <h2>Accuracy, R², failure modes and the training loss</h2>{figure(paths['curves'], CAPTIONS['curves'])}
 <h2>Effective dimension (P2 Fig 2c,d)</h2>{figure(paths['dimension'], CAPTIONS['dimension'])}
 {geometry}
