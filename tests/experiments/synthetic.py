@@ -47,7 +47,8 @@ def p1_phases(outcome):
     """Supported: A → B → C with a quasi-2-D layer at B (TwoNN 3; the untrained network's 40); not supported: B
     relapses to A before C, and the layer at B is 8-dimensional; inconclusive: never C, no dimension recorded."""
     phases, dim = {SUP: ("AABBCC", 3.0), NOT: ("ABACCC", 8.0), INC: ("AABBBB", None)}[outcome]
-    rows = [{"run": "r", "run_dir": "/nowhere/r", **r, "id_layer": dim and (40.0 if r["step"] == 0 else dim)}
+    rows = [{"run": "r", "run_dir": "/nowhere/r", **r,  # phase A after step 0 at 8: not the label code's sheet
+             "id_layer": dim and (40.0 if r["step"] == 0 else 8.0 if r["phase"] == "A" else dim)}
             for r in analysis_rows(phases)]
     return rows, {"r": {"analysis": analysis_rows(phases), "panels": [panel(0, "A"), panel(300, "B")]}}
 

@@ -78,3 +78,15 @@ def test_hyper_without_the_untrained_network_is_inconclusive():
     runs = {k: [{c: v for c, v in rs[0].items() if not c.startswith("untrained_")}] for k, rs in _runs(p2_code).items()}
     v = hyper(runs, "model", "untrained", "a synthetic code", [])
     assert v.outcome == "inconclusive" and "not measured" in v.detail
+
+
+def test_the_layer_reading_withholds_support_when_the_label_code_alone_passes():
+    """A model that learned nothing from images, whose layer is its label code: the label-only response passes the
+    same rule, so the layer's pass is not the model's (inconclusive, saying why); the image-part reading is not
+    affected."""
+    runs = _runs(p2_code)
+    for rs in runs.values():
+        rs[0] |= {f"label_only_{k}": rs[0][f"model_{k}"] for k in ("x_on_x_orth_mean", "y_on_y_orth_mean",
+                                                                 "x_on_x_par_mean", "y_on_y_par_mean")}
+    v = hyper(runs, "model", "untrained", "layer 4", [])
+    assert v.outcome == "inconclusive" and "label-only response passes the same rule" in v.detail
