@@ -99,9 +99,10 @@ def plot_overlap_curves(ax, increments, overlaps: np.ndarray, sigmas):
 
 
 def plot_percolation(ax, fractions, mean: np.ndarray, std: np.ndarray, sigmas, threshold: float):
-    """P2 Fig 6c / 13 / 14b: largest connected mass ratio vs λ, one curve per σ, at one overlap threshold."""
+    """P2 Fig 6c / 13 / 14b: largest connected mass ratio vs λ, one curve per σ (or per label given as text), at one
+    overlap threshold."""
     for s, m, e in zip(sigmas, mean, std):
-        line, = ax.plot(fractions, m, marker=".", label=f"σ = {s:g}")
+        line, = ax.plot(fractions, m, marker=".", label=s if isinstance(s, str) else f"σ = {s:g}")
         ax.fill_between(fractions, np.clip(m - e, 0, 1), np.clip(m + e, 0, 1), color=line.get_color(), alpha=0.15)
     ax.set_xlabel("λ (fraction of data in training set)")
     ax.set_ylabel("largest connected mass ratio")

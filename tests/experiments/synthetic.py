@@ -179,34 +179,41 @@ def p2_scaling(outcome):
     return {SUP: scaling(2, 1), NOT: scaling(1, 1), INC: scaling(2, 1, drop_small=True)}[outcome]
 
 
-SIGMAS = (0.25, 0.3, 0.35, 0.4)  # the cpu grid's σ; their simulated λ_c fall with σ
-LAMBDA_C = {"0.25": 0.25, "0.3": 0.16, "0.35": 0.11, "0.4": 0.056}
+CELLS = ((0.25, 0.8), (0.3, 0.8), (0.3, 1.25), (0.35, 1.25))  # the cpu design's (σ, d) cells and their λ_c
+LAMBDA_C = {"σ=0.25,d=0.8": 0.178, "σ=0.3,d=0.8": 0.092, "σ=0.3,d=1.25": 0.239, "σ=0.35,d=1.25": 0.131}
+SIGMAS = (0.25, 0.3, 0.35, 0.4)  # v2's σ at d = 1: λ_c in σ's exact order
+LAMBDA_C_V2 = {"σ=0.25,d=1": 0.25, "σ=0.3,d=1": 0.16, "σ=0.35,d=1": 0.11, "σ=0.4,d=1": 0.056}
 
 
-def percolation(*onsets, lambda_c=None, lams=(0.05, 0.1, 0.2, 0.4)):
-    """Runs at each (σ, λ); accuracy 0.9 from λ = onset of that σ on (2.0: never), 0.05 below; the memorizer
-    scores ≈ λ (never 0.5)."""
+def percolation(*onsets, lambda_c=None, lams=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4), cells=CELLS):
+    """Runs at each (σ, d, λ); accuracy 0.9 from λ = onset of that cell on (2.0: never), 0.05 below; the memorizer
+    scores ≈ λ (never 0.5). λ_c from `lambda_c` (default: the design's)."""
     rows, grid, losses, umap = [], {}, {}, {}
-    for sigma, on in zip(SIGMAS, onsets):
+    for (sigma, d), on in zip(cells, onsets):
         for lam in lams:
-            name = f"s{sigma}l{lam}"
+            name = f"s{sigma}d{d}l{lam}"
             rows += run(name, **{"data.sigma": sigma, "data.fraction": lam, "data.image_size": 16,
-                                 "data.increment": 1.0})
+                                 "data.increment": d})
             acc = 0.9 if lam >= on else 0.05
             grid[name] = {"acc": acc, "acc_kept": acc, "acc_dropped": acc, "acc_detectable": acc,
                           "acc_nearest_detectable": lam}
             losses[name] = {"train_loss": 0.1, "val_loss": None if lam == 1.0 else 0.2}
             umap[name] = {"Y": RNG.normal(size=(12, 2)), "x": RNG.uniform(0, 16, 12)}
     fr = list(np.linspace(0.02, 1, 5))
-    sim = {thr: {"fractions": fr, "mean": np.tile(np.linspace(0, 1, 5), (len(onsets), 1)),
+    keys = [f"σ={s:g},d={d:g}" for s, d in cells[:len(onsets)]]
+    sim = {thr: {"fractions": fr, "cells": keys, "mean": np.tile(np.linspace(0, 1, 5), (len(onsets), 1)),
                  "std": np.zeros((len(onsets), 5))} for thr in ("0.005", "0.05")}
     return rows, {"grid": grid, "losses": losses, "umap": umap, "simulation": sim,
-                  "lambda_c": {k: v for k, v in (lambda_c or LAMBDA_C).items()
-                               if float(k) in SIGMAS[:len(onsets)]}}
+                  "lambda_c": {k: v for k, v in (lambda_c or LAMBDA_C).items() if k in keys}}
 
 
-def p2_percolation(outcome):
-    return {SUP: percolation(0.4, 0.2, 0.1, 0.05), NOT: percolation(0.05, 0.1, 0.2, 0.4),
+def percolation_v2(*onsets, **kw):
+    """v2's design: four σ at d = 1, λ_c falling with σ."""
+    return percolation(*onsets, lambda_c=LAMBDA_C_V2, cells=tuple((s, 1.0) for s in SIGMAS), **kw)
+
+
+def p2_percolation(outcome):  # supported: onsets near λ_c; not: onsets against λ_c's order
+    return {SUP: percolation(0.2, 0.1, 0.3, 0.15), NOT: percolation(0.15, 0.3, 0.1, 0.2),
             INC: percolation(2.0, 2.0, 2.0, 2.0)}[outcome]
 
 

@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
-from synthetic import percolation, regions, run, scaling, seeded
+from synthetic import LAMBDA_C, percolation, percolation_v2, regions, run, scaling, seeded
 
 from conftest import TINY
 from factordiff.config import parse_overrides
@@ -38,34 +38,67 @@ def test_scaling_verdict_refuses_sizes_the_runs_do_not_bracket():
 
 
 def test_percolation_verdict_never_learning_is_inconclusive():
-    rows, m = seeded(lambda _: percolation(2.0, 0.2, 0.1, 0.05))(None)  # σ 0.25 percolates at λ ≥ 0.25, never learns
+    rows, m = seeded(lambda _: percolation(2.0, 0.1, 0.3, 0.15))(None)  # (0.25, 0.8) percolates at λ 0.18, never learns
     v = perc.judge(rows, m)[0]
-    assert v.outcome == "inconclusive" and "σ 0.25 percolates at a tested λ but never learns" in v.detail
-    never = {"0.25": float("inf"), "0.3": 0.16, "0.35": 0.11, "0.4": 0.056}
-    rows, m = seeded(lambda _: percolation(2.0, 0.2, 0.1, 0.05, lambda_c=never))(None)
+    assert v.outcome == "inconclusive" and "σ 0.25, d 0.8 percolates at a tested λ but never learns" in v.detail
+    never = {**LAMBDA_C, "σ=0.25,d=0.8": float("inf")}
+    rows, m = seeded(lambda _: percolation(2.0, 0.1, 0.3, 0.15, lambda_c=never))(None)
     assert perc.judge(rows, m)[0].supported  # it never percolates either: nothing to learn from
-    assert perc.judge(*percolation(0.4, 0.2, 0.1, 0.05))[0].outcome == "inconclusive"  # one seed decides nothing
+    assert perc.judge(*percolation(0.2, 0.1, 0.3, 0.15))[0].outcome == "inconclusive"  # one seed decides nothing
 
 
-def test_percolation_order_is_a_rank_claim_over_four_sigmas():
-    """Two σ cannot order anything (half of all orderings agree by chance); censored onsets have no order; a
+def test_percolation_order_is_a_rank_claim_over_four_cells():
+    """Two cells cannot order anything (half of all orderings agree by chance); censored onsets have no order; a
     model no better than the memorizer (accuracy ≈ λ) gets no supported verdict."""
     rows, m = seeded(lambda _: percolation(0.4, 0.2))(None)
     v = perc.judge(rows, m)[0]
     assert v.outcome == "inconclusive" and "≥ 4" in v.detail
     rows, m = seeded(lambda _: percolation(0.01, 0.01, 0.01, 0.2))(None)  # three reach 0.5 at the smallest λ
     assert perc.judge(rows, m)[0].outcome == "inconclusive"
-    rows, m = seeded(lambda _: percolation(0.4, 0.2, 0.1, 0.05))(None)
+    rows, m = seeded(lambda _: percolation(0.2, 0.1, 0.3, 0.15))(None)
     assert perc.judge(rows, m)[0].supported
     memo = {k: {**g, "acc_detectable": g["acc_nearest_detectable"]} for k, g in m["grid"].items()}
     assert perc.judge(rows, {**m, "grid": memo})[0].outcome != "supported"
 
 
-def test_percolation_thresholds_follow_sigma():
-    rows = run("a", **{"data.sigma": 0.25, "data.image_size": 16, "data.increment": 1.0}) + \
-        run("b", **{"data.sigma": 0.5, "data.image_size": 16, "data.increment": 1.0})
+def test_percolation_rivals_of_the_threshold_cannot_pass():
+    """Issue 43 item 5. On P2's design (σ only, d = 1) λ_c falls with σ: onsets in λ_c's order are what any
+    "wider bumps learn from less data" effect gives, so the verdict is withheld, naming the confound. On the v3
+    cells an onset driven by σ alone, or by a fixed number of kept images (λ·sites²: early on the finer lattice),
+    is not supported; one that follows λ_c is."""
+    rows, m = seeded(lambda _: percolation_v2(0.3, 0.2, 0.15, 0.1))(None)
+    v = perc.judge(rows, m)[0]
+    assert v.outcome == "inconclusive" and "ordered like σ (ρ -1.00)" in v.detail, v.detail
+    by_sigma = perc.judge(*seeded(lambda _: percolation(0.3, 0.2, 0.2, 0.1))(None))[0]  # falls with σ
+    by_count = perc.judge(*seeded(lambda _: percolation(0.1, 0.1, 0.3, 0.3))(None))[0]  # d 0.8 early, d 1.25 late
+    assert by_sigma.outcome == by_count.outcome == "not supported", (by_sigma.detail, by_count.detail)
+    rivals = by_sigma.controls["the cells' λ_c against the rivals (Spearman ρ)"]
+    assert abs(rivals["σ"]) < perc.CONFOUND and abs(rivals["kept images"]) < perc.CONFOUND
+    assert perc.judge(*seeded(lambda _: percolation(0.2, 0.1, 0.3, 0.15))(None))[0].supported
+
+
+def test_percolation_design_cells_are_not_ordered_like_a_rival():
+    """The frozen cpu design's cells, simulated on their own lattice: λ_c distinct, ≥ 0.03 apart, inside the λ grid,
+    and ordered neither like σ nor like the site count (|ρ| < CONFOUND), so the rank test can tell them apart."""
+    spec = perc.SPECS["cpu"]
+    rows = [r for i, (s, d) in enumerate(spec["grid"]["data.sigma,data.increment"])
+            for r in run(f"c{i}", **{"data.sigma": s, "data.increment": d, "data.image_size": 16})]
     lam = perc.percolation_thresholds(rows)
-    assert lam[0.5] < lam[0.25] < 1.0  # wider bumps overlap more neighbours: they percolate at smaller λ
+    values = sorted(lam.values())
+    assert len(values) == 4 and min(np.diff(values)) >= 0.03, lam
+    lams = spec["grid"]["data.fraction"]
+    assert all(min(lams) < v < max(lams) for v in values), lam
+    rivals = perc.confounds(rows, lam)
+    assert all(abs(r) < perc.CONFOUND for r in rivals.values()), rivals
+
+
+def test_percolation_thresholds_follow_sigma_and_increment():
+    rows = run("a", **{"data.sigma": 0.25, "data.image_size": 16, "data.increment": 1.0}) + \
+        run("b", **{"data.sigma": 0.5, "data.image_size": 16, "data.increment": 1.0}) + \
+        run("c", **{"data.sigma": 0.25, "data.image_size": 16, "data.increment": 0.8})
+    lam = perc.percolation_thresholds(rows)
+    assert lam[(0.5, 1.0)] < lam[(0.25, 1.0)] < 1.0  # wider bumps overlap more neighbours: they percolate at smaller λ
+    assert lam[(0.25, 0.8)] < lam[(0.25, 1.0)]  # so do closer sites
 
 
 def test_seed_mean_averages_runs_that_share_a_key():
@@ -406,22 +439,20 @@ def test_lesion_is_judged_on_the_detectable_labels():
 
 
 def test_percolation_onsets_in_lambda_c_order_but_flat_are_not_supported():
-    """Issue 43 item 5: onsets squeezed into one λ interval (0.111–0.133) in λ_c's order (0.056–0.25) pass the
-    rank test (ρ = 1) but their slope on λ_c (≈ 0.1) is far below 0.5: the onset does not move with λ_c, so the
-    claim is not supported; the same onsets spread like λ_c are supported."""
-    def case(acc_at_01):
-        rows, m = seeded(lambda _: percolation(0.2, 0.2, 0.2, 0.2))("supported")
-        for name, g in m["grid"].items():
-            sigma = float(name.split("l")[0][1:])
-            lam = float(name.split("l")[1].split("_")[0])
-            if lam == 0.1:
-                g["acc_detectable"] = acc_at_01[sigma]
-        return rows, m
+    """Issue 43 item 5: onsets squeezed into one λ interval (0.10–0.12) in λ_c's order (0.09–0.24) pass the rank
+    test (ρ = 1) but their slope on λ_c (≈ 0.1) is far below 0.5: the onset does not move with λ_c, so the claim is
+    not supported; the same onsets spread like λ_c are supported."""
+    at_01 = {"s0.25d0.8": 0.35, "s0.3d0.8": 0.45, "s0.3d1.25": 0.3, "s0.35d1.25": 0.4}  # more at λ 0.1: earlier
 
-    flat = perc.judge(*case({0.25: 0.3, 0.3: 0.35, 0.35: 0.4, 0.4: 0.45}))[0]
+    rows, m = seeded(lambda _: percolation(0.15, 0.15, 0.15, 0.15))("supported")
+    for name, g in m["grid"].items():
+        cell, lam = name.split("l")[0], float(name.split("l")[1].split("_")[0])
+        if lam == 0.1:
+            g["acc_detectable"] = at_01[cell]
+    flat = perc.judge(rows, m)[0]
     calls = {c["rule"]: c for c in flat.decision["calls"]}
     assert calls["each seed's ρ(λ_c, onset) ≥ 0.8"]["call"] == "hit"
     assert calls["each seed's slope of onset on λ_c ≥ 0.5"]["call"] == "miss"
     assert flat.outcome == "not supported"
-    spread = perc.judge(*seeded(lambda _: percolation(0.4, 0.2, 0.1, 0.05))("supported"))[0]
+    spread = perc.judge(*seeded(lambda _: percolation(0.2, 0.1, 0.3, 0.15))("supported"))[0]
     assert spread.outcome == "supported" and spread.decision["calls"][1]["mean"] > 0.5
