@@ -11,12 +11,12 @@ beside the nearest-training-label memorizer (≈ λ there). The order of the ons
 increment d as well, choosing cells whose λ_c are ordered neither like σ nor like the lattice's site count, and the
 verdict is withheld on grids where they are (`confounds`).
 
-Measured cpu time and exploratory records, design v2 (σ ∈ {0.25, 0.3, 0.35, 0.4} at d = 1, λ_c in σ's exact order): 164 min at 2,000
-steps (2026-12-04, 2-core AVX2-only AMD EPYC family 25 model 1, alone, two at a time), inconclusive: no σ reaches
-50 %; at 6,000 steps 157.5 min (2026-12-04, 2-core Intel Xeon family 6 model 167, alone), onsets 0.14 / 0.12 /
-0.11 / 0.10 in λ_c's order (0.25 / 0.16 / 0.11 / 0.06), ρ 1.00, p 0.042, squeezed into one λ interval (slope near
-0.17), and with three more λ (113.6 min) onsets 0.13 / 0.11 / 0.11 / 0.10, per seed ρ +0.80 each (README). Both
-read the rank test alone; under v3's rule they are inconclusive (λ_c ordered like σ).
+Measured cpu time and exploratory records, design v2 (σ ∈ {0.25, 0.3, 0.35, 0.4} at d = 1, λ_c in σ's exact order):
+164 min at 2,000 steps (2026-12-04, 2-core AVX2-only AMD EPYC family 25 model 1, alone, two at a time),
+inconclusive: no σ reaches 50 %; at 6,000 steps 157.5 min (2026-12-04, 2-core Intel Xeon family 6 model 167, alone),
+onsets 0.14 / 0.12 / 0.11 / 0.10 in λ_c's order (0.25 / 0.16 / 0.11 / 0.06), ρ 1.00, p 0.042, squeezed into one λ
+interval (slope near 0.17), and with three more λ (113.6 min) onsets 0.13 / 0.11 / 0.11 / 0.10, per seed ρ +0.80
+each (README). Both read the rank test alone; under v3's rule they are inconclusive (λ_c ordered like σ).
 """
 
 from __future__ import annotations

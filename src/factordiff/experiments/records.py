@@ -216,8 +216,11 @@ def verdict_table(root: Path = RECORDS) -> str:
             stat = f"{v['statistic']} = {v['value']}"
         p = adjusted.get(key, float("nan"))
         label = f"{kind}, design v{version}" if version else kind
+        folder_name = key.split("#")[0]
+        page = Path(root).parent / "docs" / "results" / f"{folder_name}.md"  # the record's results page, if written
+        read = f" · [reading](docs/results/{folder_name}.md)" if page.is_file() else ""
         lines.append(f"| `{name}` | {v['claim']} | {MARK[v['outcome']]} {v['outcome']} | {stat.replace('|', '∣')} | "
-                     f"{'–' if not math.isfinite(p) else f'{p:.3g}'} | [{label}](records/{key.split('#')[0]}/) |")
+                     f"{'–' if not math.isfinite(p) else f'{p:.3g}'} | [{label}](records/{folder_name}/){read} |")
     for name in EXPERIMENTS:
         if name not in have:
             lines.append(f"| `{name}` | {EXPERIMENTS[name].claim} | not yet recorded under these rules | – | – | "
