@@ -73,6 +73,12 @@ def test_summary_repr_and_compare(tmp_path):
     assert (tmp_path / "cmp.png").stat().st_size > 5000 and len(fig.axes[0].lines) == 4
     with pytest.raises(ConfigError, match="one or more run"):
         factordiff.compare([])
+    from factordiff.cli import main
+
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "cmp")]) == 0
+    csv = (tmp_path / "cmp" / "compare.csv").read_text().splitlines()
+    assert len(csv) == 3 and csv[0].startswith("path,") and (tmp_path / "cmp" / "compare.png").exists()
+    assert main(["compare", str(tmp_path / "nothing")]) == 2
 
 
 def test_factordiff_train_run_is_the_function_before_and_after_the_module_is_imported():

@@ -1,5 +1,6 @@
-"""The `factordiff` commands about records, designs and configs (`rejudge`, `designs`, `config show`, `config
-restore`): argv in, one library call, lines out. Split from cli.py, which builds the parser and calls these."""
+"""The `factordiff` commands about records, designs, configs and finished runs (`rejudge`, `designs`, `config
+show`, `config restore`, `compare`): argv in, one library call, lines out. Split from cli.py, which builds the
+parser and calls these."""
 
 from __future__ import annotations
 
@@ -62,6 +63,25 @@ def add_record_commands(sub, fmt) -> None:
                        epilog=EXAMPLES["designs"], formatter_class=fmt)
     p.add_argument("--freeze", action="store_true", help="freeze every design version not frozen yet")
     p.set_defaults(func=cmd_designs)
+
+    p = sub.add_parser("compare", help="runs side by side: a table of their summaries and their accuracy curves",
+                       epilog=EXAMPLES["compare"], formatter_class=fmt)
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run directories (train, demo or sweep runs)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="also write OUT/compare.csv and OUT/compare.png (default: print the table only)")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args) -> int:
+    from .api import compare
+    from .io import atomic_write_text
+
+    table, fig = compare(args.runs, out=None if args.out is None else args.out / "compare.png")
+    print(table.to_string(index=False))
+    if args.out is not None:
+        atomic_write_text(args.out / "compare.csv", table.to_csv(index=False))
+        print(f"wrote {args.out / 'compare.csv'} and {args.out / 'compare.png'}")
+    return 0
 
 
 

@@ -67,6 +67,9 @@ P1 Fig 7b is `factordiff data overlap`. The experiments:
     "designs": """examples:
   factordiff designs              # each experiment's frozen design: version, seeds, hash, frozen or changed
   factordiff designs --freeze     # freeze the versions not frozen yet (a changed frozen version is refused)""",
+    "compare": """examples:
+  factordiff compare runs/demo runs/demo-seed1              # one row per run: final accuracy, ceiling, onsets
+  factordiff compare experiments/p1-increment-cpu/runs/* --out runs/compare   # + compare.csv, compare.png""",
     "bench": """examples:
   factordiff bench train --preset paper --batch 64 --device cpu   # every candidate vs plain fp32, auto's pick
   factordiff bench train --preset paper --batch 256 --device cuda

@@ -98,7 +98,12 @@ def provenance(config_text: str | None = None, **extra) -> str:
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in items.items())
     cfg = (f"<details><summary>config</summary><pre>{html.escape(config_text)}</pre></details>"
            if config_text else "")
-    return f"<h2>Provenance</h2><table>{rows}</table>{cfg}"
+    note = ("<p>The same config gives different numbers on another seed and, through the order of floating-point "
+            "sums (CPU model, thread count, GPU), on another machine: phase onsets move by a few hundred steps and "
+            "accuracies by a few points between runs (docs/phases.md). Compare runs made on one machine "
+            "(<code>factordiff compare</code>), and judge a claim on the interval over seeds "
+            "(<code>factordiff reproduce NAME</code>), never on one run's numbers.</p>")
+    return f"<h2>Provenance</h2>{note}<table>{rows}</table>{cfg}"
 
 
 def _show(v) -> str:
