@@ -285,8 +285,30 @@ def seeded(case, k=3):
     return make
 
 
+def bias_bench(outcome):
+    """Every variant on every task: the baseline at 0.5 and the others at 0.8 (supported: a gain of 0.3), all at
+    0.5 (not supported: no gain), or the baseline at 0.95 (inconclusive: no room for a gain of 0.1 below the
+    ceiling 1); the memorizers at 0.2; the few-data task scored through `measure`'s grid accuracy."""
+    from factordiff.experiments import bias_bench as bb
+
+    base, other = {SUP: (0.5, 0.8), NOT: (0.5, 0.5), INC: (0.95, 0.97)}[outcome]
+    rows, grid = [], {}
+    for variant, (arch, coords, _) in bb.VARIANTS.items():
+        a = base if variant == bb.BASELINE else other
+        for task, ((kind, holdout, hx, fraction, inc), _, _) in bb.TASKS.items():
+            name = f"{variant}-{task}"
+            rows += run(name, **{"model.arch": arch, "model.coords": coords, "data.kind": kind,
+                                 "data.holdout": holdout, "data.holdout_x": hx, "data.fraction": fraction,
+                                 "data.increment": inc, "acc": 0.9, "acc_ceiling": 1.0, "acc_ood_detectable": a,
+                                 "acc_nearest_ood_detectable": 0.2, "acc_closedform_ood_detectable": 0.2})
+            grid[name] = {"acc_detectable": a, "acc_nearest_detectable": 0.2}
+    measured = {"grid": grid, "params": {v: 1_000_000 for v in bb.VARIANTS},
+                "sec_per_step": {v: 0.05 for v in bb.VARIANTS}}
+    return rows, measured
+
+
 CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_sigma, "p1-imbalance": p1_imbalance,
          "p1-holes": p1_holes, "p2-torus": p2_torus, "p2-orthogonality": p2_orthogonality,
          "p2-composition": p2_composition, "p2-scaling": p2_scaling, "p2-percolation": p2_percolation,
-         "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions}
+         "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "bias-bench": bias_bench}
 CASES = {name: seeded(case) for name, case in CASES.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from . import (
+    bias_bench,
     p1_holes,
     p1_imbalance,
     p1_increment,
@@ -23,7 +24,7 @@ from . import (
 from .base import Experiment
 
 MODULES = (p1_phases, p1_increment, p1_imbalance, p1_sigma, p1_holes, p2_torus, p2_orthogonality, p2_composition,
-           p2_scaling, p2_percolation, p2_rim, p2_lesion, p2_regions)
+           p2_scaling, p2_percolation, p2_rim, p2_lesion, p2_regions, bias_bench)
 EXPERIMENTS: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in MODULES}
 
 
