@@ -25,7 +25,8 @@ except PackageNotFoundError:  # a source tree that was never installed
 _LAZY = {"load_run": ("api", "load_run"), "Run": ("api", "Run"), "compare": ("api", "compare"),
          "preset": ("presets", "preset"), "RunConfig": ("config", "RunConfig"), "train_run": ("train", "train"),
          "analyze_run": ("analyze", "analyze_run"), "make_dataset": ("data", "make_dataset"),
-         "reproduce": ("experiments", "reproduce")}
+         "reproduce": ("experiments", "reproduce"), "split_half": ("probes", "split_half"),
+         "kernel_superposition": ("probes", "kernel_superposition")}
 __all__ = ["__version__", *_LAZY]
 
 

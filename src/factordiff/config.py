@@ -57,6 +57,7 @@ class DataConfig:
     fraction: float = 1.0  # λ: share of the labels kept (P2 Figs 4g, 5, 6), uniform without replacement
     subsample_scope: str = "2d"  # [INFERRED] subsample only 2D images (P2 Fig 5b keeps all stripes)
     subsample_seed: int = 0
+    subsample_complement: bool = False  # keep the labels λ's subsample drops instead (split-half: complementary runs)
     # Reading labels back (P1 §3), P1's criterion in P1's units at any scale (docs/papers.md §7 #24):
     pixel_scale: float = 1.0  # this image's pixels per P1 pixel (the cpu preset renders P1's data at half scale: 0.5)
     tolerance: float = 1.0  # P1 eq. 1: |µ − µ̂| < 1 P1 pixel (= tolerance × pixel_scale pixels here)
@@ -102,6 +103,10 @@ class DataConfig:
         check_number(p + "fraction", self.fraction, 0, 1, lo_open=True)
         check_choice(p + "subsample_scope", self.subsample_scope, ("2d", "all"))
         check_number(p + "subsample_seed", self.subsample_seed, 0, 2**32 - 1, integer=True)
+        if not isinstance(self.subsample_complement, bool):
+            raise ConfigError(p + "subsample_complement", self.subsample_complement, "true or false")
+        if self.subsample_complement and self.fraction >= 1:
+            raise ConfigError(p + "subsample_complement", True, "false unless data.fraction < 1 (nothing is dropped)")
         if self.periodic and self.kind != "bump":
             raise ConfigError(p + "periodic", self.periodic,
                               f"false unless data.kind is 'bump' (kind is {self.kind!r})")

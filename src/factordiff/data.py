@@ -230,6 +230,8 @@ def make_dataset(cfg: DataConfig) -> Dataset:
         drop = np.setdiff1d(pool, rng.choice(pool, size=n_keep, replace=False))
         mask = np.ones(len(train_labels), dtype=bool)
         mask[drop] = False
+        if cfg.subsample_complement:  # the other half: what the subsample dropped, plus what it never drew from
+            mask[pool] = ~mask[pool]
         train_labels, train_kinds = train_labels[mask], train_kinds[mask]
     if len(train_labels) == 0:
         raise ConfigError("data.fraction" if cfg.fraction < 1 else "data.holdout", cfg.fraction

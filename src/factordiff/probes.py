@@ -1,0 +1,117 @@
+"""The "memorize or compose?" probes run on trained models (analysis/memorization.py holds the statistics):
+
+    import factordiff
+    factordiff.split_half("runs/half-a", "runs/half-b")      # two runs on complementary halves of the labels
+    factordiff.kernel_superposition("runs/demo")              # factorized or radial superposition of what it saw
+
+The two halves are two runs with the same config apart from `data.subsample_complement` (false in one, true in
+the other) at `data.fraction=0.5`: the second trains on exactly the labels the first's subsample drops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+def _run(r):
+    from .api import Run, load_run
+
+    return r if isinstance(r, Run) else load_run(r)
+
+
+def _halves(a, b):
+    """Check that two runs are complementary halves and return their datasets."""
+    from .data import make_dataset
+
+    da, db = a.config.data, b.config.data
+    if replace(da, subsample_complement=False) != replace(db, subsample_complement=False) \
+            or da.subsample_complement == db.subsample_complement or da.fraction >= 1:
+        raise ConfigError("runs", f"{a.path}, {b.path}", "two runs with the same data config at data.fraction < 1, "
+                          "one with data.subsample_complement=true (the other half of the labels)")
+    return make_dataset(da), make_dataset(db)
+
+
+def _probe_labels(ds_a, ds_b, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to n labels seen by one of the two runs and, where a holdout leaves some, up to n seen by neither."""
+    rng = np.random.default_rng(seed)
+    seen = np.concatenate([ds_a.labels, ds_b.labels])
+    neither = ds_a.heldout_labels
+    pick = lambda pool: pool[rng.choice(len(pool), size=min(n, len(pool)), replace=False)]  # noqa: E731
+    return pick(seen), (pick(neither) if len(neither) else np.zeros((0, 2)))
+
+
+def split_half(run_a, run_b, *, n: int = 200, seed: int = 0, step: int | None = None) -> dict:
+    """Kadkhodaie et al.'s split-half test on two runs trained on complementary halves of the labels: both sampled
+    at the same labels from the same noise (`seed`), {region: statistics} for the labels one of them saw (`seen`) and
+    those neither saw (`unseen`, where a holdout leaves some), each with the same statistics of two closed-form
+    memorizers of the same halves (`memorizers`): the control of a model that only copies."""
+    from .analysis.memorization import split_half as stats
+    from .data import render_labels
+    from .memorizer import closed_form_images
+    from .score import period_of, predict_labels
+
+    a, b = _run(run_a), _run(run_b)
+    ds_a, ds_b = _halves(a, b)
+    cfg = a.config
+    train_a = render_labels(ds_a.labels, ds_a.kinds, cfg.data)
+    train_b = render_labels(ds_b.labels, ds_b.kinds, cfg.data)
+    tol = cfg.data.tol_px
+    out = {}
+    for region, labels in zip(("seen", "unseen"), _probe_labels(ds_a, ds_b, n, seed)):
+        if not len(labels):
+            continue
+        sa, sb = a.sample(labels, seed=seed, step=step), b.sample(labels, seed=seed, step=step)
+        kinds = np.full(len(labels), ds_a.kinds[0])
+        ma = closed_form_images(cfg, ds_a.labels, ds_a.kinds, labels, seed)
+        mb = closed_form_images(cfg, ds_b.labels, ds_b.kinds, labels, seed)
+        pa = predict_labels(ma, kinds, cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))[0]
+        pb = predict_labels(mb, kinds, cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))[0]
+        out[region] = {"models": stats(sa["images"], sb["images"], sa["pred"], sb["pred"], train_a, train_b, tol),
+                       "memorizers": stats(ma, mb, pa, pb, train_a, train_b, tol)}
+    return out
+
+
+def outputs_at(run, labels, *, seed: int = 0, step: int | None = None) -> np.ndarray:
+    """(K, N, N) float images: the run's sample at each label from one and the same noise (initial and per step),
+    so that they differ only through the label (one label at a time: the sampler draws noise per batch)."""
+    import torch
+
+    from .diffusion import sample
+    from .evaluate import load_network
+
+    cfg, net, _, _ = load_network(_run(run).dir, step, "cpu")
+    net.eval()
+    lab = torch.as_tensor(np.asarray(labels, float).reshape(-1, 2), dtype=torch.float32)
+    with torch.no_grad():
+        return np.stack([sample(net, lab[i:i + 1], cfg.diffusion, seed=seed, image_size=cfg.data.image_size)
+                         [0, 0].numpy() for i in range(len(lab))])
+
+
+def kernel_superposition(run, *, n_train: int = 200, n_probe: int = 100, seed: int = 0,
+                         step: int | None = None) -> dict:
+    """Liang et al. (2025)'s kernel view of one run: its outputs (same noise at every label) at up to `n_probe`
+    probe labels fitted as a kernel-weighted average of its outputs at up to `n_train` training labels, with a
+    factorized and a radial kernel (`analysis.memorization.fit_superposition`). Probes in distribution: labels
+    half a lattice step off the training labels, outside any holdout (`id`); out of distribution: held-out labels
+    (`ood`, where the run holds some out)."""
+    from .analysis.memorization import fit_superposition
+    from .data import in_holdout, make_dataset
+
+    r = _run(run)
+    ds = make_dataset(r.config.data)
+    rng = np.random.default_rng(seed)
+    train = ds.labels[rng.choice(len(ds.labels), size=min(n_train, len(ds.labels)), replace=False)]
+    half = ds.labels + 0.5 * r.config.data.increment
+    lo, hi = ds.labels.min(0), ds.labels.max(0)
+    half = half[np.all((half >= lo) & (half <= hi), axis=1) & ~in_holdout(half, r.config.data)]
+    t_out = outputs_at(r, train, seed=seed, step=step)
+    out = {"n_train": int(len(train))}
+    for region, pool in (("id", half), ("ood", ds.heldout_labels)):
+        if len(pool):
+            probe = pool[rng.choice(len(pool), size=min(n_probe, len(pool)), replace=False)]
+            out[region] = fit_superposition(train, t_out, probe, outputs_at(r, probe, seed=seed, step=step))
+    return out

@@ -1,0 +1,102 @@
+"""The "memorize or compose?" probes (issue 48): known answers for the split-half statistics and the kernel
+superposition fit, and both drivers on tiny runs."""
+
+import numpy as np
+import pytest
+
+from conftest import tiny
+from factordiff.analysis.memorization import fit_superposition, kernel_weights, split_half
+from factordiff.data import make_dataset, render_labels
+from factordiff.errors import ConfigError
+from factordiff.presets import preset
+
+
+def _bumps(labels):
+    cfg = preset("cpu").data
+    return render_labels(np.asarray(labels, float), None, cfg)
+
+
+def test_identical_renderers_agree_fully():
+    labels = np.random.default_rng(0).uniform(3, 13, (40, 2))
+    img = _bumps(labels)
+    s = split_half(img, img, labels, labels, img, img, tolerance=1.0)
+    assert s["agreement"] == pytest.approx(1.0) and s["label_agreement"] == 1.0
+    assert s["nearest_a"] == pytest.approx(1.0)  # each image is its own nearest training image
+
+
+def test_closed_form_memorizers_of_disjoint_halves_disagree_where_neither_saw():
+    """Two closed-form memorizers of complementary halves of a bump lattice with a hole: on the hole's labels each
+    copies one of its own training images (nearest correlation ≈ 1), and the two copies differ (their predicted
+    labels agree far less often than two renderers of the truth do)."""
+    from factordiff.memorizer import closed_form_images
+    from factordiff.score import predict_labels
+
+    over = ["data.holdout=box", "data.holdout_x=[6,10]", "data.holdout_y=[6,10]", "data.fraction=0.5",
+            "data.subsample_scope=all"]
+    cfg_a = preset("cpu", over)
+    cfg_b = preset("cpu", [*over, "data.subsample_complement=true"])
+    a, b = make_dataset(cfg_a.data), make_dataset(cfg_b.data)
+    assert not set(map(tuple, a.labels)) & set(map(tuple, b.labels))  # disjoint
+    assert len(a.labels) + len(b.labels) == len(make_dataset(preset("cpu", over[:3]).data).labels)
+    hole = a.heldout_labels
+    ma = closed_form_images(cfg_a, a.labels, a.kinds, hole, seed=0)
+    mb = closed_form_images(cfg_b, b.labels, b.kinds, hole, seed=0)
+    kinds = np.zeros(len(hole), dtype=int)
+    pa, pb = predict_labels(ma, kinds)[0], predict_labels(mb, kinds)[0]
+    s = split_half(ma, mb, pa, pb, render_labels(a.labels, a.kinds, cfg_a.data),
+                   render_labels(b.labels, b.kinds, cfg_b.data), tolerance=1.0)
+    assert s["nearest_a"] > 0.95 and s["nearest_b"] > 0.95, s  # copies
+    assert s["label_agreement"] < 0.6 and s["agreement"] < 0.8, s  # of different images
+
+
+def test_complement_needs_a_subsample():
+    with pytest.raises(ConfigError, match="subsample_complement"):
+        preset("cpu", ["data.subsample_complement=true"])
+
+
+def _lattice(n=10):
+    g = np.arange(n, dtype=float)
+    return np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("kind,scales", [("factorized", (1.0, 2.0)), ("radial", 1.5)])
+def test_superposition_recovers_the_kernel_and_its_length_scales(kind, scales):
+    """Outputs at probe labels made as a known kernel's superposition of random outputs at the lattice labels:
+    the fit names that kernel, with its length scales, at R² ≈ 1, and the other kernel fits worse."""
+    rng = np.random.default_rng(1)
+    train = _lattice()
+    t_out = rng.normal(size=(len(train), 64))
+    probe = rng.uniform(1, 8, (60, 2))
+    p_out = kernel_weights(probe, train, kind, scales) @ t_out
+    fit = fit_superposition(train, t_out, probe, p_out)
+    assert fit["better"] == kind, fit
+    if kind == "factorized":
+        assert (fit["factorized"]["lx"], fit["factorized"]["ly"]) == scales
+    else:
+        assert fit["radial"]["l"] == scales
+    assert fit[kind]["r2"] > 0.999
+    other = "radial" if kind == "factorized" else "factorized"
+    assert fit[other]["r2"] < fit[kind]["r2"] - 0.01, fit
+
+
+def test_probes_on_tiny_complementary_runs(tmp_path):
+    """The drivers end to end: two tiny runs on complementary halves, split-half on seen and unseen labels beside
+    two closed-form memorizers, and the kernel fit of one run in and out of distribution."""
+    import factordiff
+    from factordiff.train import train
+
+    common = ["train.snapshot_every=4", "train.eval_samples=8", "model.attention=[]",
+              "data.holdout=box", "data.holdout_x=[6,10]", "data.holdout_y=[6,10]", "data.fraction=0.5",
+              "data.subsample_scope=all", "diffusion.sample_steps=3"]
+    train(tiny(4, *common), tmp_path / "a", log=lambda m: None)
+    train(tiny(4, *common, "data.subsample_complement=true"), tmp_path / "b", log=lambda m: None)
+    res = factordiff.split_half(tmp_path / "a", tmp_path / "b", n=12)
+    assert set(res) == {"seen", "unseen"} and res["unseen"]["models"]["n"] == len(
+        make_dataset(factordiff.load_run(tmp_path / "a").config.data).heldout_labels[:12])
+    for region in res.values():
+        for s in region.values():
+            assert -1 <= s["agreement"] <= 1 and 0 <= s["label_agreement"] <= 1
+    with pytest.raises(ConfigError, match="complement"):
+        factordiff.split_half(tmp_path / "a", tmp_path / "a")
+    fit = factordiff.kernel_superposition(tmp_path / "a", n_train=20, n_probe=8)
+    assert set(fit) == {"n_train", "id", "ood"} and fit["id"]["better"] in ("factorized", "radial", "neither")
