@@ -242,6 +242,11 @@ class TrainConfig:
     memorizer: str = "closed_form"  # closed_form | none
     memorizer_bandwidth: float = 0.25  # [INFERRED] a quarter increment: at a training label it copies that label's
     # own image (≥ 99 %), the best ID accuracy a copier gets; at a held-out one it mixes the nearest training labels
+    # a stopping rule (issue 45): "learned" stops training once the accuracy over the detectable labels is at least
+    # stop_level at stop_patience snapshots in a row (after step 0); "never" trains all `steps`
+    stop_when: str = "never"
+    stop_level: float = 0.95
+    stop_patience: int = 3
 
     def __post_init__(self) -> None:
         p = self.section + "."
@@ -263,6 +268,9 @@ class TrainConfig:
         check_choice(p + "logger", self.logger, ("none", "tensorboard"))
         check_choice(p + "memorizer", self.memorizer, ("closed_form", "none"))
         check_number(p + "memorizer_bandwidth", self.memorizer_bandwidth, 0, 1000, lo_open=True)
+        check_choice(p + "stop_when", self.stop_when, ("never", "learned"))
+        check_number(p + "stop_level", self.stop_level, 0, 1, lo_open=True)
+        check_number(p + "stop_patience", self.stop_patience, 1, 1000, integer=True)
 
 
 @dataclass(frozen=True)

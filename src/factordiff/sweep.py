@@ -166,7 +166,8 @@ def complete_in(spec: SweepSpec, sweep_dir: str | Path) -> bool:
     for name, cfg, _assign in expand(spec):
         run = SweepDir(sweep_dir).run(name)
         st = run_status(run.path)
-        if st["state"] != "done" or st.get("step") != cfg.train.steps or not run.config.exists():
+        if st["state"] != "done" or (st.get("step") != cfg.train.steps and st.get("stopped") is None) \
+                or not run.config.exists():
             return False
         try:
             check_resume(run, cfg, ())
@@ -201,7 +202,8 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
             continue
         check_resume(RunDir(run_dir), cfg, SWEEP_MAY_CHANGE)  # only train.steps may change, and only grow
         st = run_status(run_dir)
-        if st["state"] == "done" and st.get("step", cfg.train.steps) >= cfg.train.steps:
+        if st["state"] == "done" and (st.get("step", cfg.train.steps) >= cfg.train.steps
+                                      or st.get("stopped") is not None):  # or its stopping rule ended it
             continue
         if st["state"] == "running":
             log(f"{name}: running elsewhere ({st.get('host')}, pid {st.get('pid')}); skipped")
@@ -351,7 +353,8 @@ def sweep_status(spec: SweepSpec, sweep_dir: str | Path) -> list[dict]:
     for name, cfg, assign in expand(spec):
         path = SweepDir(sweep_dir).run(name).path
         st = run_status(path)
-        if st["state"] == "done" and st.get("step", cfg.train.steps) < cfg.train.steps:  # `launch` reruns it
+        if st["state"] == "done" and st.get("step", cfg.train.steps) < cfg.train.steps \
+                and st.get("stopped") is None:  # `launch` reruns it
             st = {**st, "state": "pending", "reason": f"done at step {st['step']}; the spec now asks for "
                                                       f"{cfg.train.steps} (a run resumes from its checkpoint)"}
         if st.get("step") is None and st["state"] in ("running", "interrupted"):

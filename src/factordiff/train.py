@@ -215,8 +215,12 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
     clock = Clock(cfg, start)
     model.train()
     step, running, n_run, t_log = start, 0.0, 0, time.perf_counter()
+    history = [r for r in run.read_metrics("eval") if r["step"] <= start]  # the stopping rule's evidence so far
+    stopped = stop_step(history, tc)
+    if stopped is not None:
+        log(f"the stopping rule ({tc.stop_when}) was met at step {stopped}: nothing more to train")
     while True:
-        done = step >= tc.steps or stop["signal"] is not None
+        done = step >= tc.steps or stop["signal"] is not None or stopped is not None
 
         # Save a snapshot (sampled with the EMA weights of this step; taken before its checkpoint, so a
         # resumed run finds every snapshot up to its checkpoint on disk).
@@ -239,6 +243,12 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
                                        **m, "acc_ceiling": ceiling, "tol_px": cfg.data.tol_px,
                                        "references": refs})
             model.train()
+            history.append({"step": step, **m})
+            stopped = stop_step(history, tc)
+            if stopped is not None:
+                done = True
+                metrics.append({"kind": "stop", "step": step, "rule": tc.stop_when, "level": tc.stop_level,
+                                "patience": tc.stop_patience})
             det = m.get("detectable", {}).get("acc", float("nan"))
             log(f"step {step}: {accuracy_words(m['acc'], ceiling, det)} (x {m['acc_x']:.2f}, y {m['acc_y']:.2f}), "
                 f"bumps 0/1/>1 = {m['counts']['0']:.2f}/{m['counts']['1']:.2f}/{m['counts']['>1']:.2f}")
@@ -278,4 +288,22 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
     if stop["signal"] is not None and (step < tc.steps or not run.snapshot(step).exists()):
         raise Preempted(f"stopped by signal {stop['signal']} at step {step}; checkpoint written, "
                         f"rerun the same command to resume", signum=stop["signal"])
-    return {"run_dir": str(run.path), "step": step, "resumed_from": start}
+    if stopped is not None:
+        log(f"stopped at step {step} of {tc.steps}: the accuracy over the detectable labels reached "
+            f"{tc.stop_level:g} at {tc.stop_patience} snapshots in a row (train.stop_when={tc.stop_when})")
+    return {"run_dir": str(run.path), "step": step, "resumed_from": start, "stopped": stopped}
+
+
+def stop_step(evals: list[dict], tc) -> int | None:
+    """The step at which a run's stopping rule is met, from its evaluation rows in step order, or None: with
+    `train.stop_when=learned`, the first snapshot after step 0 that completes `stop_patience` snapshots in a row
+    whose accuracy over the detectable labels is at least `stop_level`."""
+    if tc.stop_when == "never":
+        return None
+    streak = 0
+    for r in sorted((r for r in evals if r.get("step", 0) > 0), key=lambda r: r["step"]):
+        det = (r.get("detectable") or {}).get("acc")
+        streak = streak + 1 if det is not None and det >= tc.stop_level else 0
+        if streak >= tc.stop_patience:
+            return int(r["step"])
+    return None

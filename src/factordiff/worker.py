@@ -79,7 +79,8 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
                 write_status(run_dir, "failed", reason=f"{type(e).__name__}: {e}",
                               traceback=traceback.format_exc()[-2000:])
                 raise
-            write_status(run_dir, "done", step=summary["step"])
+            write_status(run_dir, "done", step=summary["step"],
+                         **({"stopped": summary["stopped"]} if summary.get("stopped") is not None else {}))
     except RunLocked:
         return {"run_dir": str(run_dir), "step": None, "busy": True}
     return {"run_dir": str(run_dir), "step": summary["step"]}
