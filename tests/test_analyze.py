@@ -182,6 +182,9 @@ def test_demo_runs_end_to_end_on_a_tiny_override(tmp_path, capsys):
     rows = read_jsonl(out_dir / "analysis.jsonl")
     assert [r["step"] for r in rows if r["kind"] == "analysis"] == [0, 5, 10]
     assert (out_dir / "report.html").exists() and (out_dir / "figures" / "geometry.png").exists()
+    from factordiff.rundir import RunDir
+
+    assert RunDir(out_dir).load_config().train.stop_when == "learned"  # the demo stops once learned
 
 
 def test_denoising_losses_split_kept_and_dropped_images(tmp_path):

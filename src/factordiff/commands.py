@@ -103,6 +103,9 @@ def percolation_figure(cfg: PercolationConfig, out_dir: str | Path, *, progress=
     return {"figure": str(png), "table": str(out_dir / "percolation.json"), **table}
 
 
+DEMO_STOP = ("train.stop_when=learned",)
+
+
 def demo(out_dir: str | Path, overrides: list[str] | tuple[str, ...] = (), *, log=print) -> dict:
     """`factordiff demo`: the main job on a laptop CPU. Train the `cpu` preset (resumable: rerun to continue),
     analyse every snapshot (phases, R², dimension, topology, factorization) and write the report."""
@@ -111,10 +114,14 @@ def demo(out_dir: str | Path, overrides: list[str] | tuple[str, ...] = (), *, lo
     from .report import write_report
     from .train import train
 
-    cfg = preset("cpu", overrides)
+    # the demo stops once the run has learned (DEMO_STOP; the phases are behind it by then); give
+    # train.stop_when=never to train every step
+    cfg = preset("cpu", [*DEMO_STOP, *overrides])
     run_dir = Path(out_dir)
-    log(f"training the cpu preset in {run_dir} ({cfg.train.steps} steps, a snapshot every "
-        f"{cfg.train.snapshot_every}); Ctrl-C stops with a checkpoint, rerun to resume")
+    stop = (f", stopping once {cfg.train.stop_patience} snapshots in a row reach {cfg.train.stop_level:g} over the "
+            "detectable labels" if cfg.train.stop_when == "learned" else "")
+    log(f"training the cpu preset in {run_dir} (up to {cfg.train.steps} steps, a snapshot every "
+        f"{cfg.train.snapshot_every}{stop}); Ctrl-C stops with a checkpoint, rerun to resume")
     summary = train(cfg, run_dir, log=log)
     log("analysing the snapshots (UMAP, PCA, persistent homology, grid probe)")
     analysis = analyze_run(run_dir, log=log)

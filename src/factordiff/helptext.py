@@ -31,7 +31,8 @@ EXAMPLES = {
   factordiff sample runs/demo --sampler ddim --ddim-steps 20 --step 4000""",
     "demo": """examples:
   factordiff demo                                           # → runs/demo/report.html (4-10 min on 2 cores)
-  factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset""",
+  factordiff demo --out runs/demo2 train.steps=3000 seed=1  # any key=value override of the cpu preset
+  factordiff demo train.stop_when=never                     # every step (by default it stops once learned)""",
     "sweep": """examples:
   factordiff sweep spec.yaml                        # local process pool; rerun to complete what is missing
   factordiff sweep spec.yaml --jobs 2 --out sweeps/mine
