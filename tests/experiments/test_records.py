@@ -187,3 +187,28 @@ def test_a_campaign_outlives_its_machine(tmp_path, monkeypatch):
     assert [v.outcome for v in res["verdicts"]] == ["supported"]
     assert not (records / "p2-rim" / "runs").exists()  # the finished record holds them
     assert rejudge(records / "p2-rim")["same"]
+
+
+def test_a_new_design_versions_record_keeps_the_old_one(tmp_path):
+    """Confirming design v3 where a v1 record is stored moves v1's files to NAME-v1 (both stay re-judgeable and in
+    the verdict table); storing v3 again replaces v3 in place."""
+    import json
+
+    from factordiff.experiments.records import FILES, store
+
+    def out(version, tag):
+        d = tmp_path / f"out{version}{tag}"
+        d.mkdir()
+        for f in FILES:
+            (d / f).write_text(json.dumps({"design_version": version, "tag": tag}) if f == "record.json" else tag)
+        return d
+
+    root = tmp_path / "records"
+    store(out(1, "a"), "exp", root)
+    (root / "exp" / "runs").mkdir()  # a campaign's per-run files stay where the campaign keeps them
+    store(out(3, "b"), "exp", root)
+    assert json.loads((root / "exp-v1" / "record.json").read_text())["tag"] == "a"
+    assert json.loads((root / "exp" / "record.json").read_text())["tag"] == "b" and (root / "exp" / "runs").is_dir()
+    store(out(3, "c"), "exp", root)
+    assert json.loads((root / "exp" / "record.json").read_text())["tag"] == "c"
+    assert sorted(p.name for p in root.iterdir()) == ["exp", "exp-v1"]

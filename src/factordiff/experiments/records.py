@@ -75,8 +75,19 @@ def write_record(out: Path, exp, body: dict, rows: list[dict], measured: dict, k
 
 
 def store(out: Path, name: str, root: Path = RECORDS) -> Path:
-    """Copy OUT's record files into ROOT/NAME (whole files: temp, then rename); refuses a file over MAX_BYTES."""
+    """Copy OUT's record files into ROOT/NAME (whole files: temp, then rename); refuses a file over MAX_BYTES. A
+    record of another design version already in ROOT/NAME is kept: moved to ROOT/NAME-vK first (K its version), so
+    that each version's verdicts stay re-judgeable beside the newest."""
     dest = root / name
+    old, new = _design_version(dest / "record.json"), _design_version(out / "record.json")
+    if old is not None and old != new:
+        keep = root / f"{name}-v{old}"
+        if keep.exists():
+            raise ConfigError("record", str(keep), f"a free folder for {name}'s design v{old} record")
+        keep.mkdir(parents=True)
+        for f in FILES:  # the record's own files; the runs/ folder belongs to the campaign under way
+            if (dest / f).exists():
+                (dest / f).rename(keep / f)
     dest.mkdir(parents=True, exist_ok=True)
     for f in FILES:
         src = out / f
@@ -88,6 +99,13 @@ def store(out: Path, name: str, root: Path = RECORDS) -> Path:
         with atomic_path(dest / f) as tmp:
             shutil.copyfile(src, tmp)
     return dest
+
+
+def _design_version(path: Path):
+    try:
+        return json.loads(path.read_text()).get("design_version")
+    except (OSError, ValueError):
+        return None
 
 
 def load(folder: Path) -> dict:
