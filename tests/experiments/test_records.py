@@ -109,6 +109,12 @@ def test_the_verdict_table_shows_confirmatory_records_with_holm(tmp_path, monkey
     row = next(ln for ln in table.splitlines() if ln.startswith("| `p2-rim`"))
     assert "✔ supported" in row and "confirmatory, design v1" in row and "95%" in row and "[" in row
     assert "not yet recorded" in next(ln for ln in table.splitlines() if ln.startswith("| `p1-sigma`"))
+    import shutil
+
+    shutil.copytree(records / "p2-rim", records / "p2-rim-v0")  # an earlier design version's record, kept
+    again = verdict_table(records)
+    assert sum(ln.startswith("| `p2-rim`") for ln in again.splitlines()) == 1  # only the current one is a row
+    assert again.splitlines()[-1].startswith("Records of earlier design versions") and "p2-rim-v0" in again
 
 
 def test_readme_verdict_table_is_generated_from_records():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -203,15 +204,21 @@ def update_readme(readme: Path = Path("README.md"), root: Path = RECORDS) -> boo
 
 
 def verdict_table(root: Path = RECORDS) -> str:
-    """The README's verdict table: one row per verdict of every stored record, confirmatory first, with its
-    interval, level and effect size, and the Holm-adjusted p over the confirmatory family (every verdict of every
-    confirmatory record whose decision has a p); experiments with no record say so."""
+    """The README's verdict table: one row per verdict of every current record (a record superseded by a newer
+    design version's, kept as NAME-vK, is listed under the table, not in it), confirmatory first, with its interval,
+    level and effect size, and the Holm-adjusted p over the confirmatory family (every verdict shown whose decision
+    has a p); experiments with no record say so."""
     from .registry import EXPERIMENTS
     from .stats import holm
 
     rows, family = [], {}
     have = set()
-    for folder in stored(root):
+    folders = stored(root)
+    names = {f.name for f in folders}
+    superseded = [f for f in folders if re.fullmatch(r".+-v\d+", f.name) and f.name.rsplit("-v", 1)[0] in names]
+    for folder in folders:
+        if folder in superseded:
+            continue
         r = json.loads((folder / "record.json").read_text())
         verdicts = json.loads((folder / "verdicts.json").read_text())
         kind = r.get("kind", "exploratory")
@@ -243,4 +250,7 @@ def verdict_table(root: Path = RECORDS) -> str:
         if name not in have:
             lines.append(f"| `{name}` | {EXPERIMENTS[name].claim} | not yet recorded under these rules | – | – | "
                          f"`factordiff reproduce {name} --confirm` |")
+    if superseded:
+        lines += ["", "Records of earlier design versions, superseded above and still re-judged by CI: " + ", ".join(
+            f"[{f.name}](records/{f.name}/)" for f in superseded) + "."]
     return "\n".join(lines)
