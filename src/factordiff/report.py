@@ -18,6 +18,7 @@ from .analyze import phase_panels, probe_diagrams, probe_geometry
 from .errors import FactordiffError
 from .io import atomic_write_text, run_lock
 from .rundir import RunDir, SweepDir
+from .score import accuracy_words
 
 MARK = {"supported": "✔", "not supported": "✘", "inconclusive": "?"}
 STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
@@ -202,11 +203,12 @@ def _write_report(run: RunDir, *, layer: str, seed: int) -> dict:
     rule = summary.get("rule", {})
     onsets = ", ".join(f"{p} from step {s}" if s is not None else f"{p} never" for p, s in
                        summary.get("onsets", {}).items())
+    last_acc = accuracy_words(last["acc"], last.get("acc_ceiling"), (last.get("detectable") or {}).get("acc"))
     body = f"""<h1>Run {html.escape(str(run.path))}</h1>
 <p>Data: {html.escape(d.kind)}, N = {d.image_size}, σ = {d.sigma}, d = ({d.dx}, {d.dy});
 model base width {cfg.model.base}; T = {cfg.diffusion.timesteps}; sampler {cfg.diffusion.sampler}.</p>
-<p><b>Last snapshot</b> (step {last['step']}): phase {last['phase']}, accuracy {last['acc']:.3f}
-(ground-truth images score {_show(last.get('acc_ceiling'))}), R² (UMAP) {_show(last.get('r2_umap'))},
+<p><b>Last snapshot</b> (step {last['step']}): phase {last['phase']}, {html.escape(last_acc)},
+R² (UMAP) {_show(last.get('r2_umap'))},
 participation ratio {last['participation_ratio']:.2f}, Betti {last.get('betti', 'not computed')}.
 <b>Phase onsets</b>: {html.escape(onsets)}.</p>
 <h2>Three learning phases (P1 Fig 3)</h2>{figure(paths['phases'], CAPTIONS['phases'])}
