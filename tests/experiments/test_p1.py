@@ -178,10 +178,10 @@ def test_reproduce_grid_replaces_an_axis_and_names_a_bad_one(tmp_path, capsys):
     lines: list[str] = []
     res = reproduce("p2-percolation", out=tmp_path / "p", launcher="slurm", slurm={"cluster": "local"}, dry_run=True,
                     log=lines.append, grid={"data.fraction": [0.1, 0.125, 0.15]})  # no Slurm needed here
-    assert res["runs"] == 4 * 3 * 3  # four σ kept × three λ × three seeds
+    assert res["runs"] == 4 * 3 * 3  # four (σ, d) cells kept × three λ × three seeds
     named = [ln.split(":")[0].strip() for ln in lines if "steps on a Slurm node" in ln]
-    assert "sigma=0.25_fraction=0.125_seed=0" in named and not any("fraction=0.05" in n for n in named)
-    with pytest.raises(ConfigError, match=r"grid axes \(data\.fraction, data\.sigma\).*data\.fractoin"):
+    assert "sigma=0.25_increment=0.8_fraction=0.125_seed=0" in named and not any("fraction=0.05" in n for n in named)
+    with pytest.raises(ConfigError, match=r"grid axes \(data\.fraction, data\.sigma,data\.increment\).*data\.fractoin"):
         reproduce("p2-percolation", out=tmp_path / "q", grid={"data.fractoin": [0.1]})
     with pytest.raises(ConfigError, match="non-empty list"):
         reproduce("p2-percolation", out=tmp_path / "q", grid={"data.fraction": 0.1})
