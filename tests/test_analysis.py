@@ -76,6 +76,42 @@ def test_umap_embedding_is_umap_learns_own():
         torch.set_num_threads(threads)
 
 
+def test_umap_fits_in_threads_equal_fits_one_after_another():
+    """Several fits at once in one process (the analysis's `threads`) give each fit's own embedding, bit for bit,
+    and so the same R² columns; the layouts run in the pool's threads, with kernels that release the GIL (else
+    the threads would buy nothing)."""
+    import threading
+
+    import umap.layouts as layouts
+
+    from factordiff.analysis.embed import embed, manifold_r2_seeds, umap_many
+
+    X, labels = grid_sheet(n=9, D=40)
+    Z = X[::-1].copy()
+    jobs = [(X, 0), (Z, 1), (X, 2), (Z, 0)]
+    alone = [embed(P, seed=s) for P, s in jobs]
+    for got, want in zip(umap_many(jobs, threads=3), alone):
+        np.testing.assert_array_equal(got, want)
+    assert manifold_r2_seeds(X, labels, threads=2) == manifold_r2_seeds(X, labels, threads=1)
+
+    epoch = layouts._nb_optimize_layout_euclidean_single_epoch
+    assert epoch.targetoptions.get("nogil")  # what lets two layouts run at once in one process
+    ran_in = set()
+
+    def counted(*a, **k):
+        ran_in.add(threading.get_ident())
+        return epoch(*a, **k)
+
+    layouts._nb_optimize_layout_euclidean_single_epoch = counted
+    try:
+        umap_many(jobs, threads=2)
+    finally:
+        layouts._nb_optimize_layout_euclidean_single_epoch = epoch
+    assert len(ran_in) == 2 and threading.get_ident() not in ran_in
+    with pytest.raises(ValueError, match="threads"):
+        umap_many(jobs, threads=0)
+
+
 def test_manifold_r2_rejects_bad_input():
     with pytest.raises(ValueError, match="NaN"):
         manifold_r2(np.full((10, 3), np.nan), np.zeros((10, 2)), method="pca")

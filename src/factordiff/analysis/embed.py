@@ -3,6 +3,7 @@ recovers the conditioning labels. An ordered 2-D manifold gives R² → 1; phase
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
 
@@ -32,26 +33,58 @@ def embed(X: np.ndarray, *, method: str = "umap", dim: int = 3, seed: int = 0, *
         Y = PCA(n_components=k, svd_solver="full").fit_transform(X)
         return np.pad(Y, ((0, 0), (0, dim - k)))
     if method == "umap":
-        import umap
-
-        kw = UMAP_DEFAULTS | umap_kw
-        kw["n_neighbors"] = min(kw["n_neighbors"], len(X) - 1)
-        if kw.get("metric", "euclidean") == "euclidean" and len(X) < SMALL_DATA:
-            # umap-learn's own small-data path, with the distance matrix computed by a compiled loop instead of a
-            # Python-level metric call per pair: the same numbers (umap.distances.euclidean on float32 input)
-            kw["metric"], X = "precomputed", umap_distances(X)
         _cache_umap_kernels()
-        reducer = umap.UMAP(n_components=dim, random_state=seed, n_jobs=1, **kw)
-        torch = sys.modules.get("torch")  # numba's parallel kernels reset OpenMP's thread count, which torch
-        threads = torch.get_num_threads() if torch else None  # reads: a 1-thread worker would train at 2
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
-                return np.asarray(reducer.fit_transform(X), dtype=np.float64)
-        finally:
-            if torch and torch.get_num_threads() != threads:
-                torch.set_num_threads(threads)
+        with _quiet_umap():
+            return _umap_fit(X, dim=dim, seed=seed, **umap_kw)
     raise ValueError(f"method must be 'umap' or 'pca', got {method!r}")
+
+
+def _umap_fit(X: np.ndarray, *, dim: int, seed: int, **umap_kw) -> np.ndarray:
+    """One UMAP fit of checked points (the body of `embed`; safe to run in several threads at once: every
+    random state is the fit's own, and the compiled kernels release the GIL)."""
+    import umap
+
+    kw = UMAP_DEFAULTS | umap_kw
+    kw["n_neighbors"] = min(kw["n_neighbors"], len(X) - 1)
+    if kw.get("metric", "euclidean") == "euclidean" and len(X) < SMALL_DATA:
+        # umap-learn's own small-data path, with the distance matrix computed by a compiled loop instead of a
+        # Python-level metric call per pair: the same numbers (umap.distances.euclidean on float32 input)
+        kw["metric"], X = "precomputed", umap_distances(X)
+    reducer = umap.UMAP(n_components=dim, random_state=seed, n_jobs=1, **kw)
+    return np.asarray(reducer.fit_transform(X), dtype=np.float64)
+
+
+@contextlib.contextmanager
+def _quiet_umap():
+    """Around UMAP fits (in the calling thread, not inside worker threads: both are process-wide): silence the
+    precomputed-metric warning, and restore torch's thread count, which numba's parallel kernels reset through
+    OpenMP (a 1-thread worker would otherwise train at 2)."""
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch else None
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
+            yield
+    finally:
+        if torch and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+def umap_many(jobs: list[tuple[np.ndarray, int]], *, threads: int = 1, dim: int = 3, **umap_kw) -> list[np.ndarray]:
+    """3-D UMAP embeddings of several (points, seed) pairs, `threads` fits at a time in one process: each equal,
+    bit for bit, to `embed(points, seed=seed)` alone (a fit's layout runs in one thread and releases the GIL).
+    In order of `jobs`."""
+    if not (isinstance(threads, int) and threads >= 1):
+        raise ValueError(f"threads must be an integer ≥ 1, got {threads!r}")
+    checked = [(_check_points(X), int(s)) for X, s in jobs]
+    _cache_umap_kernels()  # compiled (or loaded) here, once, before any thread runs them
+    with _quiet_umap():
+        if threads == 1 or len(checked) <= 1:
+            return [_umap_fit(X, dim=dim, seed=s, **umap_kw) for X, s in checked]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(threads, len(checked))) as pool:
+            return list(pool.map(lambda job: _umap_fit(job[0], dim=dim, seed=job[1], **umap_kw), checked))
 
 
 SMALL_DATA = 4096  # umap-learn computes all pairwise distances below this many points (its `_small_data` path)
@@ -67,7 +100,7 @@ def umap_distances(X: np.ndarray) -> np.ndarray:
         import numba
         from umap.distances import euclidean
 
-        @numba.njit(cache=True)
+        @numba.njit(cache=True, nogil=True)
         def pairwise(x):
             n = x.shape[0]
             out = np.zeros((n, n))
@@ -86,7 +119,8 @@ _CACHED = False
 def _cache_umap_kernels() -> None:
     """umap-learn compiles its kernels with numba in every process (≈ 13–17 s per process on 2 cores: none is
     declared `cache=True`). Recompile the ones a small-data fit runs with `cache=True`, once per process, so that
-    every later process loads them from numba's on-disk cache: the same functions and options, compiled once."""
+    every later process loads them from numba's on-disk cache: the same functions and options, compiled once,
+    and declared `nogil` so that fits in several threads run at once (`umap_many`; the GIL changes no number)."""
     global _CACHED
     if _CACHED:
         return
@@ -96,7 +130,7 @@ def _cache_umap_kernels() -> None:
 
     def cached(d):
         opts = {k: v for k, v in d.targetoptions.items() if k not in ("nopython", "boundscheck")}
-        return numba.njit(cache=True, locals=dict(d.locals), **opts)(d.py_func)
+        return numba.njit(cache=True, nogil=True, locals=dict(d.locals), **opts)(d.py_func)
 
     for module, name in ((umap_, "fast_knn_indices"), (umap_, "smooth_knn_dist"),
                          (umap_, "compute_membership_strengths"),
@@ -137,18 +171,30 @@ def manifold_r2(X: np.ndarray, labels: np.ndarray, *, method: str = "umap", seed
 
 
 def manifold_r2_seeds(X: np.ndarray, labels: np.ndarray, *, method: str = "umap", seeds=(0, 1, 2),
-                      shuffle_seed: int | None = 0, dim: int = 3, **umap_kw) -> dict:
+                      shuffle_seed: int | None = 0, dim: int = 3, threads: int = 1, **umap_kw) -> dict:
     """`manifold_r2` averaged over UMAP seeds (PCA is deterministic: one), with the seed-to-seed spread
     (`r2_std`, the population std of the mean R²) and, on the same embeddings, the shuffled-label floor
     `r2_shuffled` (labels permuted with `shuffle_seed`; what an embedding that knows nothing of the labels
-    scores)."""
+    scores). `threads`: UMAP fits run at once (`umap_many`; the same numbers)."""
     labels = np.asarray(labels, dtype=np.float64)
     X = _check_points(X, labels)
-    seeds = (seeds[0],) if method == "pca" else tuple(seeds)
-    perm = np.random.default_rng(shuffle_seed).permutation(len(X)) if shuffle_seed is not None else None
+    if method == "pca":
+        Ys = [embed(X, method="pca", dim=dim)]
+    else:
+        Ys = umap_many([(X, s) for s in seeds], threads=threads, dim=dim, **umap_kw) if method == "umap" \
+            else [embed(X, method=method)]
+    return r2_over_embeddings(Ys, labels, shuffle_seed=shuffle_seed)
+
+
+def r2_over_embeddings(embeddings: list[np.ndarray], labels: np.ndarray, *, shuffle_seed: int | None = 0) -> dict:
+    """The numbers of `manifold_r2_seeds` from embeddings already made (one per UMAP seed) of the same points:
+    mean R², R²_x, R²_y over the embeddings, `r2_std` and (with `shuffle_seed`) the shuffled-label floor."""
+    labels = np.asarray(labels, dtype=np.float64)
+    perm = np.random.default_rng(shuffle_seed).permutation(len(labels)) if shuffle_seed is not None else None
     per, floor = [], []
-    for s in seeds:
-        Y = embed(X, method=method, dim=dim, seed=s, **umap_kw)
+    for Y in embeddings:
+        if len(Y) != len(labels):
+            raise ValueError(f"{len(labels)} labels for an embedding of {len(Y)} points")
         one = {}
         for name, col in (("r2_x", 0), ("r2_y", 1)):
             ok = np.isfinite(labels[:, col])
