@@ -114,12 +114,14 @@ def _shape(cfg: RunConfig) -> tuple:
             t.eval_layers, t.channels_last, t.amp, t.compile, t.device)
 
 
-def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict) -> float:
+def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict, threads: int = 1) -> float:
     """Seconds `analyze_run` (with the sweep's `analyze` options) spends on one snapshot of this shape, timed on a
-    benchmark snapshot's arrays: the R² of the layer, its image-driven part and its label-only response by each
-    method over the UMAP seeds, the spectrum and the rescoring (the grid probe and topology, run once per run,
-    are not counted). A first small fit loads (or compiles) the UMAP kernels, untimed."""
+    benchmark snapshot's arrays as the analysis runs them (`threads` UMAP fits at once, BLAS on one thread): the
+    R² of the layer, its image-driven part and its label-only response by each method over the UMAP seeds, the
+    spectrum and the rescoring (the grid probe and topology, run once per run, are not counted). A first small
+    fit loads (or compiles) the UMAP kernels, untimed."""
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from .analysis.controls import image_part
     from .analysis.dimension import spectrum
@@ -131,17 +133,17 @@ def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict) -> float:
     if f"act_{layer}" not in arrays:
         return 0.0
     X, labels = arrays[f"act_{layer}"].astype(np.float64), arrays["labels"].astype(np.float64)
-    _r2_columns(X[:30], labels[:30], methods, seeds[:1], "r2", 0)  # warm-up: the kernels
-    t0 = time.perf_counter()
-    clouds = [X]
-    if f"lab_{layer}" in arrays:
-        lab = arrays[f"lab_{layer}"].astype(np.float64)
-        clouds += [image_part(X, lab), lab]
-    for c in clouds:
-        _r2_columns(c, labels, methods, seeds, "r2", 0)
-    spectrum(X)
-    predict_labels(arrays["images"], arrays["kinds"], cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))
-    return time.perf_counter() - t0
+    with threadpool_limits(limits=1, user_api="blas"):
+        _r2_columns({"r2": (X[:30], 0)}, labels[:30], methods, seeds[:1])  # warm-up: the kernels
+        t0 = time.perf_counter()
+        clouds = {"r2": (X, 0)}
+        if f"lab_{layer}" in arrays:
+            lab = arrays[f"lab_{layer}"].astype(np.float64)
+            clouds |= {"r2_image": (image_part(X, lab), None), "r2_label": (lab, None)}
+        _r2_columns(clouds, labels, methods, seeds, threads)
+        spectrum(X)
+        predict_labels(arrays["images"], arrays["kinds"], cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))
+        return time.perf_counter() - t0
 
 
 def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, cache: dict | None = None,
@@ -182,13 +184,15 @@ def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, c
             cache[key] = timing
     timing = dict(cache[key] if cache is not None else timing)
     arrays = timing.pop("arrays")
-    akey = (key, repr(sorted((analyze or {}).items())))
+    akey = (key, repr(sorted((analyze or {}).items())), torch.get_num_threads())
     if analyze is None:
         timing["sec_analysis_per_snapshot"] = 0.0
     elif cache is not None and akey in cache:
         timing["sec_analysis_per_snapshot"] = cache[akey]
     else:
-        timing["sec_analysis_per_snapshot"] = analysis_seconds(cfg, arrays, analyze)
+        # the analysis runs at the worker's threads (plan.py sets torch's to them on a CPU)
+        threads = int(analyze.get("threads") or (torch.get_num_threads() if dev.type == "cpu" else 1))
+        timing["sec_analysis_per_snapshot"] = analysis_seconds(cfg, arrays, analyze, threads=threads)
         if cache is not None:
             cache[akey] = timing["sec_analysis_per_snapshot"]
     steps, snaps = max(cfg.train.steps - start, 0), snapshots_of(cfg, start)
