@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import types
 import warnings
 
 import numpy as np
@@ -130,7 +131,12 @@ def _cache_umap_kernels() -> None:
 
     def cached(d):
         opts = {k: v for k, v in d.targetoptions.items() if k not in ("nopython", "boundscheck")}
-        return numba.njit(cache=True, nogil=True, locals=dict(d.locals), **opts)(d.py_func)
+        # numba's on-disk cache is keyed by the function's qualified name and signature, not by options such as
+        # nogil: under its own name, so that a copy cached without nogil (an earlier version) is never loaded
+        f = d.py_func
+        g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+        g.__qualname__, g.__module__, g.__doc__ = f"{f.__qualname__}_nogil", f.__module__, f.__doc__
+        return numba.njit(cache=True, nogil=True, locals=dict(d.locals), **opts)(g)
 
     for module, name in ((umap_, "fast_knn_indices"), (umap_, "smooth_knn_dist"),
                          (umap_, "compute_membership_strengths"),
