@@ -4,6 +4,8 @@ from records/NAME alone.
 
     python scripts/confirm-curves.py records/p1-imbalance data.increment_y docs/img/confirm-p1-imbalance.png \
         acc_x_detectable="x accuracy" acc_y_detectable="y accuracy"
+
+A GROUP no run has (e.g. `none`) draws every seed in one panel.
 """
 
 import gzip
@@ -35,10 +37,11 @@ def main() -> None:
                 pts = [(r["step"], r[col]) for r in rs if r.get(col) is not None]
                 ax.plot(*zip(*pts), style, color=colour, lw=1.2,
                         label=f"{label}, seed {rs[0].get('seed', name.rsplit('=', 1)[-1])}")
-        ax.set_title(f"{group} = {json.loads(point)}", fontsize=9)
+        ax.set_title(f"{group} = {json.loads(point)}" if len(points) > 1 or json.loads(point) is not None
+                     else folder.rstrip("/").rsplit("/", 1)[-1] + f": {len(named)} seeds", fontsize=9)
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel(", ".join(label for _, label in cols))
+    axes[0, 0].set_ylabel(cols[0][1] if len(cols) == 1 else "value (line style: legend)")
     axes[0, -1].legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

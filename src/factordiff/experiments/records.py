@@ -238,7 +238,8 @@ def verdict_table(root: Path = RECORDS) -> str:
             stat = (f"{c['rule']}: {c['mean']:.2f} [{c['lo']:.2f}, {c['hi']:.2f}] ({c['level']:.0%}, {c['n']} "
                     f"seeds) vs {c['effect']:g}")
         else:
-            stat = f"{v['statistic']} = {v['value']}"
+            value = v["value"]
+            stat = f"{v['statistic']} = {f'{value:.3g}' if isinstance(value, float) else value}"
         p = adjusted.get(key, float("nan"))
         label = f"{kind}, design v{version}" if version else kind
         folder_name = key.split("#")[0]
