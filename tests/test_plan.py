@@ -96,3 +96,44 @@ def test_the_plan_counts_analysis_and_start_up(tmp_path):
     assert run["analysis_s"] == pytest.approx(3 * run["sec_analysis_per_snapshot"])  # 0, 10, 20
     assert run["total_s"] == pytest.approx(run["train_s"] + run["snapshot_s"] + run["analysis_s"] + run["startup_s"])
     assert "analysis" in plan_mod.describe(analysed)[-1] and "start-up" in plan_mod.describe(analysed)[-1]
+
+
+def test_a_plan_far_over_the_limit_is_refused_by_the_training_floor_before_the_full_estimate(tmp_path, monkeypatch):
+    """The floor (one small plain step, scaled to the batch and the steps, counted 2× faster) refuses a plan far
+    over the limit without the full estimate (minutes at the paper scale on a CPU); a plan within FLOOR_MARGIN of
+    the limit goes on to the full estimate, which decides."""
+    import factordiff.tune as tune
+
+    cfg = tiny(4000)
+    todo = [("r", cfg, tmp_path / "r")]
+    floor = plan_mod.training_floor(todo)  # the real network's step
+    assert floor["steps"] == 4000 and floor["sec_per_step"] > 0
+    assert floor["wall_s"] == pytest.approx(floor["sec_per_step"] * 4000 / plan_mod.FLOOR_SPEEDUP)
+    timed = []
+
+    def fake_timer(c, dev):  # 0.25 s per step on the batch it was given
+        timed.append(c.train.batch_size)
+        return lambda k: 0.25 * k
+
+    with monkeypatch.context() as m:
+        m.setattr(tune, "step_timer", fake_timer)
+        two = plan_mod.training_floor(todo * 2, jobs=2)
+    batch = cfg.train.batch_size
+    assert timed == [min(batch, plan_mod.FLOOR_BATCH)]  # one network timed, on a small batch
+    assert two["sec_per_step"] == pytest.approx(0.25 * batch / min(batch, plan_mod.FLOOR_BATCH))
+    assert two["wall_s"] == pytest.approx(two["sec_per_step"] * 8000 / plan_mod.FLOOR_SPEEDUP / 2)
+
+    spec = parse_spec({"name": "t", "overrides": parse_overrides([*TINY, "train.steps=4000"]), "seeds": [0],
+                       "analyze": False})
+    asked = []
+    monkeypatch.setattr(plan_mod, "plan", lambda *a, **k: asked.append(1) or (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(plan_mod, "SLOW_HOURS", floor["wall_s"] / 3600 / (plan_mod.FLOOR_MARGIN * 20))
+    with pytest.raises(ConfigError, match="training alone would take"):
+        launch(spec, tmp_path / "s", log=lambda m: None)
+    assert not asked and not any((tmp_path / "s" / "runs").glob("*/checkpoints"))
+    # within the margin: the floor lets it through to the full estimate (here a stand-in that refuses)
+    monkeypatch.setattr(plan_mod, "SLOW_HOURS", floor["wall_s"] / 3600)
+    with pytest.raises(AssertionError):
+        launch(spec, tmp_path / "s", log=lambda m: None)
+    assert asked
+    plan_mod.check_floor({**floor, "wall_s": 1e12}, allow_slow=True)  # --allow-slow: never refused

@@ -87,10 +87,12 @@ def cmd_percolation(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .plan import check_budget, describe, plan
+    from .plan import check_budget, check_floor, describe, plan, training_floor
     from .train import train
 
     cfg = resolve_run_config(args.items, args.preset)
+    if not args.dry_run and not args.allow_slow:  # refused in seconds when even its training cannot fit
+        check_floor(training_floor([(args.run_dir.name, cfg, args.run_dir)]), allow_slow=False)
     est = plan([(args.run_dir.name, cfg, args.run_dir)])
     for line in describe(est) if args.dry_run else describe(est, limit=0):
         print(line)

@@ -114,6 +114,63 @@ def describe(p: dict, limit: int = 12) -> list[str]:
     return out
 
 
+FLOOR_SPEEDUP = 2.0  # the most the `auto` performance options may beat plain eager by, in the floor
+FLOOR_MARGIN = 4.0  # the floor refuses only plans this far over SLOW_HOURS; nearer ones get the full estimate
+FLOOR_BATCH = 8  # samples per timed step in the floor, scaled to the run's batch
+
+
+def training_floor(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1) -> dict | None:
+    """A quick estimate of a CPU plan's training time, before the full plan (which benchmarks the `auto` options,
+    snapshots and the analysis: minutes at the paper scale on a CPU): one plain step of the first run's network
+    on FLOOR_BATCH samples, timed after one warm-up and scaled to the run's batch, × every run's remaining steps,
+    ÷ FLOOR_SPEEDUP (the most the performance options could win; measured ≤ 1.13× on these CPUs) ÷ the runs at
+    a time; sampling, analysis and start-up left out. None when the runs are not on a CPU."""
+    import time
+
+    import torch
+
+    from .config import replace_path
+    from .evaluate import resolve_device
+    from .tune import step_timer
+
+    if not todo:
+        return None
+    name, cfg, _ = todo[0]
+    dev = resolve_device(cfg.train.device)
+    if dev.type != "cpu":
+        return None
+    batch = min(cfg.train.batch_size, FLOOR_BATCH)
+    plain = replace_path(cfg, {"train.channels_last": False, "train.amp": "none", "train.compile": False,
+                               "train.batch_size": batch})
+    t0 = time.perf_counter()
+    timer = step_timer(plain, dev)
+    timer(1)  # warm-up
+    step_s = timer(1) * cfg.train.batch_size / batch
+    steps = sum(max(c.train.steps - resume_step(d), 0) for _, c, d in todo)
+    wall = step_s * steps / FLOOR_SPEEDUP / max(1, min(jobs, len(todo)))
+    return {"sec_per_step": step_s, "steps": steps, "wall_s": wall, "measured_s": time.perf_counter() - t0,
+            "threads": torch.get_num_threads(), "run": name}
+
+
+def check_floor(floor: dict | None, *, allow_slow: bool) -> None:
+    """Refuse at once a plan whose training floor (`training_floor`) is over FLOOR_MARGIN × SLOW_HOURS, unless
+    `allow_slow`: so far over that no option or batch-size effect could bring it under; a plan nearer the limit
+    gets the full estimate, which decides (`check_budget`)."""
+    from .bench import hours
+    from .hardware import device_name
+
+    if floor is None or allow_slow or floor["wall_s"] <= FLOOR_MARGIN * SLOW_HOURS * 3600:
+        return
+    import torch
+
+    raise ConfigError("--allow-slow", False, "given to start a CPU job this long",
+                      f"its training alone would take ≈ {hours(floor['wall_s'])} or more on this CPU "
+                      f"({device_name(torch.device('cpu'))}; {floor['steps']:,} steps at ≈ "
+                      f"{floor['sec_per_step']:.3g} s/step plain, counted at {FLOOR_SPEEDUP:g}× faster; measured "
+                      f"in {floor['measured_s']:.0f} s): use a GPU (train.device=cuda, or --launcher slurm), the cpu "
+                      "scale, or pass --allow-slow to start it anyway; --dry-run shows the full plan")
+
+
 def check_budget(p: dict, *, allow_slow: bool) -> None:
     """Refuse a CPU plan estimated above SLOW_HOURS unless `allow_slow`; the message carries the estimate."""
     from .bench import hours
