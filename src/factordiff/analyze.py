@@ -27,7 +27,7 @@ from .analysis import (
     spectrum,
 )
 from .analysis.controls import image_part, label_share
-from .analysis.embed import UMAP_DEFAULTS, manifold_r2_seeds, r2_over_embeddings, umap_many
+from .analysis.embed import UMAP_DEFAULTS, r2_columns
 from .analysis.phases import control_r2, structure_r2  # noqa: F401 - re-exported (report, figures)
 from .analysis.probe import order_columns
 from .archs import get as get_arch
@@ -40,25 +40,6 @@ from .rundir import RunDir, step_of
 from .score import accuracy_words, detectable, period_of, predict_labels, reference_scores, score_predictions
 
 METHODS = ("pca", "umap")
-
-
-def _r2_columns(clouds: dict, labels: np.ndarray, methods, seeds, threads: int = 1) -> dict:
-    """R² columns of several clouds of the same points: {prefix: (points, shuffle seed or None)} → columns
-    `{prefix}_{method}`, `{prefix}_x_{method}`, …; every cloud's UMAP fits at once, `threads` at a time."""
-    out = {}
-    fits = {}
-    if "umap" in methods:
-        jobs = [(X, s) for X, _ in clouds.values() for s in seeds]
-        made = iter(umap_many(jobs, threads=threads))
-        fits = {prefix: [next(made) for _ in seeds] for prefix in clouds}
-    for prefix, (X, shuffle) in clouds.items():
-        for m in methods:
-            if m == "umap":
-                r = r2_over_embeddings(fits[prefix], labels, shuffle_seed=shuffle)
-            else:
-                r = manifold_r2_seeds(X, labels, method=m, seeds=seeds, shuffle_seed=shuffle)
-            out |= {f"{k.replace('r2', prefix, 1)}_{m}": v for k, v in r.items()}
-    return out
 
 
 def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS, topology: bool = False,
@@ -102,7 +83,7 @@ def analyze_snapshot(path: Path, cfg: RunConfig, layer: str, *, methods=METHODS,
         X_lab = X_lab.astype(np.float64)
         img = image_part(X, X_lab)
         clouds |= {"r2_image": (img, None), "r2_label": (X_lab, None)}
-    row |= _r2_columns(clouds, labels, methods, seeds, threads)
+    row |= r2_columns(clouds, labels, methods, seeds, threads)
     if X_lab is not None:
         row |= {"label_share": label_share(X, X_lab), "pr_image": participation_ratio(img),
                 "pr_label": participation_ratio(X_lab)}

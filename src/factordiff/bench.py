@@ -125,7 +125,8 @@ def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict, threads: int =
 
     from .analysis.controls import image_part
     from .analysis.dimension import spectrum
-    from .analyze import METHODS, _r2_columns
+    from .analysis.embed import r2_columns
+    from .analyze import METHODS
     from .score import period_of, predict_labels
 
     layer, methods = analyze.get("layer", "layer4"), tuple(analyze.get("methods", METHODS))
@@ -134,13 +135,13 @@ def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict, threads: int =
         return 0.0
     X, labels = arrays[f"act_{layer}"].astype(np.float64), arrays["labels"].astype(np.float64)
     with threadpool_limits(limits=1, user_api="blas"):
-        _r2_columns({"r2": (X[:30], 0)}, labels[:30], methods, seeds[:1])  # warm-up: the kernels
+        r2_columns({"r2": (X[:30], 0)}, labels[:30], methods, seeds[:1])  # warm-up: the kernels
         t0 = time.perf_counter()
         clouds = {"r2": (X, 0)}
         if f"lab_{layer}" in arrays:
             lab = arrays[f"lab_{layer}"].astype(np.float64)
             clouds |= {"r2_image": (image_part(X, lab), None), "r2_label": (lab, None)}
-        _r2_columns(clouds, labels, methods, seeds, threads)
+        r2_columns(clouds, labels, methods, seeds, threads)
         spectrum(X)
         predict_labels(arrays["images"], arrays["kinds"], cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))
         return time.perf_counter() - t0

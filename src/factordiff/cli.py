@@ -110,8 +110,7 @@ def cmd_analyze(args) -> int:
 
     out = analyze_run(args.run, steps=args.steps, layer=args.layer, topology=args.topology, grid=args.grid,
                       grid_repeats=args.grid_repeats, seed=args.seed, umap_seeds=args.umap_seeds,
-                      methods=tuple(args.methods), threads=args.threads,
-                      scoring=parse_overrides(args.items), log=print)
+                      methods=tuple(args.methods), threads=args.threads, scoring=parse_overrides(args.items), log=print)
     print(f"phase onsets {out['summary']['onsets']}; wrote {out['path']}")
     return 0
 
@@ -290,8 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid-repeats", type=int, default=1,
                    help="samples per grid label, their layer averaged (default 1; p2-torus uses 4)")
     p.add_argument("--umap-seeds", type=int, default=3, help="UMAP seeds each R² is averaged over (default 3)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="UMAP fits at once (default: the cores this process may use; the numbers do not change)")
+    p.add_argument("--threads", type=int, help="UMAP fits at once (default: the usable cores; same numbers)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_analyze)
 

@@ -217,3 +217,23 @@ def r2_over_embeddings(embeddings: list[np.ndarray], labels: np.ndarray, *, shuf
     if perm is not None:
         out["r2_shuffled"] = float(np.nanmean(floor))
     return out
+
+
+def r2_columns(clouds: dict, labels: np.ndarray, methods, seeds, threads: int = 1) -> dict:
+    """R² columns of several clouds of the same points (`manifold_r2_seeds` each): {prefix: (points, shuffle seed
+    or None)} → columns `{prefix}_{method}`, `{prefix}_x_{method}`, …; every cloud's UMAP fits at once,
+    `threads` at a time (the same numbers as one after another)."""
+    out = {}
+    fits = {}
+    if "umap" in methods:
+        jobs = [(X, s) for X, _ in clouds.values() for s in seeds]
+        made = iter(umap_many(jobs, threads=threads))
+        fits = {prefix: [next(made) for _ in seeds] for prefix in clouds}
+    for prefix, (X, shuffle) in clouds.items():
+        for m in methods:
+            if m == "umap":
+                r = r2_over_embeddings(fits[prefix], labels, shuffle_seed=shuffle)
+            else:
+                r = manifold_r2_seeds(X, labels, method=m, seeds=seeds, shuffle_seed=shuffle)
+            out |= {f"{k.replace('r2', prefix, 1)}_{m}": v for k, v in r.items()}
+    return out
