@@ -34,9 +34,7 @@ def embed(X: np.ndarray, *, method: str = "umap", dim: int = 3, seed: int = 0, *
         Y = PCA(n_components=k, svd_solver="full").fit_transform(X)
         return np.pad(Y, ((0, 0), (0, dim - k)))
     if method == "umap":
-        _cache_umap_kernels()
-        with _quiet_umap():
-            return _umap_fit(X, dim=dim, seed=seed, **umap_kw)
+        return umap_many([(X, seed)], dim=dim, **umap_kw)[0]
     raise ValueError(f"method must be 'umap' or 'pca', got {method!r}")
 
 
@@ -184,11 +182,8 @@ def manifold_r2_seeds(X: np.ndarray, labels: np.ndarray, *, method: str = "umap"
     scores). `threads`: UMAP fits run at once (`umap_many`; the same numbers)."""
     labels = np.asarray(labels, dtype=np.float64)
     X = _check_points(X, labels)
-    if method == "pca":
-        Ys = [embed(X, method="pca", dim=dim)]
-    else:
-        Ys = umap_many([(X, s) for s in seeds], threads=threads, dim=dim, **umap_kw) if method == "umap" \
-            else [embed(X, method=method)]
+    Ys = umap_many([(X, s) for s in seeds], threads=threads, dim=dim, **umap_kw) if method == "umap" \
+        else [embed(X, method=method, dim=dim)]  # PCA is deterministic: one (another method: embed refuses it)
     return r2_over_embeddings(Ys, labels, shuffle_seed=shuffle_seed)
 
 
