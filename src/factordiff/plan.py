@@ -78,7 +78,8 @@ def plan(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1, device: str 
             est["startup_s"] = startup_seconds()
             est["total_s"] += est["startup_s"]
             rows.append({"run": run_name, "start": start, "options": name({k: getattr(cfg.train, k) for k in KEYS}),
-                         "threads": torch.get_num_threads() if dev.type == "cpu" else None, **est})
+                         "threads": torch.get_num_threads() if dev.type == "cpu" else None,
+                         "stops": cfg.train.stop_when != "never", **est})
     finally:
         torch.set_num_threads(threads)
     total = sum(r["total_s"] for r in rows)
@@ -111,6 +112,10 @@ def describe(p: dict, limit: int = 12) -> list[str]:
                   else "")
                + ("; checkpoints, the grid probe and topology not counted" if p.get("analysis_s") else
                   "; checkpoints not counted"))
+    stops = sum(bool(r.get("stops")) for r in p["runs"])
+    if stops:  # a stopping rule ends a run when its evidence says so, which no benchmark can know in advance
+        out.append(f"  at most: {stops} of {len(p['runs'])} runs carry a stopping rule (train.stop_when) and are "
+                   "counted to their full steps; they end sooner once it is met")
     return out
 
 
