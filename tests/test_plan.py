@@ -85,8 +85,8 @@ def test_runs_sharing_one_gpu_are_not_planned_as_parallel(tmp_path, monkeypatch)
     est = plan_mod.plan([(n, tiny(4), tmp_path / n) for n in "abcd"], jobs=4, device="cpu")
     assert est["parallel"] == 4 and est["wall_s"] == 5
     assert not any("stopping rule" in line for line in plan_mod.describe(est))
-    stopping = plan_mod.plan([("a", tiny(4, "train.stop_when=learned"), tmp_path / "a"), ("b", tiny(4), tmp_path / "b")],
-                             jobs=2, device="cpu")  # counted to its full steps, and said to be an upper bound
+    todo = [("a", tiny(4, "train.stop_when=learned"), tmp_path / "a"), ("b", tiny(4), tmp_path / "b")]
+    stopping = plan_mod.plan(todo, jobs=2, device="cpu")  # counted to its full steps, and said to be an upper bound
     assert stopping["total_s"] == 10 and "at most: 1 of 2 runs carry a stopping rule" in plan_mod.describe(stopping)[-1]
 
 
