@@ -22,6 +22,11 @@ grep -m1 "model name" /proc/cpuinfo; grep -m1 -E "^cpu family|^model\s" /proc/cp
 grep -m1 -o -E "avx512[a-z_0-9]*|avx2" /proc/cpuinfo | sort -u | tr '\n' ' '; echo
 echo "before $(git -C "$out/old" log --oneline -1)"; echo "after  $(git log --oneline -1)"
 echo "$exp, seeds ${seeds[*]}, two at a time"
+plan() { "$@" --dry-run 2>&1 | grep -E "^estimate|at most" || true; }
+echo "plan before:"; plan env PYTHONPATH="$out/old/src" python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" \
+    --jobs 2 --out "$out/before"
+echo "plan after:"; plan python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" --jobs 2 --out "$out/after" \
+    train.stop_when=learned
 timed() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$(echo "$t1 - $t0" | bc)"; }
 s=$(timed env PYTHONPATH="$out/old/src" python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" --jobs 2 \
     --out "$out/before" > "$out/before.log" 2>&1)
