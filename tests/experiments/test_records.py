@@ -12,7 +12,7 @@ from synthetic import CASES
 from factordiff.cli import main
 from factordiff.errors import ConfigError
 from factordiff.experiments import EXPERIMENTS
-from factordiff.experiments.design import check_frozen, design_hash, freeze, read_lock
+from factordiff.experiments.design import SETTINGS, check_frozen, design_hash, design_settings, freeze, read_lock
 from factordiff.experiments.records import rejudge, stored, verdict_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,29 @@ def test_a_changed_frozen_design_without_a_new_version_fails(tmp_path):
     assert json.loads(path.read_text())["p2-rim"] == {"1": lock["p2-rim"]["1"], "2": design_hash(v2)}
     with pytest.raises(ConfigError, match="changed since it was frozen"):
         freeze({"p2-rim": wider}, path)
+
+
+def test_a_preset_or_default_changed_under_a_frozen_design_fails(tmp_path, monkeypatch):
+    """The hash covers the spec as written, which names presets; the stored settings cover what the presets and
+    every config default resolve to. Changing the cpu preset's snapshot interval changes no frozen hash but every
+    frozen design's runs: it is caught, naming the setting; a newly added option is not drift."""
+    import factordiff.presets as presets
+
+    lock, settings = read_lock(), read_lock(SETTINGS)
+    assert settings["p2-rim"]["1"] == design_settings(EXPERIMENTS["p2-rim"])
+    cpu = dict(presets.PRESETS["cpu"])
+    monkeypatch.setitem(presets.PRESETS, "cpu", {**cpu, "train.snapshot_every": cpu["train.snapshot_every"] * 2})
+    problems = check_frozen({"p2-rim": EXPERIMENTS["p2-rim"]}, lock, settings)
+    assert design_hash(EXPERIMENTS["p2-rim"]) == lock["p2-rim"]["1"]  # the hash alone does not see it
+    assert len(problems) == 1 and "other settings" in problems[0] and "train.snapshot_every" in problems[0]
+    path = tmp_path / "lock.json"
+    path.write_text(json.dumps(lock))
+    (tmp_path / SETTINGS.name).write_text(json.dumps(settings))
+    with pytest.raises(ConfigError, match="other settings"):
+        freeze({"p2-rim": EXPERIMENTS["p2-rim"]}, path)
+    monkeypatch.setitem(presets.PRESETS, "cpu", cpu)
+    newer = {"p2-rim": {"1": {k: v for k, v in settings["p2-rim"]["1"].items() if k != "train.stop_when"}}}
+    assert check_frozen({"p2-rim": EXPERIMENTS["p2-rim"]}, lock, newer) == []  # an option added since: not drift
 
 
 def test_confirm_runs_the_frozen_design_on_fresh_seeds_and_refuses_changes(tmp_path):

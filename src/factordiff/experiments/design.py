@@ -16,6 +16,9 @@ from types import ModuleType
 from ..errors import ConfigError
 
 LOCK = Path(__file__).with_name("designs.lock.json")
+# each frozen version's resolved run settings (presets, overrides and every config default, as dotted keys): the
+# hash covers the spec as written, which names its presets; this covers what they and the defaults set
+SETTINGS = Path(__file__).with_name("designs.settings.json")
 # exploration used seeds 0–5; confirmation draws from here on, so no confirmatory seed was ever looked at
 CONFIRM_SEED_BASE = 100
 
@@ -83,14 +86,46 @@ def judge_version(exp) -> str:
     return hashlib.sha256(src.encode()).hexdigest()[:16]
 
 
+def design_settings(exp) -> dict:
+    """The settings every run of the design's cpu sweep trains with, as {dotted.key: value}: its presets, then its
+    overrides, over every config default; the grid's own keys and the seed (which vary by run) left out."""
+    from ..config import RunConfig
+    from ..dictcfg import replace_path, to_dict
+    from ..presets import preset
+
+    spec = exp.specs["cpu"]
+    cfg = preset(list(spec["presets"])) if spec.get("presets") else RunConfig()
+    cfg = replace_path(cfg, spec.get("overrides", {}))
+    varying = {k for g in spec.get("grid", {}) for k in g.split(",")} | {"seed"}
+
+    def flat(d: dict, prefix: str = "") -> dict:
+        out = {}
+        for k, v in d.items():
+            out |= flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v}
+        return out
+
+    return {k: v for k, v in flat(to_dict(cfg)).items() if k not in varying}
+
+
+def settings_drift(frozen: dict, now: dict) -> list[str]:
+    """What a frozen version's runs would now train with differently: 'key: frozen → now' for every setting whose
+    value changed or that no longer exists. A setting added since (a new option) is not drift: its default is the
+    behaviour the frozen runs had, which a test of that option shows."""
+    return [f"{k}: {v!r} → {now[k]!r}" if k in now else f"{k}: {v!r} → (no longer a setting)"
+            for k, v in sorted(frozen.items()) if k not in now or now[k] != v]
+
+
 def read_lock(path: Path = LOCK) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def check_frozen(experiments: dict, lock: dict | None = None) -> list[str]:
-    """Problems with the frozen designs: an experiment without a design, a version never frozen, or a frozen
-    version whose hash changed (a design changed without a new version). [] when every design is as frozen."""
+def check_frozen(experiments: dict, lock: dict | None = None, settings: dict | None = None) -> list[str]:
+    """Problems with the frozen designs: an experiment without a design, a version never frozen, a frozen version
+    whose hash changed (a design changed without a new version), or one whose runs would now train with other
+    settings than when it was frozen (a preset or a config default changed under it). [] when every design is as
+    frozen."""
     lock = read_lock() if lock is None else lock
+    settings = read_lock(SETTINGS) if settings is None else settings
     out = []
     for name, exp in experiments.items():
         if exp.design is None:
@@ -104,23 +139,42 @@ def check_frozen(experiments: dict, lock: dict | None = None) -> list[str]:
             out.append(f"{name}: design v{exp.design.version} changed since it was frozen ({frozen} → {h}); a "
                        f"changed design needs a new version (DESIGN.version = {exp.design.version + 1}), and "
                        "its old records stay, labelled with the old one")
+        else:
+            drift = settings_drift(settings.get(name, {}).get(str(exp.design.version), {}), design_settings(exp))
+            if drift:
+                out.append(f"{name}: design v{exp.design.version}'s runs would train with other settings than when "
+                           f"it was frozen ({'; '.join(drift[:5])}{' …' if len(drift) > 5 else ''}): a preset or a "
+                           "config default changed under a frozen design; restore it, or give the experiment a new "
+                           "design version that sets what it needs in its own overrides")
     return out
 
 
-def freeze(experiments: dict, path: Path = LOCK) -> list[str]:
-    """Add every design version not yet in the lock file (never overwrites a frozen one: that is refused, naming
-    it). Returns what was frozen."""
+def freeze(experiments: dict, path: Path = LOCK, settings_path: Path | None = None) -> list[str]:
+    """Add every design version not yet in the lock file, with its resolved settings beside it (never overwrites
+    a frozen one: that is refused, naming it; a frozen version without stored settings gets today's, which its
+    unchanged hash vouches for only as far as the presets and defaults did not change since). Returns what was
+    frozen."""
     from ..io import atomic_write_json
 
-    lock = read_lock(path)
-    changed = [p for p in check_frozen(experiments, lock) if "changed since it was frozen" in p]
+    settings_path = path.with_name(SETTINGS.name) if settings_path is None else settings_path
+    lock, settings = read_lock(path), read_lock(settings_path)
+    changed = [p for p in check_frozen(experiments, lock, settings)
+               if "changed since it was frozen" in p or "other settings" in p]
     if changed:
         raise ConfigError("DESIGN.version", "; ".join(changed), "a new version for a changed design")
-    added = []
+    added, stored = [], False
     for name, exp in experiments.items():
-        if exp.design is not None and str(exp.design.version) not in lock.get(name, {}):
-            lock.setdefault(name, {})[str(exp.design.version)] = design_hash(exp)
-            added.append(f"{name} v{exp.design.version}")
+        if exp.design is None:
+            continue
+        v = str(exp.design.version)
+        if v not in lock.get(name, {}):
+            lock.setdefault(name, {})[v] = design_hash(exp)
+            added.append(f"{name} v{v}")
+        if v not in settings.get(name, {}):
+            settings.setdefault(name, {})[v] = design_settings(exp)
+            stored = True
     if added:
         atomic_write_json(path, {k: lock[k] for k in sorted(lock)})
+    if stored:
+        atomic_write_json(settings_path, {k: settings[k] for k in sorted(settings)})
     return added
