@@ -13,15 +13,16 @@ git worktree add -f --detach "$out/old" "$before" -q
 trap 'git worktree remove --force "$out/old"' EXIT
 grep -m1 "model name" /proc/cpuinfo; grep -m1 -o -E "avx512[a-z_0-9]*|avx2" /proc/cpuinfo | sort -u | tr '\n' ' '; echo
 echo "before $(git -C "$out/old" log --oneline -1)"; echo "after  $(git log --oneline -1)"
-timed() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$(echo "$t1 - $t0" | bc)"; }
-s=$(timed env PYTHONPATH="$out/old/src" python -m factordiff demo --out "$out/before" > "$out/before.log" 2>&1)
+# timed LOG COMMAND…: the command's output to LOG, its wall seconds to stdout
+timed() { local log=$1 t0 t1; shift; t0=$(date +%s.%N); "$@" > "$log" 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+s=$(timed "$out/before.log" env PYTHONPATH="$out/old/src" python -m factordiff demo --out "$out/before")
 echo "demo before: $s s"
-s=$(timed python -m factordiff demo --out "$out/after" > "$out/after.log" 2>&1)
+s=$(timed "$out/after.log" python -m factordiff demo --out "$out/after")
 echo "demo after: $s s"
 for v in before after; do cp -r "$out/after" "$out/an-$v"; rm -f "$out/an-$v/analysis.jsonl"; done
-s=$(timed env PYTHONPATH="$out/old/src" python -m factordiff analyze "$out/an-before" > "$out/an-before.log" 2>&1)
+s=$(timed "$out/an-before.log" env PYTHONPATH="$out/old/src" python -m factordiff analyze "$out/an-before")
 echo "analyze before: $s s"
-s=$(timed python -m factordiff analyze "$out/an-after" > "$out/an-after.log" 2>&1)
+s=$(timed "$out/an-after.log" python -m factordiff analyze "$out/an-after")
 echo "analyze after: $s s"
 python - "$out" <<'PY'
 import json, math, sys

@@ -27,12 +27,13 @@ echo "plan before:"; plan env PYTHONPATH="$out/old/src" python -m factordiff rep
     --jobs 2 --out "$out/before"
 echo "plan after:"; plan python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" --jobs 2 --out "$out/after" \
     train.stop_when=learned
-timed() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$(echo "$t1 - $t0" | bc)"; }
-s=$(timed env PYTHONPATH="$out/old/src" python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" --jobs 2 \
-    --out "$out/before" > "$out/before.log" 2>&1)
+# timed LOG COMMAND…: the command's output to LOG, its wall seconds to stdout
+timed() { local log=$1 t0 t1; shift; t0=$(date +%s.%N); "$@" > "$log" 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+s=$(timed "$out/before.log" env PYTHONPATH="$out/old/src" python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" --jobs 2 \
+    --out "$out/before")
 echo "reproduce before: $s s"
-s=$(timed python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" --jobs 2 --out "$out/after" \
-    train.stop_when=learned > "$out/after.log" 2>&1)
+s=$(timed "$out/after.log" python -m factordiff reproduce "$exp" --seeds "${seeds[@]}" --jobs 2 --out "$out/after" \
+    train.stop_when=learned)
 echo "reproduce after (train.stop_when=learned): $s s"
 python - "$out" <<'PY'
 import json, sys

@@ -239,6 +239,8 @@ def verdict_table(root: Path = RECORDS) -> str:
                     f"seeds) vs {c['effect']:g}")
         else:
             value = v["value"]
+            if isinstance(value, str):  # readings without details ("1,2,1; 1,1,0"); the record keeps them
+                value = re.sub(r"\s*\([^()]*\)", "", value) or "–"
             stat = f"{v['statistic']} = {f'{value:.3g}' if isinstance(value, float) else value}"
         p = adjusted.get(key, float("nan"))
         label = f"{kind}, design v{version}" if version else kind
