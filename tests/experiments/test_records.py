@@ -13,7 +13,7 @@ from factordiff.cli import main
 from factordiff.errors import ConfigError
 from factordiff.experiments import EXPERIMENTS
 from factordiff.experiments.design import SETTINGS, check_frozen, design_hash, design_settings, freeze, read_lock
-from factordiff.experiments.records import rejudge, stored, verdict_table
+from factordiff.experiments.records import VERDICTS_PAGE, rejudge, stored, summary_table, verdict_table
 
 ROOT = Path(__file__).resolve().parents[2]
 rp = importlib.import_module("factordiff.experiments.reproduce")  # the module (the package exports a function)
@@ -141,9 +141,9 @@ def test_the_verdict_table_shows_confirmatory_records_with_holm(tmp_path, monkey
 
 
 def test_readme_verdict_table_is_generated_from_records():
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- verdicts -->\n", 1)[1].split("\n<!-- /verdicts -->", 1)[0]
-    assert block == verdict_table(ROOT / "records"), \
+    page = (ROOT / VERDICTS_PAGE).read_text()
+    block = page.split("<!-- verdicts -->\n", 1)[1].split("\n<!-- /verdicts -->", 1)[0]
+    assert block == verdict_table(ROOT / "records", base="../../"), \
         "README's verdict table is stale: python -c 'from factordiff.experiments.records import update_readme; " \
         "update_readme()'"
 
@@ -164,6 +164,9 @@ def test_update_readme_regenerates_both_blocks(tmp_path):
     assert update_readme(readme, tmp_path / "records") and not update_readme(readme, tmp_path / "records")
     text = readme.read_text()
     assert "STALE" not in text and "not yet recorded" in text and "| `p2-rim` | P2 Fig 10 |" in text
+    assert summary_table(tmp_path / "records") in text and (tmp_path / VERDICTS_PAGE).is_file()
+    readme_block = (ROOT / "README.md").read_text().split("<!-- verdicts -->\n", 1)[1].split("\n<!-- /verdicts", 1)[0]
+    assert readme_block == summary_table(ROOT / "records")  # the README's glance, from the records
     readme.write_text("# no markers\n")
     with pytest.raises(ConfigError, match="markers"):
         update_readme(readme, tmp_path / "records")

@@ -192,7 +192,17 @@ def update_readme(readme: Path = Path("README.md"), root: Path = RECORDS) -> boo
 
     text = Path(readme).read_text()
     new = text
-    for tag, body in (("verdicts", verdict_table(root)), ("experiments", readme_table())):
+    page = Path(readme).parent / VERDICTS_PAGE
+    full = ("# Every verdict\n\nGenerated from records/ (`python -c 'from factordiff.experiments.records import "
+            "update_readme; update_readme()'`); the README shows one row per experiment.\n\n<!-- verdicts -->\n"
+            + verdict_table(root, base="../../") + "\n<!-- /verdicts -->\n")
+    if not page.is_file() or page.read_text() != full:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(page, full)
+        changed = True
+    else:
+        changed = False
+    for tag, body in (("verdicts", summary_table(root)), ("experiments", readme_table())):
         start, end = f"<!-- {tag} -->\n", f"\n<!-- /{tag} -->"
         if start not in new or end not in new:
             raise ConfigError("README", str(readme), f"<!-- {tag} --> … <!-- /{tag} --> markers")
@@ -200,10 +210,10 @@ def update_readme(readme: Path = Path("README.md"), root: Path = RECORDS) -> boo
         new = head + start + body + end + rest.split(end, 1)[1]
     if new != text:
         atomic_write_text(readme, new)
-    return new != text
+    return changed or new != text
 
 
-def verdict_table(root: Path = RECORDS) -> str:
+def verdict_table(root: Path = RECORDS, base: str = "") -> str:
     """The README's verdict table: one row per verdict of every current record (a record superseded by a newer
     design version's, kept as NAME-vK, is listed under the table, not in it), confirmatory first, with its interval,
     level and effect size, and the Holm-adjusted p over the confirmatory family (every verdict shown whose decision
@@ -246,14 +256,40 @@ def verdict_table(root: Path = RECORDS) -> str:
         label = f"{kind}, design v{version}" if version else kind
         folder_name = key.split("#")[0]
         page = Path(root).parent / "docs" / "results" / f"{folder_name}.md"  # the record's results page, if written
-        read = f" · [reading](docs/results/{folder_name}.md)" if page.is_file() else ""
+        read = f" · [reading]({base}docs/results/{folder_name}.md)" if page.is_file() else ""
         lines.append(f"| `{name}` | {v['claim']} | {MARK[v['outcome']]} {v['outcome']} | {stat.replace('|', '∣')} | "
-                     f"{'–' if not math.isfinite(p) else f'{p:.3g}'} | [{label}](records/{folder_name}/){read} |")
+                     f"{'–' if not math.isfinite(p) else f'{p:.3g}'} | [{label}]({base}records/{folder_name}/){read} |")
     for name in EXPERIMENTS:
         if name not in have:
             lines.append(f"| `{name}` | {EXPERIMENTS[name].claim} | not yet recorded under these rules | – | – | "
                          f"`factordiff reproduce {name} --confirm` |")
     if superseded:
         lines += ["", "Records of earlier design versions, superseded above and still re-judged by CI: " + ", ".join(
-            f"[{f.name}](records/{f.name}/)" for f in superseded) + "."]
+            f"[{f.name}]({base}records/{f.name}/)" for f in superseded) + "."]
     return "\n".join(lines)
+
+
+VERDICTS_PAGE = "docs/results/verdicts.md"  # every verdict, generated beside the README (links from two levels down)
+
+
+def summary_table(root: Path = RECORDS) -> str:
+    """The README's results at a glance: one row per experiment, its current record's verdicts counted by outcome,
+    with the full table (every verdict, interval and Holm p) on VERDICTS_PAGE."""
+    from .registry import EXPERIMENTS
+
+    folders = {f.name: f for f in stored(root)}
+    lines = ["| experiment | claim | verdicts | record |", "|---|---|---|---|"]
+    for name, exp in EXPERIMENTS.items():
+        if name not in folders:
+            lines.append(f"| `{name}` | {exp.claim} | not yet recorded under these rules | "
+                         f"`factordiff reproduce {name} --confirm` |")
+            continue
+        r = json.loads((folders[name] / "record.json").read_text())
+        outcomes = [v["outcome"] for v in json.loads((folders[name] / "verdicts.json").read_text())]
+        counts = ", ".join(f"{MARK[o]} {outcomes.count(o)} {o}" for o in dict.fromkeys(outcomes))
+        page = Path(root).parent / "docs" / "results" / f"{name}.md"
+        read = f" · [reading](docs/results/{name}.md)" if page.is_file() else ""
+        lines.append(f"| `{name}` | {exp.claim} | {counts} | [{r.get('kind', 'exploratory')}, design "
+                     f"v{r.get('design_version')}](records/{name}/){read} |")
+    return "\n".join(lines + ["", f"Every verdict with its statistic, interval and Holm-adjusted p: "
+                                   f"[{VERDICTS_PAGE}]({VERDICTS_PAGE})."])
