@@ -12,6 +12,7 @@ line cut by a crash. A run directory (EDM's one-folder-per-run, with its options
     probes/grid_step_*.npz the grid probe of the factorization analysis
     grid_accuracy.json     accuracy of the final model over the whole 2D label grid (cached)
     status.json            a sweep worker's state: pending → running → done | failed | interrupted
+    cores.json             the threads the local pool lets a running run take now (raised when a partner ends)
     figures/, report.html  `factordiff report`
 """
 
@@ -30,8 +31,8 @@ from .io import read_jsonl
 # Every file name of a run directory and of a sweep directory, in one place: RunDir(p).<key> is p / <name>.
 RUN_FILES = {"config": "config.yaml", "metrics": "metrics.jsonl", "snapshots": "snapshots",
              "checkpoints": "checkpoints", "analysis": "analysis.jsonl", "probes": "probes",
-             "grid_accuracy": "grid_accuracy.json", "status": "status.json", "figures": "figures",
-             "report": "report.html", "samples": "samples"}
+             "grid_accuracy": "grid_accuracy.json", "status": "status.json", "cores": "cores.json",
+             "figures": "figures", "report": "report.html", "samples": "samples"}
 SWEEP_FILES = {"spec": "sweep.json", "results": "results.csv", "verdicts": "verdicts.json", "figures": "figures",
                "report": "report.html", "measured": "measured.json", "slurm": "slurm"}
 METRICS_REBUILD = ("metrics.jsonl is training's own log and no command rebuilds it: remove the damaged line by "

@@ -33,11 +33,11 @@ from typing import Any
 
 from .config import ConfigError, RunConfig, parse_yaml, replace_path, to_dict
 from .errors import FactordiffError, Preempted, RunLocked
-from .io import atomic_write_text
+from .io import atomic_write_text, lock_free
 from .presets import PRESETS, preset
 from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
 from .slurm import launch_slurm
-from .worker import STOPPED, run_one, run_status, write_status  # noqa: F401 - re-exported
+from .worker import STOPPED, run_one, run_status, share_freed_cores, write_status  # noqa: F401 - re-exported
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 ANALYZE_KEYS = {"grid", "grid_repeats", "topology", "methods", "layer", "umap_seeds"}
@@ -315,6 +315,9 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
     threads = max(1, cores // jobs)
     failed = 0
     dirs = {name: run_dir for name, _cfg, run_dir in todo}
+    for run_dir in dirs.values():  # an earlier launch's share: each run starts on this launch's `threads`
+        if lock_free(run_dir):
+            RunDir(run_dir).cores.unlink(missing_ok=True)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool, \
             _stop_workers_on_signal(pool):
         futures = {pool.submit(run_one, to_dict(cfg), str(run_dir), spec.analyze, threads): name
@@ -332,6 +335,9 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
                     else f"{name}: done at step {out['step']}")
                 if on_done is not None and not out.get("busy"):
                     _call_on_done(on_done, futures[fut], dirs[futures[fut]], log)
+                left = [dirs[futures[f]] for f in futures if not f.done()]
+                if 0 < len(left) < jobs:
+                    share_freed_cores(left, cores, log)
             except Preempted as e:
                 failed += 1
                 log(f"{name}: interrupted ({e}); the next launch resumes it from its checkpoint")

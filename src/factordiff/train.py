@@ -128,9 +128,10 @@ def _eval_set(cfg: RunConfig, ds) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, log=print,
-          stop_on: tuple = STOP_SIGNALS) -> dict:
+          stop_on: tuple = STOP_SIGNALS, threads_now=None) -> dict:
     """Train (or resume) the run in `run_dir`; returns a summary. Raises NonFiniteError / Preempted (on one
-    of the `stop_on` signals, after a checkpoint)."""
+    of the `stop_on` signals, after a checkpoint). `threads_now` (a sweep worker's): a callable asked at every
+    logged step for the threads to use from there (the local pool raises them when a partner run ends)."""
     run = RunDir(run_dir)
     if run.path.exists() and not run.path.is_dir():
         raise ConfigError("--run-dir", str(run.path), "a directory (new or an earlier run's)",
@@ -146,7 +147,7 @@ def train(cfg: RunConfig, run_dir: str | Path, *, progress: bool | None = None, 
     cfg = settle(cfg, saved, device, log)  # `auto` options: the saved run's, else measured here (tune.py)
     run.path.mkdir(parents=True, exist_ok=True)
     with run_lock(run.path), stop_signals(stop_on) as stop, contextlib.ExitStack() as closing:
-        return _train_locked(cfg, run, ds, device, stop, progress, log, closing)
+        return _train_locked(cfg, run, ds, device, stop, progress, log, closing, threads_now)
 
 
 def _resume(run: RunDir, model, ema: EMA, opt, log, first_checkpoint: int = 1) -> int:
@@ -178,7 +179,7 @@ def _resume(run: RunDir, model, ema: EMA, opt, log, first_checkpoint: int = 1) -
     return start
 
 
-def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, closing) -> dict:
+def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, closing, threads_now=None) -> dict:
     tc = cfg.train
     debris = clean_temp_files(run.path)  # temp files of a process killed mid-write (never under a final name)
     if debris:
@@ -277,13 +278,17 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
         if step % tc.log_every == 0 or step == tc.steps:
             dt = time.perf_counter() - t_log
             metrics.append({"kind": "train", "step": step, "loss": running / n_run, "lr": tc.lr,
-                                       "sec_per_step": round(dt / n_run, 5)})
+                            "sec_per_step": round(dt / n_run, 5), "threads": torch.get_num_threads()})
             clock.steps_took(n_run, dt)
             bar.set_postfix(loss=f"{running / n_run:.4f}", left=clock.left(step))
             if not show and clock.due(step):  # no terminal (nohup, Slurm): a progress line every 10 %
                 log(f"step {step}/{tc.steps}: loss {running / n_run:.4f}, {dt / n_run:.3g} s/step, "
                     f"≈ {clock.left(step)} left (snapshots included)")
             running, n_run, t_log = 0.0, 0, time.perf_counter()
+            n = threads_now() if threads_now is not None else None
+            if n and n != torch.get_num_threads():
+                log(f"step {step}: {n} threads from here, {torch.get_num_threads()} before (a partner run ended)")
+                torch.set_num_threads(n)
     bar.close()
     if stop["signal"] is not None and (step < tc.steps or not run.snapshot(step).exists()):
         raise Preempted(f"stopped by signal {stop['signal']} at step {step}; checkpoint written, "

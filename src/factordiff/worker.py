@@ -36,6 +36,53 @@ def run_status(run_dir: Path) -> dict:
     return st
 
 
+def cores_now(run_dir: Path, default: int | None) -> int | None:
+    """The threads this run may use now: what the local pool wrote to its cores.json when a partner run ended
+    and fewer runs than workers were left (`share_freed_cores`), else `default`."""
+    try:
+        n = int(json.loads(RunDir(run_dir).cores.read_text())["threads"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+    return n if n >= 1 else default
+
+
+def _follow_cores(run_dir: Path, threads: int):
+    """For the trainer: a callable giving the threads to train with now; it also moves NumPy's BLAS along."""
+    from threadpoolctl import threadpool_limits
+
+    held = {"n": threads}
+
+    def now() -> int:
+        n = cores_now(run_dir, threads)
+        if n != held["n"]:
+            threadpool_limits(limits=n, user_api="blas")  # restored with the worker's outer limit at its end
+            held["n"] = n
+        return n
+    return now
+
+
+def share_freed_cores(run_dirs: list, cores: int, log) -> None:
+    """Fewer runs left than workers: the cores of the runs that ended go to those still running (each worker's
+    trainer reads its run's cores.json at every logged step, its analysis when it starts). Without this, the
+    last run of a two-core round trained on one thread beside an idle core (BENCHMARKS.md "A whole reproduce")."""
+    import multiprocessing as mp
+
+    ours = {p.pid for p in mp.active_children()}
+    n = max(1, cores // len(run_dirs))
+    for run_dir in run_dirs:
+        st = run_status(run_dir)
+        if st.get("state") != "running" or st.get("pid") not in ours:  # not started yet, or another sweep's
+            continue
+        path = RunDir(run_dir).cores
+        try:
+            had = json.loads(path.read_text()).get("threads")
+        except (OSError, ValueError, AttributeError):
+            had = None
+        if had != n:
+            atomic_write_json(path, {"threads": n, "why": f"{len(run_dirs)} run(s) left on {cores} cores"})
+            log(f"  {Path(run_dir).name}: {n} threads from its next logged step ({len(run_dirs)} run(s) left)")
+
+
 STOPPED: list[str] = []  # in a worker process: why a stop signal ended one of its runs
 
 
@@ -70,11 +117,14 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
                     if echo:
                         print(f"{run_dir.name}: {m}", flush=True)
 
-                summary = train(cfg, run_dir, progress=False, log=log, **({"stop_on": stop_on} if stop_on else {}))
+                summary = train(cfg, run_dir, progress=False, log=log, **({"stop_on": stop_on} if stop_on else {}),
+                                **({"threads_now": _follow_cores(run_dir, threads)} if threads else {}))
                 if analyze is not None:
                     write_status(run_dir, "running", stage="analysing", step=summary["step"])
-                    with raise_on_signals(stop_on or STOP_SIGNALS):  # stops within one library call
-                        analyze_run(run_dir, **({"threads": threads} if threads else {}) | analyze)
+                    n = cores_now(run_dir, threads)  # a partner that ended hands its core on to this analysis
+                    with raise_on_signals(stop_on or STOP_SIGNALS), \
+                            threadpool_limits(limits=n or None, user_api="blas"):  # stops within one library call
+                        analyze_run(run_dir, **({"threads": n} if n else {}) | analyze)
             except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
                 write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
                 STOPPED.append(f"{type(e).__name__}: {e}")
