@@ -99,8 +99,22 @@ def test_the_plan_counts_analysis_and_start_up(tmp_path):
     assert bare["analysis_s"] == 0 and analysed["analysis_s"] > 0 and analysed["startup_s"] > 0
     run = analysed["runs"][0]
     assert run["analysis_s"] == pytest.approx(3 * run["sec_analysis_per_snapshot"])  # 0, 10, 20
+    assert run["sec_probe"] == 0  # no grid probe, no topology
     assert run["total_s"] == pytest.approx(run["train_s"] + run["snapshot_s"] + run["analysis_s"] + run["startup_s"])
     assert "analysis" in plan_mod.describe(analysed)[-1] and "start-up" in plan_mod.describe(analysed)[-1]
+
+
+def test_the_plan_counts_the_grid_probe_and_topology_once_per_run(tmp_path):
+    """A 6 × 6 grid probe samples 36 labels × 2 repeats with the trained and the untrained network: at least that
+    many samples at the benchmark snapshot's rate; topology adds persistent homology on top; both once per run."""
+    cfg = tiny(20, "train.snapshot_every=10", "train.eval_samples=32")
+    probe = {"grid": 6, "grid_repeats": 2, "topology": "none"}
+    sampled = plan_mod.plan([("r", cfg, tmp_path / "r")], analyze=probe)["runs"][0]
+    per_sample = sampled["sec_per_snapshot"] / 32
+    assert sampled["sec_probe"] == pytest.approx(2 * 36 * 2 * per_sample)
+    assert sampled["analysis_s"] == pytest.approx(3 * sampled["sec_analysis_per_snapshot"] + sampled["sec_probe"])
+    homology = plan_mod.plan([("r", cfg, tmp_path / "r")], analyze=probe | {"topology": "last"})["runs"][0]
+    assert homology["sec_probe"] > 2 * 36 * 2 * homology["sec_per_snapshot"] / 32
 
 
 def test_a_plan_far_over_the_limit_is_refused_by_the_training_floor_before_the_full_estimate(tmp_path, monkeypatch):

@@ -118,7 +118,7 @@ def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict, threads: int =
     """Seconds `analyze_run` (with the sweep's `analyze` options) spends on one snapshot of this shape, timed on a
     benchmark snapshot's arrays as the analysis runs them (`threads` UMAP fits at once, BLAS on one thread): the
     R² of the layer, its image-driven part and its label-only response by each method over the UMAP seeds, the
-    spectrum and the rescoring (the grid probe and topology, run once per run, are not counted). A first small
+    spectrum and the rescoring (the grid probe and topology, once per run: `probe_seconds`). A first small
     fit loads (or compiles) the UMAP kernels, untimed."""
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -145,6 +145,45 @@ def analysis_seconds(cfg: RunConfig, arrays: dict, analyze: dict, threads: int =
         spectrum(X)
         predict_labels(arrays["images"], arrays["kinds"], cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))
         return time.perf_counter() - t0
+
+
+def probe_seconds(cfg: RunConfig, arrays: dict, analyze: dict, sec_per_sample: float) -> float:
+    """Seconds `analyze_run`'s once-per-run work takes: the grid probe (k × k labels × repeats, sampled by the
+    trained and by the untrained network, at `sec_per_sample`, the benchmark snapshot's own rate) and persistent
+    homology (the last snapshot's cloud, and each grid cloud: the model, its controls, the ground truth and two
+    reference tori, four of them with the stability variants), timed here with one persistence computation of
+    each size on the benchmark's activations. Topology "all" computes the snapshot cloud's at every snapshot."""
+    import inspect
+
+    import numpy as np
+
+    from .analysis.topology import STABILITY, persistence
+    from .analyze import STABLE_CLOUDS, analyze_run
+
+    defaults = {k: p.default for k, p in inspect.signature(analyze_run).parameters.items()}
+    opt = {k: analyze.get(k, defaults[k]) for k in ("layer", "grid", "grid_repeats", "topology")}
+    k, reps = int(opt["grid"]), int(opt["grid_repeats"])
+    seconds = 2 * k * k * reps * sec_per_sample if k >= 2 else 0.0
+    X = arrays.get(f"act_{opt['layer']}")
+    if opt["topology"] == "none" or X is None:
+        return seconds
+    X = X.astype(np.float64)
+
+    def timed(points) -> float:
+        t0 = time.perf_counter()
+        persistence(points)
+        return time.perf_counter() - t0
+
+    per_snapshot = timed(X)
+    snaps = snapshots_of(cfg, 0) if opt["topology"] == "all" else 1
+    seconds += snaps * per_snapshot
+    if k >= 2:
+        rng = np.random.default_rng(0)  # a k × k cloud of the layer's width (the benchmark holds eval_samples points)
+        grid_cloud = X[rng.choice(len(X), size=k * k, replace=k * k > len(X))]
+        grid_cloud = grid_cloud + 1e-3 * rng.standard_normal(grid_cloud.shape) * grid_cloud.std()
+        clouds = 8  # model, label_only, image_part, untrained, untrained_image_part, ground_truth, torus3d, clifford
+        seconds += timed(grid_cloud) * (clouds + len(STABLE_CLOUDS) * len(STABILITY))
+    return seconds
 
 
 def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, cache: dict | None = None,
@@ -187,18 +226,21 @@ def estimate_run(cfg: RunConfig, *, start: int = 0, device: str | None = None, c
     arrays = timing.pop("arrays")
     akey = (key, repr(sorted((analyze or {}).items())), torch.get_num_threads())
     if analyze is None:
-        timing["sec_analysis_per_snapshot"] = 0.0
+        timing["sec_analysis_per_snapshot"] = timing["sec_probe"] = 0.0
     elif cache is not None and akey in cache:
-        timing["sec_analysis_per_snapshot"] = cache[akey]
+        timing["sec_analysis_per_snapshot"], timing["sec_probe"] = cache[akey]
     else:
         # the analysis runs at the worker's threads (plan.py sets torch's to them on a CPU)
         threads = int(analyze.get("threads") or (torch.get_num_threads() if dev.type == "cpu" else 1))
         timing["sec_analysis_per_snapshot"] = analysis_seconds(cfg, arrays, analyze, threads=threads)
+        timing["sec_probe"] = probe_seconds(cfg, arrays, analyze, timing["sec_per_snapshot"] / max(len(
+            arrays["labels"]), 1))
         if cache is not None:
-            cache[akey] = timing["sec_analysis_per_snapshot"]
+            cache[akey] = (timing["sec_analysis_per_snapshot"], timing["sec_probe"])
     steps, snaps = max(cfg.train.steps - start, 0), snapshots_of(cfg, start)
     train_s, snap_s = steps * timing["sec_per_step"], snaps * timing["sec_per_snapshot"]
-    analysis_s = snapshots_of(cfg, 0) * timing["sec_analysis_per_snapshot"]  # a resumed run is analysed whole
+    # a resumed run is analysed whole
+    analysis_s = snapshots_of(cfg, 0) * timing["sec_analysis_per_snapshot"] + timing["sec_probe"]
     return {**timing, "steps": steps, "snapshots": snaps, "train_s": train_s, "snapshot_s": snap_s,
             "analysis_s": analysis_s, "total_s": train_s + snap_s + analysis_s, "device": dev.type,
             "device_name": device_name(dev)}

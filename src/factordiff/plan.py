@@ -110,8 +110,7 @@ def describe(p: dict, limit: int = 12) -> list[str]:
                + (f" on {p['parallel']} GPU{'s' if p['parallel'] > 1 else ''} (runs sharing a GPU counted as one at a "
                   f"time: measured ≤ 2× together)" if p["device"] == "cuda" and p["jobs"] > 1 and len(p["runs"]) > 1
                   else "")
-               + ("; checkpoints, the grid probe and topology not counted" if p.get("analysis_s") else
-                  "; checkpoints not counted"))
+               + "; checkpoints not counted")
     stops = sum(bool(r.get("stops")) for r in p["runs"])
     if stops:  # a stopping rule ends a run when its evidence says so, which no benchmark can know in advance
         out.append(f"  at most: {stops} of {len(p['runs'])} runs carry a stopping rule (train.stop_when) and are "
