@@ -127,6 +127,14 @@ def p2_torus(outcome):
     return rows, measured
 
 
+def p2_torus_budget(outcome):
+    """p2-torus's case, P2's network only (the design runs no ablations)."""
+    rows, measured = p2_torus(outcome)
+    keep = {r["run"] for r in rows
+            if r.get("model.padding") == "zeros" and r.get("model.label_encoding") == "sinusoidal"}
+    return [r for r in rows if r["run"] in keep], {n: m for n, m in measured.items() if n in keep}
+
+
 def p2_orthogonality(outcome):
     """Controls at the values the v1 confirmation measured: the Clifford torus (x-on-x |cos| 0.64, parallelism 1),
     the untrained network (parallelism 0.1–0.2, disjoint steps ≈ 0.09: random features of bump images)."""
@@ -310,5 +318,6 @@ def bias_bench(outcome):
 CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_sigma, "p1-imbalance": p1_imbalance,
          "p1-holes": p1_holes, "p2-torus": p2_torus, "p2-orthogonality": p2_orthogonality,
          "p2-composition": p2_composition, "p2-scaling": p2_scaling, "p2-percolation": p2_percolation,
-         "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "bias-bench": bias_bench}
+         "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "p2-torus-budget": p2_torus_budget,
+         "bias-bench": bias_bench}
 CASES = {name: seeded(case) for name, case in CASES.items()}
