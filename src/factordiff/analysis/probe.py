@@ -70,14 +70,20 @@ def order_columns(X: np.ndarray, labels: np.ndarray, image: np.ndarray | None = 
     """The analysis row's probe columns: `r2_probe` (+ _x, _y) of the layer, `r2_image_probe` of its image-driven
     part and `r2_label_probe` of its label-only response (when given), and the TwoNN dimension of the layer
     (`id_layer`) and of the image-driven part (`id_image`)."""
+    from threadpoolctl import threadpool_limits
+
     def dim(cloud):  # a tiny run's snapshot (< 10 samples) has no TwoNN estimate
         return intrinsic_dimension(cloud) if len(cloud) >= 10 else float("nan")
 
-    out = {f"{k}_probe": v for k, v in probe_r2(X, labels).items()}
-    out["id_layer"] = dim(X)
-    for prefix, cloud in (("r2_image", image), ("r2_label", label_only)):
-        if cloud is not None:
-            out |= {f"{k.replace('r2', prefix, 1)}_probe": v for k, v in probe_r2(cloud, labels).items()}
-    if image is not None:
-        out["id_image"] = dim(image)
+    # scikit-learn's neighbour searches on one OpenMP thread: on 300-point clouds its threads only spin, and beside
+    # a training process they spin on its core (3 clouds of 300 × 1024 beside a two-run sweep: 1,147 ms with
+    # OpenMP's default threads, 68 ms on one; the same numbers)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        out = {f"{k}_probe": v for k, v in probe_r2(X, labels).items()}
+        out["id_layer"] = dim(X)
+        for prefix, cloud in (("r2_image", image), ("r2_label", label_only)):
+            if cloud is not None:
+                out |= {f"{k.replace('r2', prefix, 1)}_probe": v for k, v in probe_r2(cloud, labels).items()}
+        if image is not None:
+            out["id_image"] = dim(image)
     return out
