@@ -46,21 +46,6 @@ def cores_now(run_dir: Path, default: int | None) -> int | None:
     return n if n >= 1 else default
 
 
-def _follow_cores(run_dir: Path, threads: int):
-    """For the trainer: a callable giving the threads to train with now; it also moves NumPy's BLAS along."""
-    from threadpoolctl import threadpool_limits
-
-    held = {"n": threads}
-
-    def now() -> int:
-        n = cores_now(run_dir, threads)
-        if n != held["n"]:
-            threadpool_limits(limits=n, user_api="blas")  # restored with the worker's outer limit at its end
-            held["n"] = n
-        return n
-    return now
-
-
 def share_freed_cores(run_dirs: list, cores: int, log) -> None:
     """Fewer runs left than workers: the cores of the runs that ended go to those still running (each worker's
     trainer reads its run's cores.json at every logged step, its analysis when it starts). Without this, the
@@ -118,12 +103,11 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
                         print(f"{run_dir.name}: {m}", flush=True)
 
                 summary = train(cfg, run_dir, progress=False, log=log, **({"stop_on": stop_on} if stop_on else {}),
-                                **({"threads_now": _follow_cores(run_dir, threads)} if threads else {}))
+                                **({"threads_now": lambda: cores_now(run_dir, threads)} if threads else {}))
                 if analyze is not None:
                     write_status(run_dir, "running", stage="analysing", step=summary["step"])
                     n = cores_now(run_dir, threads)  # a partner that ended hands its core on to this analysis
-                    with raise_on_signals(stop_on or STOP_SIGNALS), \
-                            threadpool_limits(limits=n or None, user_api="blas"):  # stops within one library call
+                    with raise_on_signals(stop_on or STOP_SIGNALS):  # stops within one library call
                         analyze_run(run_dir, **({"threads": n} if n else {}) | analyze)
             except (Preempted, KeyboardInterrupt) as e:  # a checkpoint is on disk: the next launch resumes it
                 write_status(run_dir, "interrupted", reason=f"{type(e).__name__}: {e}")
