@@ -78,6 +78,14 @@ def p1_sigma(outcome):
     return (lagging(rows) if outcome == NOT else rows), m
 
 
+def p1_sigma_seeds(outcome):
+    """p1-sigma's case at both increments (each decided apart)."""
+    rows = []
+    for inc in (1.0, 0.5):
+        rows += [r | {"run": f"{r['run']}_d{inc}", "data.increment": inc} for r in p1_sigma(outcome)[0]]
+    return rows, {}
+
+
 def p1_imbalance(outcome):
     """Coupled (SUP): R²_x and R²_y rise together around step 500 and y-accuracy ≥ x; factorized (NOT): x's R²
     rises around 300, y's around 700 (800-step ramps: the curves still correlate, r 0.89) and x-accuracy > y;
@@ -319,5 +327,5 @@ CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_si
          "p1-holes": p1_holes, "p2-torus": p2_torus, "p2-orthogonality": p2_orthogonality,
          "p2-composition": p2_composition, "p2-scaling": p2_scaling, "p2-percolation": p2_percolation,
          "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "p2-torus-budget": p2_torus_budget,
-         "bias-bench": bias_bench}
+         "p1-sigma-seeds": p1_sigma_seeds, "bias-bench": bias_bench}
 CASES = {name: seeded(case) for name, case in CASES.items()}

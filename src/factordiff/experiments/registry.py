@@ -12,6 +12,7 @@ from . import (
     p1_increment,
     p1_phases,
     p1_sigma,
+    p1_sigma_seeds,
     p2_composition,
     p2_lesion,
     p2_orthogonality,
@@ -25,7 +26,8 @@ from . import (
 from .base import Experiment
 
 MODULES = (p1_phases, p1_increment, p1_imbalance, p1_sigma, p1_holes, p2_torus, p2_orthogonality, p2_composition,
-           p2_scaling, p2_percolation, p2_rim, p2_lesion, p2_regions, p2_torus_budget, bias_bench)
+           p2_scaling, p2_percolation, p2_rim, p2_lesion, p2_regions, p2_torus_budget, p1_sigma_seeds,
+           bias_bench)
 EXPERIMENTS: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in MODULES}
 
 
