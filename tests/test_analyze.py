@@ -185,6 +185,9 @@ def test_demo_runs_end_to_end_on_a_tiny_override(tmp_path, capsys):
     from factordiff.rundir import RunDir
 
     assert RunDir(out_dir).load_config().train.stop_when == "learned"  # the demo stops once learned
+    # P1's reading, one UMAP per snapshot (a spread of one seed is 0), recorded in the summary the report reads
+    summary = next(r for r in rows if r["kind"] == "summary")
+    assert summary["umap_seeds"] == 1 and all(r["r2_std_umap"] == 0 for r in rows if r["kind"] == "analysis")
 
 
 def test_denoising_losses_split_kept_and_dropped_images(tmp_path):

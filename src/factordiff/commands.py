@@ -104,11 +104,17 @@ def percolation_figure(cfg: PercolationConfig, out_dir: str | Path, *, progress=
 
 
 DEMO_STOP = ("train.stop_when=learned",)
+# the demo's UMAP R² curves are P1's own reading, one UMAP per snapshot (the experiments that decide on R² average
+# 3): its phases read the k-NN probe, not UMAP, and on the demo run 3 seeds' R² spread is 0.011 (median over the
+# snapshots; at most 0.047) against curves that move by 0.8. A third of the UMAP fits: the analysis ≈ 20 % of the
+# training (issue 45). `factordiff analyze RUN --umap-seeds 3` redoes it with 3.
+DEMO_UMAP_SEEDS = 1
 
 
 def demo(out_dir: str | Path, overrides: list[str] | tuple[str, ...] = (), *, log=print) -> dict:
     """`factordiff demo`: the main job on a laptop CPU. Train the `cpu` preset (resumable: rerun to continue),
-    analyse every snapshot (phases, R², dimension, topology, factorization) and write the report."""
+    analyse every snapshot (phases, R² of one UMAP as P1 reads it, dimension, topology, factorization) and write
+    the report."""
     from .analyze import analyze_run
     from .presets import preset
     from .report import write_report
@@ -123,8 +129,9 @@ def demo(out_dir: str | Path, overrides: list[str] | tuple[str, ...] = (), *, lo
     log(f"training the cpu preset in {run_dir} (up to {cfg.train.steps} steps, a snapshot every "
         f"{cfg.train.snapshot_every}{stop}); Ctrl-C stops with a checkpoint, rerun to resume")
     summary = train(cfg, run_dir, log=log)
-    log("analysing the snapshots (UMAP, PCA, persistent homology, grid probe)")
-    analysis = analyze_run(run_dir, log=log)
+    log(f"analysing the snapshots (UMAP with {DEMO_UMAP_SEEDS} seed as P1, PCA, k-NN probes, persistent homology, "
+        "grid probe)")
+    analysis = analyze_run(run_dir, umap_seeds=DEMO_UMAP_SEEDS, log=log)
     report = write_report(run_dir)
     return {"run_dir": str(run_dir), "step": summary["step"], "onsets": analysis["summary"]["onsets"],
             "last": {k: analysis["rows"][-1][k] for k in ("phase", "acc", "r2_umap", "participation_ratio")},

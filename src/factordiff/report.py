@@ -107,6 +107,10 @@ def provenance(config_text: str | None = None, **extra) -> str:
     return f"<h2>Provenance</h2>{note}<table>{rows}</table>{cfg}"
 
 
+def _umap_words(k: int) -> str:
+    return "one UMAP, as P1 reads it" if k == 1 else f"mean of {k} UMAP seeds"
+
+
 def _show(v) -> str:
     if v is None:
         return ""
@@ -220,7 +224,7 @@ participation ratio {last['participation_ratio']:.2f}, Betti {last.get('betti', 
 <p>Accuracy at P1's tolerance (|Δ| &lt; {cfg.data.tol_px:g} px here: one P1 pixel at this scale) beside the
 ground-truth ceiling (what perfect images score through the same detector) and the accuracy over the labels
 whose ground truth the detector reads (border-clipped bumps are missed: ceiling 1 there); bump counts 0 / 1 /
-&gt;1 by P1 Algorithm 1's contours; manifold R² (mean of {summary.get('umap_seeds', 1)} UMAP seeds) of layer 4 as
+&gt;1 by P1 Algorithm 1's contours; manifold R² ({_umap_words(summary.get('umap_seeds', 1))}) of layer 4 as
 P1 records it, of its image-driven part (layer 4 minus its response to a blank image with the same labels) and of
 that label-only response (the control); the cross-validated k-NN probe R² of the image-driven part (phase C's
 statistic, steadier than one UMAP) and the TwoNN intrinsic dimension of layer 4 (P1's "quasi-2-D" phase B); the
