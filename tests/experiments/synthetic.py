@@ -136,11 +136,13 @@ def p2_torus(outcome):
 
 
 def p2_torus_budget(outcome):
-    """p2-torus's case, P2's network only (the design runs no ablations)."""
+    """p2-torus's case, P2's network only (the design runs no ablations), its rows carrying p2-orthogonality's
+    probe columns of the same outcome (design v2 judges both on the same runs)."""
     rows, measured = p2_torus(outcome)
     keep = {r["run"] for r in rows
             if r.get("model.padding") == "zeros" and r.get("model.label_encoding") == "sinusoidal"}
-    return [r for r in rows if r["run"] in keep], {n: m for n, m in measured.items() if n in keep}
+    orth = {k: v for k, v in p2_orthogonality(outcome)[0][-1].items() if k not in ("run", "run_dir", "step", "acc")}
+    return [r | orth for r in rows if r["run"] in keep], {n: m for n, m in measured.items() if n in keep}
 
 
 def p2_orthogonality(outcome):
