@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One prepared call on a lent GPU machine (the workplace's `device` tool; see BENCHMARKS.md "GPU"):
-#   the CUDA tests, the training step's speed options at the cpu and paper scales, sampling speed, and the real
+#   the CUDA tests, the training step's speed options at the cpu and paper scales, sampling speed, the ensemble
+#   trainer's step against one run alone (scripts/bench-ensemble.py), and the real
 #   paper-scale training loop for a few hundred steps, each stage bounded so that the whole fits one call.
 # Usage (on the GPU machine, in the repository root): OUT=/some/dir bash scripts/gpu-check.sh [DEADLINE_S]
 # Python packages the machine lacks travel as wheels in .whl/ (installed to /tmp/site first, if present).
@@ -43,6 +44,9 @@ stage "bench sample, paper preset (DDIM 100 steps, 500 images)" 45 \
   $FD bench sample --preset paper --device cuda --batch 500 --sample-steps 100 2>&1 | tee -a "$OUT/bench.txt"
 stage "bench train, cpu preset (auto)" 60 \
   $FD bench train --preset cpu --device cuda --batch 64 --timed-steps 10 --warmup 3 2>&1 | tee -a "$OUT/bench.txt"
+stage "ensemble: paper preset, one run alone vs K = 1, 4, 8, 16 as one batched model (fp32)" 100 \
+  python3 scripts/bench-ensemble.py --preset paper --device cuda --members 1 4 8 16 --steps 5 --warmup 2 \
+  2>&1 | tee "$OUT/ensemble.txt"
 stage "train, paper preset, real loop: 400 steps, snapshots at 0 and 400 (500 DDPM-1000 samples each)" 150 \
   $FD train --preset paper --out /tmp/paper-run train.steps=400 train.snapshot_every=400 train.device=cuda \
   2>&1 | tee "$OUT/paper-train.txt"
@@ -51,5 +55,5 @@ stage "plan: reproduce p1-increment --scale paper --dry-run" 90 \
   $FD reproduce p1-increment --scale paper --dry-run train.device=cuda 2>&1 | tail -5 | tee "$OUT/plan.txt"
 stage "tests (tests/test_gpu.py${TESTS:+ -k $TESTS})" 200 python3 -m pytest -p no:cacheprovider -q -s -m gpu \
   tests/test_gpu.py ${TESTS:+-k "$TESTS"} 2>&1 | grep -v DEBUG | tee "$OUT/tests.txt"
-grep -h '^{' "$OUT/bench.txt" > "$OUT/bench.jsonl" 2>/dev/null
+grep -h '^{' "$OUT/bench.txt" "$OUT/ensemble.txt" > "$OUT/bench.jsonl" 2>/dev/null
 echo "== done, $(( DEADLINE - $(date +%s) )) s before the deadline"
