@@ -143,3 +143,51 @@ def test_members_that_cannot_share_a_model_are_refused():
         check_members([a, replace_path(b, {"model.base": 16})])
     with pytest.raises(ConfigError, match="train.lr"):
         check_members([a, replace_path(b, {"train.lr": 1e-3})])
+
+
+def _loop_cfgs(steps):
+    return [replace_path(c, {"train.steps": steps, "train.snapshot_every": 5, "train.checkpoint_every": 5})
+            for c in _cfgs()]
+
+
+def _weights(run_dir, step):
+    from factordiff.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(run_dir / "checkpoints" / f"step_{step:08d}")
+    return ck["model"], ck["ema"]
+
+
+def test_the_loop_writes_each_members_run_as_its_separate_run(tmp_path):
+    """Run directories from train_ensemble against the same runs trained alone by train.train: the same
+    snapshots, metrics rows and checkpoints, the weights equal to the batched sums' order; a member resumed
+    alone by the separate trainer continues from the ensemble's checkpoint."""
+    from factordiff.ensemble_train import train_ensemble
+    from factordiff.io import read_jsonl
+    from factordiff.train import train
+
+    cfgs = _loop_cfgs(10)
+    ens_dirs = [tmp_path / f"ens{k}" for k in range(2)]
+    out = train_ensemble(_loop_cfgs(5), ens_dirs, log=lambda m: None)  # to 5, then resumed to 10
+    assert [o["step"] for o in out] == [5, 5]
+    train_ensemble(cfgs, ens_dirs, log=lambda m: None)
+    for k, cfg in enumerate(cfgs):
+        alone = tmp_path / f"alone{k}"
+        train(cfg, alone, log=lambda m: None, progress=False)
+        snaps = lambda d: sorted(p.name for p in (d / "snapshots").iterdir())  # noqa: E731
+        assert snaps(ens_dirs[k]) == snaps(alone) == ["step_00000000.npz", "step_00000005.npz", "step_00000010.npz"]
+        rows = lambda d: [(r["kind"], r["step"]) for r in read_jsonl(d / "metrics.jsonl")]  # noqa: E731
+        assert rows(ens_dirs[k]) == rows(alone)
+        for mine, theirs in zip(_weights(ens_dirs[k], 10), _weights(alone, 10)):
+            _close(mine, theirs, f"member {k} checkpoint")
+    longer = replace_path(cfgs[0], {"train.steps": 15})
+    assert train(longer, ens_dirs[0], log=lambda m: None, progress=False)["resumed_from"] == 10
+
+
+def test_the_loop_refuses_members_at_different_steps(tmp_path):
+    from factordiff.ensemble_train import train_ensemble
+    from factordiff.train import train
+
+    a, b = _loop_cfgs(10)
+    train(replace_path(a, {"train.steps": 5}), tmp_path / "a", log=lambda m: None, progress=False)
+    with pytest.raises(ConfigError, match="same step"):
+        train_ensemble([a, b], [tmp_path / "a", tmp_path / "b"], log=lambda m: None)
