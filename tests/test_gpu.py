@@ -75,8 +75,8 @@ def _losses(cfg, steps=20):
     return np.array(out)
 
 
-@pytest.mark.parametrize("option", [{"train.amp": "bf16"}, {"train.compile": True},
-                                    {"train.channels_last": True}], ids=["bf16", "compile", "channels_last"])
+@pytest.mark.parametrize("option", [{"train.amp": "bf16"}, {"train.compile": True}, {"train.compile": "graphs"},
+                                    {"train.channels_last": True}], ids=["bf16", "compile", "graphs", "channels_last"])
 def test_each_speed_option_follows_plain_fp32_on_cuda(option):
     base = replace_path(tiny(20, "train.batch_size=32", "train.device=cuda"), {})
     a, b = _losses(base), _losses(replace_path(base, option))
@@ -93,4 +93,5 @@ def test_bench_train_on_cuda_times_compile_beside_plain():
     names = {c["options"] for c in out["candidates"]}
     assert "plain" in names and any("bf16" in n for n in names)  # an H100/H200 computes in bf16
     assert any("compile" in n for n in names)  # a compile that fails is dropped from the candidates
+    print("CUDA graphs among the candidates:", any("graphs" in n for n in names))
     assert out["device"] == "cuda" and out["tuned"]["images_per_s"] > 0 and out["plain"]["images_per_s"] > 0

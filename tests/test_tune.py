@@ -44,6 +44,23 @@ def test_defaults_are_auto_and_values_are_validated():
             apply_overrides(RunConfig(), [bad])
 
 
+def test_cuda_graphs_are_a_compile_mode_refused_on_a_cpu():
+    """train.compile=graphs (torch.compile's reduce-overhead mode: CUDA graphs) is a GPU's; on a CPU the step
+    is refused before any work, naming the field (tests/test_gpu.py runs it on a GPU against plain fp32)."""
+    import torch
+
+    from factordiff import diffusion
+    from factordiff.step import make_batch_loss, make_model
+
+    cfg = apply_overrides(RunConfig(), ["train.compile=graphs"])
+    assert cfg.train.compile == "graphs" and tune.name({"channels_last": False, "amp": "none",
+                                                        "compile": "graphs"}) == "graphs"
+    labels = torch.zeros(4, 2)
+    with pytest.raises(ConfigError, match="train.compile"):
+        make_batch_loss(cfg, make_model(cfg, torch.device("cpu")), diffusion.make_schedule(cfg.diffusion), labels,
+                        torch.zeros(4, dtype=torch.long))
+
+
 def test_choose_keeps_plain_unless_a_candidate_beats_it_by_the_margin():
     def m(name, s):
         return {"options": {"channels_last": name == "cl", "amp": "none", "compile": False}, "sec_per_step": s}

@@ -235,7 +235,8 @@ class TrainConfig:
     # written into the run's config.yaml; or fixed by the user
     channels_last: bool | str = "auto"  # auto | true | false: NHWC memory format (oneDNN, tensor cores)
     amp: str = "auto"  # auto | none | bf16: autocast the forward pass (fp32 master weights and loss)
-    compile: bool | str = "auto"  # auto | true | false: torch.compile (auto: CUDA only; CPU compiles for minutes)
+    compile: bool | str = "auto"  # auto | true | false | graphs: torch.compile (auto: CUDA only; CPU compiles for
+    # minutes); graphs: torch.compile's "reduce-overhead" mode, CUDA graphs for a launch-bound step (CUDA only)
     logger: str = "none"  # none | tensorboard: metrics also as TensorBoard scalars in RUN/tensorboard
     # the closed-form memorizer control (memorizer.py): the exact denoiser of the training set, sampled once per
     # run on the evaluation labels with the snapshots' noise; its label kernel's width in label increments
@@ -264,7 +265,7 @@ class TrainConfig:
         check_choice(p + "device", self.device, ("auto", "cpu", "cuda"))
         check_choice(p + "amp", self.amp, ("auto", "none", "bf16"))
         check_choice(p + "channels_last", self.channels_last, ("auto", True, False))
-        check_choice(p + "compile", self.compile, ("auto", True, False))
+        check_choice(p + "compile", self.compile, ("auto", True, False, "graphs"))
         check_choice(p + "logger", self.logger, ("none", "tensorboard"))
         check_choice(p + "memorizer", self.memorizer, ("closed_form", "none"))
         check_number(p + "memorizer_bandwidth", self.memorizer_bandwidth, 0, 1000, lo_open=True)

@@ -9,6 +9,7 @@ from . import diffusion
 from .archs import build
 from .config import RunConfig
 from .data import render_labels_torch
+from .errors import ConfigError
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -29,7 +30,10 @@ def make_batch_loss(cfg: RunConfig, model: torch.nn.Module, sched, labels_dev: t
     tc = cfg.train
     # same parameters (checkpoints hold `model`); static shapes: a recompile with another batch must not go dynamic
     # (inductor failed on the backward's dynamic shapes on an H200, torch 2.11)
-    net = torch.compile(model, dynamic=False) if tc.compile is True else model
+    if tc.compile == "graphs" and labels_dev.device.type != "cuda":
+        raise ConfigError("train.compile", "graphs", "true, false or auto on a CPU (graphs: CUDA graphs, a GPU only)")
+    net = torch.compile(model, dynamic=False, mode="reduce-overhead" if tc.compile == "graphs" else None) \
+        if tc.compile in (True, "graphs") else model
     fmt = torch.channels_last if tc.channels_last is True else torch.contiguous_format
     device = labels_dev.device
 

@@ -9,7 +9,8 @@ reproducible and a resumed run keeps them (`settle`).
 
 Candidates: channels_last on/off everywhere; bf16 autocast only where the hardware computes in bf16 (CPU flags
 avx512_bf16 or amx_bf16; CUDA `is_bf16_supported`); torch.compile only on CUDA (on a CPU its compilation costs
-minutes, longer than any probe should take), tried on the fastest eager setting and dropped if it fails.
+minutes, longer than any probe should take), tried on the fastest eager setting, plain and in CUDA graphs
+(`compile=graphs`: torch.compile's "reduce-overhead" mode), and dropped if it fails.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def measure(cfg: RunConfig, device: torch.device, cands: list[dict], *, rounds: 
         try:
             t = step_timer(sub, device)
             if warmup or warmup is None:
-                t(warmup if warmup is not None else 2 if c["compile"] is True else 1)
+                t(warmup if warmup is not None else 2 if c["compile"] is True else 3 if c["compile"] == "graphs" else 1)
             first = t(1)
         except Exception as e:  # noqa: BLE001 - a candidate that cannot run (compile, bf16 kernels) is dropped
             if log:
@@ -169,7 +170,8 @@ def probe(cfg: RunConfig, device: torch.device, log=None) -> dict:
     measured = measure(cfg, device, cands, log=log)
     pick = choose(measured)
     if cfg.train.compile == "auto" and device.type == "cuda":
-        paired = measure(cfg, device, [pick, {**pick, "compile": True}], log=log)  # against its eager form
+        # against its eager form: compiled, and compiled into CUDA graphs (the step is launch-bound on a GPU)
+        paired = measure(cfg, device, [pick, {**pick, "compile": True}, {**pick, "compile": "graphs"}], log=log)
         pick = choose(paired)
         measured += paired[1:]
     plain = measured[0]["sec_per_step"] if measured else float("nan")
@@ -213,7 +215,7 @@ def describe(entry: dict) -> str:
 
 def name(o: dict) -> str:
     parts = [p for p, on in (("channels_last", o["channels_last"]), ("bf16", o["amp"] == "bf16"),
-                             ("compile", o["compile"])) if on]
+                             ("compile", o["compile"] is True), ("graphs", o["compile"] == "graphs")) if on]
     return "+".join(parts) or "plain"
 
 
