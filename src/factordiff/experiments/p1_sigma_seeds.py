@@ -62,11 +62,13 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
 
 
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
-    """Each seed's steps to 50 % of the ceiling against σ, one panel per increment: a line per seed, the seeds'
-    mean in black; a seed that never got there is drawn at the cap with an arrow."""
-    fig, ax = plot.new_figure(1, len(INCREMENTS), size=(4.2 * len(INCREMENTS), 3.4))
+    """Each seed's steps to 50 % of the ceiling against σ, one panel per increment in the table (p1-sigma's
+    record has one): a line per seed, the seeds' mean in black; a seed that never got there is drawn at the cap
+    with an arrow."""
+    present = sorted({float(r.get("data.increment", 1.0)) for r in rows}, reverse=True) or INCREMENTS
+    fig, ax = plot.new_figure(1, len(present), size=(4.2 * len(present), 3.4))
     cap = max((int(r["step"]) for r in rows), default=STEPS)
-    for j, inc in enumerate(INCREMENTS):
+    for j, inc in enumerate(present):
         a = ax[0, j]
         per = onset_steps([r for r in rows if float(r.get("data.increment", 1.0)) == inc], "data.sigma")
         xs = sorted(per)
