@@ -191,3 +191,36 @@ def test_the_loop_refuses_members_at_different_steps(tmp_path):
     train(replace_path(a, {"train.steps": 5}), tmp_path / "a", log=lambda m: None, progress=False)
     with pytest.raises(ConfigError, match="same step"):
         train_ensemble([a, b], [tmp_path / "a", tmp_path / "b"], log=lambda m: None)
+
+
+def test_a_sweep_with_ensembles_gives_the_runs_a_plain_sweep_gives(tmp_path):
+    """`launch(..., ensemble=2)`: the 4 runs (2 σ × 2 seeds share a network) in 2 batched models; every run
+    done, analysed and aggregated like the plain sweep's, its weights equal to the summation order; a bad K and
+    a Slurm launch refused before any work."""
+    from factordiff.config import parse_overrides
+    from factordiff.ensemble_sweep import groups
+    from factordiff.sweep import expand, launch, parse_spec, run_status
+    from factordiff.table import aggregate
+
+    base = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=8"])
+    spec = parse_spec({"name": "e", "overrides": base, "grid": {"data.sigma": [0.75, 1.0]}, "seeds": [0, 1],
+                       "analyze": {"grid": 0, "topology": "none", "methods": ["pca"]}})
+    todo = [(n, c, tmp_path / n) for n, c, _ in expand(spec)]
+    assert [len(g) for g in groups(todo, 2)] == [2, 2] and [len(g) for g in groups(todo, 3)] == [3, 1]
+    lines = []
+    got = launch(spec, tmp_path / "ens", jobs=1, ensemble=2, log=lines.append)
+    assert got["ran"] == 4 and got["failed"] == 0, lines
+    assert any("in 2 batched models" in x for x in lines)
+    launch(spec, tmp_path / "plain", jobs=1, log=lambda m: None)
+    for name, _cfg, _ in expand(spec):
+        a, b = tmp_path / "ens" / "runs" / name, tmp_path / "plain" / "runs" / name
+        assert run_status(a)["state"] == "done" and run_status(a)["ensemble"] == 2
+        for mine, theirs in zip(_weights(a, 4), _weights(b, 4)):
+            _close(mine, theirs, f"{name} checkpoint")
+    ens_rows, plain_rows = aggregate(tmp_path / "ens")["rows"], aggregate(tmp_path / "plain")["rows"]
+    assert [(r["run"], r["step"]) for r in ens_rows] == [(r["run"], r["step"]) for r in plain_rows]
+    with pytest.raises(ConfigError, match="--ensemble"):
+        launch(spec, tmp_path / "bad", ensemble=0, log=lambda m: None)
+    with pytest.raises(ConfigError, match="--ensemble"):
+        launch(spec, tmp_path / "bad", ensemble=2, launcher="slurm", slurm={"cluster": "local"}, log=lambda m: None)
+    assert not (tmp_path / "bad").exists()

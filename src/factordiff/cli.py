@@ -175,7 +175,7 @@ def cmd_sweep(args) -> int:
     if action == "run":
         slurm = parse_overrides(args.slurm or [])
         summary = launch(spec, out, launcher=args.launcher, jobs=args.jobs, slurm=slurm, dry_run=args.dry_run,
-                         allow_slow=args.allow_slow)
+                         allow_slow=args.allow_slow, ensemble=args.ensemble)
         if args.dry_run:
             return 0
         print(f"{summary['ran']} runs ran, {summary['failed']} failed, {summary['skipped']} already done")
@@ -312,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--launcher", choices=("local", "slurm"), default="local")
     p.add_argument("--jobs", type=int, help="parallel runs (local: default one per core; slurm: array size)")
     p.add_argument("--out", type=Path, help="sweep directory (default sweeps/NAME)")
+    p.add_argument("--ensemble", type=int, default=1, metavar="K", help="K runs at a time as one batched model (GPU)")
     p.add_argument("--slurm", nargs="+", metavar="key=value", help="submitit parameters (slurm_partition, "
                    "timeout_min, gpus_per_node, cpus_per_task, mem_gb, …; cluster=local runs without Slurm)")
     _add_plan_args(p)
@@ -395,6 +396,5 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
 
 __all__ = ["main", "build_parser"]

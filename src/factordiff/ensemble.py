@@ -26,7 +26,8 @@ from .step import make_model, step_generator
 # what members of one ensemble must share: the network's shape, the batch and the optimizer's hyperparameters
 # (one AdamW over the stacked tensors), the diffusion schedule; the seed and the data may differ
 SHARED = ("model", "diffusion", "data.image_size", "train.batch_size", "train.lr", "train.weight_decay",
-          "train.ema_decay", "train.ema_start")
+          "train.ema_decay", "train.ema_start", "train.steps", "train.snapshot_every", "train.checkpoint_every",
+          "train.log_every", "train.device")
 
 
 def _get(cfg: RunConfig, path: str):

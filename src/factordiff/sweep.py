@@ -18,13 +18,11 @@ atomically by the worker; a "running" run whose lock is free was interrupted and
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
 import re
 import shutil
-import signal
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -37,7 +35,15 @@ from .io import atomic_write_text, lock_free
 from .presets import PRESETS, preset
 from .rundir import SWEEP_MAY_CHANGE, RunDir, SweepDir, check_resume
 from .slurm import launch_slurm
-from .worker import STOPPED, run_one, run_status, share_freed_cores, write_status  # noqa: F401 - re-exported
+from .worker import (  # noqa: F401 - re-exported
+    STOPPED,
+    _call_on_done,
+    _stop_workers_on_signal,
+    run_one,
+    run_status,
+    share_freed_cores,
+    write_status,
+)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 ANALYZE_KEYS = {"grid", "grid_repeats", "topology", "methods", "layer", "umap_seeds"}
@@ -178,14 +184,21 @@ def complete_in(spec: SweepSpec, sweep_dir: str | Path) -> bool:
 
 def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", jobs: int | None = None,
            slurm: dict | None = None, dry_run: bool = False, allow_slow: bool = False, log=print,
-           skip: Collection[str] = (), on_done: Callable[[str, Path], None] | None = None) -> dict:
+           skip: Collection[str] = (), on_done: Callable[[str, Path], None] | None = None, ensemble: int = 1) -> dict:
     """Run every run that is not done; returns {'runs', 'ran', 'failed', 'skipped'} (and 'plan' for a local
     launch: the estimate). A local launch is estimated first (`plan`): `dry_run` prints the plan and runs
     nothing; a CPU plan longer than plan.SLOW_HOURS is refused unless `allow_slow`. `skip`: run names done
     elsewhere (a campaign's recorded runs), not trained here; `on_done(name, run_dir)`: called as each run of a
-    local launch finishes (an error in it is logged, never stops the sweep)."""
+    local launch finishes (an error in it is logged, never stops the sweep). `ensemble` > 1 (local only): runs that
+    share a network, K at a time as one batched model (ensemble_sweep.py; the plan counts them as separate runs)."""
     if launcher not in ("local", "slurm"):
         raise ConfigError("--launcher", launcher, "local or slurm")
+    if ensemble != 1:
+        from .ensemble_sweep import groups
+
+        groups([], ensemble)  # a K that is not a whole number ≥ 1 is refused before any work
+        if launcher != "local":
+            raise ConfigError("--ensemble", ensemble, "1 with --launcher slurm (batched models run on a local pool)")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ConfigError("--jobs", jobs, "a positive whole number of parallel runs (default: one per core)")
     cluster = (slurm or {}).get("cluster")
@@ -234,7 +247,10 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
     if dry_run:
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped, "dry_run": True, **extra}
     _refuse_if_elsewhere(elsewhere, len(runs), dry_run)
-    if launcher == "local":
+    if launcher == "local" and ensemble != 1:
+        from .ensemble_sweep import launch_ensembles
+        failed = launch_ensembles(todo, spec, k=ensemble, jobs=jobs, log=log, on_done=on_done)
+    elif launcher == "local":
         failed = _launch_local(todo, spec, jobs=jobs, slurm=slurm or {}, sweep_dir=sweep_dir, log=log, busy=elsewhere,
                                on_done=on_done)
     else:
@@ -250,34 +266,6 @@ def _refuse_if_elsewhere(names: list[str], total: int, dry_run: bool) -> None:
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         raise RunLocked(f"{len(names)} of {total} runs are being trained by another process ({shown}): left to it, "
                         "and no results table written; rerun this command when that process has finished")
-
-
-@contextlib.contextmanager
-def _stop_workers_on_signal(pool):
-    """SIGTERM / SIGINT to the sweep: cancel the runs not started, pass SIGTERM on to the workers (each
-    checkpoints its run, marks it interrupted and starts nothing else), then raise Preempted. Without this a
-    SIGTERM to the sweep process alone would leave its workers training orphaned."""
-    import multiprocessing as mp
-    import threading
-
-    def stop(signum, _frame):
-        raise Preempted(f"sweep stopped by signal {signum}; rerun it to resume")
-
-    main = threading.current_thread() is threading.main_thread()
-    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
-    try:
-        yield
-    except (Preempted, KeyboardInterrupt):
-        for s in old:
-            signal.signal(s, signal.SIG_IGN)  # the workers' own signals must not interrupt the cleanup
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in mp.active_children():
-            p.terminate()
-        pool.shutdown(wait=True)
-        raise
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 HEARTBEAT_S = 60.0  # while runs go on, a line every this many seconds: runs done, and where each running one is
@@ -345,13 +333,6 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
                 failed += 1
                 log(f"{name}: FAILED: {type(e).__name__}: {e}")
     return failed
-
-
-def _call_on_done(on_done, name: str, run_dir: Path, log) -> None:
-    try:
-        on_done(name, Path(run_dir))
-    except Exception as e:  # noqa: BLE001 - a hook's failure is reported; the sweep goes on
-        log(f"{name}: could not complete what follows a finished run ({type(e).__name__}: {e})")
 
 
 # ---- status and aggregation -----------------------------------------------------------------------------

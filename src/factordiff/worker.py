@@ -3,8 +3,10 @@ used by the local process pool (sweep.py) and by Slurm jobs (slurm.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import time
 import traceback
@@ -125,3 +127,40 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
 
 
 # ---- launchers ---------------------------------------------------------------------------------------------
+
+
+# ---- what the local pools share (sweep.py, ensemble_sweep.py) -------------------------------------------------
+
+@contextlib.contextmanager
+def _stop_workers_on_signal(pool):
+    """SIGTERM / SIGINT to the sweep: cancel the runs not started, pass SIGTERM on to the workers (each
+    checkpoints its run, marks it interrupted and starts nothing else), then raise Preempted. Without this a
+    SIGTERM to the sweep process alone would leave its workers training orphaned."""
+    import multiprocessing as mp
+    import threading
+
+    def stop(signum, _frame):
+        raise Preempted(f"sweep stopped by signal {signum}; rerun it to resume")
+
+    main = threading.current_thread() is threading.main_thread()
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
+    try:
+        yield
+    except (Preempted, KeyboardInterrupt):
+        for s in old:
+            signal.signal(s, signal.SIG_IGN)  # the workers' own signals must not interrupt the cleanup
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in mp.active_children():
+            p.terminate()
+        pool.shutdown(wait=True)
+        raise
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _call_on_done(on_done, name: str, run_dir: Path, log) -> None:
+    try:
+        on_done(name, Path(run_dir))
+    except Exception as e:  # noqa: BLE001 - a hook's failure is reported; the sweep goes on
+        log(f"{name}: could not complete what follows a finished run ({type(e).__name__}: {e})")
