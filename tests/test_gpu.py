@@ -95,3 +95,18 @@ def test_bench_train_on_cuda_times_compile_beside_plain():
     assert any("compile" in n for n in names)  # a compile that fails is dropped from the candidates
     print("CUDA graphs among the candidates:", any("graphs" in n for n in names))
     assert out["device"] == "cuda" and out["tuned"]["images_per_s"] > 0 and out["plain"]["images_per_s"] > 0
+
+
+def test_ensemble_members_follow_their_separate_runs_on_cuda(tmp_path):
+    """`sweep --ensemble`'s loop on a GPU: two members trained as one batched model against the same runs
+    trained alone (tests/test_ensemble.py checks this bit-closely on a CPU; on a GPU, TF32 and the batched
+    kernels' sums move more, so the weights are compared as a relative norm)."""
+    from factordiff.ensemble_train import train_ensemble
+
+    cfgs = [replace_path(tiny(10, "train.device=cuda"), {"seed": s, "train.snapshot_every": 5}) for s in (3, 4)]
+    train_ensemble(cfgs, [tmp_path / f"e{k}" for k in range(2)], log=quiet)
+    for k, cfg in enumerate(cfgs):
+        train(cfg, tmp_path / f"a{k}", log=quiet, progress=False)
+        d = rel_diff(weights(tmp_path / f"a{k}"), weights(tmp_path / f"e{k}"))
+        print(f"member {k}: relative weight difference after 10 steps {d:.2e}")
+        assert d < 1e-2
