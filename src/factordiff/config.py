@@ -224,6 +224,9 @@ class TrainConfig:
     ema_decay: float = 0.995  # [INFERRED] dome272 EMA; 0 disables
     ema_start: int = 2000  # EMA copies the weights until this step (dome272)
     snapshot_every: int = 6400  # P1 Figs 4, 8: every 6,400 steps + terminal
+    # 0 → every snapshot_every steps throughout; else only every this many (a multiple of snapshot_every) up to
+    # two thirds of `steps`: for experiments that read only the last third's snapshots (`final`; issue 45)
+    early_snapshot_every: int = 0
     eval_samples: int = 500  # P1 §3: 500 generated images per evaluation
     eval_ood_samples: int = 100  # extra samples from the held-out region when the dataset has one
     eval_layers: tuple[str, ...] = ("layer4",)  # P1: the output of layer 4
@@ -272,6 +275,14 @@ class TrainConfig:
         check_choice(p + "stop_when", self.stop_when, ("never", "learned"))
         check_number(p + "stop_level", self.stop_level, 0, 1, lo_open=True)
         check_number(p + "stop_patience", self.stop_patience, 1, 1000, integer=True)
+        check_number(p + "early_snapshot_every", self.early_snapshot_every, 0, 10**8, integer=True)
+        if self.early_snapshot_every % self.snapshot_every:
+            raise ConfigError(p + "early_snapshot_every", self.early_snapshot_every,
+                              f"0 or a multiple of train.snapshot_every ({self.snapshot_every})")
+        if self.early_snapshot_every and self.stop_when != "never":
+            raise ConfigError(p + "early_snapshot_every", self.early_snapshot_every,
+                              f"0 with train.stop_when={self.stop_when} (the stopping rule reads every snapshot, "
+                              "and a stopped run's last third is not known in advance)")
 
 
 @dataclass(frozen=True)

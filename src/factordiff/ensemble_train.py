@@ -40,7 +40,7 @@ from .loggers import MetricLog, check_logger
 from .memorizer import closed_form_scores
 from .rundir import RunDir, check_resume
 from .score import reference_scores
-from .train import EMA, _eval_set, _resume, stop_signals, stop_step
+from .train import EMA, _eval_set, _resume, snapshot_due, stop_signals, stop_step
 
 PLAIN = {"train.channels_last": False, "train.amp": "none", "train.compile": False}
 
@@ -180,7 +180,7 @@ def _snapshot(m: dict, step: int, ens: Ensemble, ema: StackedEMA, module: torch.
     """Member k's snapshot at `step` when due (the separate loop's rule), sampled with its EMA weights."""
     cfg, run = m["cfg"], m["run"]
     tc = cfg.train
-    due = (step % tc.snapshot_every == 0 or step == tc.steps) and not run.snapshot(step).exists()
+    due = snapshot_due(tc, step) and not run.snapshot(step).exists()
     if not due or flag["signal"] is not None:
         return
     _sampled_weights(ens, ema, module, k, use_ema=tc.ema_decay > 0)

@@ -73,10 +73,21 @@ def stop_signals(signals: tuple = STOP_SIGNALS):
             signal.signal(s, h)
 
 
+def snapshot_due(tc, step: int) -> bool:
+    """Whether `step` takes a snapshot: the last step, and every snapshot_every steps, except that up to two
+    thirds of train.steps only every early_snapshot_every when that is set (the window `final` reads is after)."""
+    if step == tc.steps:
+        return True
+    early = tc.early_snapshot_every and 3 * step <= 2 * tc.steps
+    return step % (tc.early_snapshot_every if early else tc.snapshot_every) == 0
+
+
 def snapshots_of(cfg: RunConfig, start: int = 0) -> int:
-    """How many snapshots a run from `start` to train.steps writes (every snapshot_every steps and the last)."""
-    every, steps = cfg.train.snapshot_every, cfg.train.steps
-    n = len(range(-(-start // every) * every, steps + 1, every))
+    """How many snapshots a run from `start` to train.steps writes (`snapshot_due`)."""
+    tc = cfg.train
+    every, steps = tc.snapshot_every, tc.steps
+    grid = range(-(-start // every) * every, steps + 1, every)
+    n = len(grid) if not tc.early_snapshot_every else sum(snapshot_due(tc, s) for s in grid)
     return n + (steps % every != 0 and steps >= start)
 
 
@@ -227,7 +238,7 @@ def _train_locked(cfg: RunConfig, run: RunDir, ds, device, stop, progress, log, 
         # resumed run finds every snapshot up to its checkpoint on disk).
         # A stop signal during the sampling abandons the snapshot (the resumed run takes it, with the same
         # noise) and goes on to the checkpoint.
-        due = (step % tc.snapshot_every == 0 or step == tc.steps) and not run.snapshot(step).exists()
+        due = snapshot_due(tc, step) and not run.snapshot(step).exists()
         out = None
         if due and stop["signal"] is None:
             t0 = time.perf_counter()

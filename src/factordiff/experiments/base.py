@@ -184,8 +184,12 @@ def pearson(a, b) -> float:
 
 
 def final(rows: list[dict], col: str, share: float = 1 / 3) -> float:
-    """Mean of `col` over the last third of a run's snapshots (one run's rows, sorted by step)."""
-    tail = rows[-max(1, int(round(len(rows) * share))):]
+    """Mean of `col` over the snapshots in the last third of a run's training: the steps after (1 − share) × its
+    last step (one run's rows, sorted by step; the last row alone when none is). On snapshots evenly spaced from
+    step 0 these are its last round(n × share) rows; sparser snapshots before that window
+    (`train.early_snapshot_every`) leave it as it is."""
+    end = int(rows[-1].get("step", 0)) if rows else 0
+    tail = [r for r in rows if int(r.get("step", 0)) > (1 - share) * end] or rows[-1:]
     vals = [r[col] for r in tail if r.get(col) is not None]
     return float(np.mean(vals)) if vals else float("nan")
 
