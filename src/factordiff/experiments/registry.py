@@ -14,6 +14,7 @@ from . import (
     p1_sigma,
     p1_sigma_seeds,
     p2_composition,
+    p2_composition_budget,
     p2_lesion,
     p2_orthogonality,
     p2_percolation,
@@ -27,7 +28,7 @@ from .base import Experiment
 
 MODULES = (p1_phases, p1_increment, p1_imbalance, p1_sigma, p1_holes, p2_torus, p2_orthogonality, p2_composition,
            p2_scaling, p2_percolation, p2_rim, p2_lesion, p2_regions, p2_torus_budget, p1_sigma_seeds,
-           bias_bench)
+           p2_composition_budget, bias_bench)
 EXPERIMENTS: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in MODULES}
 
 
