@@ -89,3 +89,18 @@ def test_bench_end_to_end_on_tiny_runs(tmp_path):
 
     shutil.rmtree(tmp_path / "b" / "runs")
     assert rejudge(tmp_path / "b")["same"]
+
+
+def test_the_verdict_matrix_has_a_cell_per_variant_and_task():
+    """The bench's one table: rows the biases, columns the tasks, each cell the verdict and the gain's interval;
+    the same from the verdicts as judged and as stored (dicts)."""
+    rows, measured = _case({bb.BASELINE: 0.5, "rendered": 0.8})
+    verdicts = bb.judge(rows, measured)
+    table = bb.verdict_matrix(verdicts)
+    assert table == bb.verdict_matrix([v.to_dict() for v in verdicts])
+    lines = table.splitlines()
+    assert lines[0].endswith("| compose | interpolate | few-data |") and len(lines) == 2 + len(bb.VARIANTS) - 1
+    rendered = next(x for x in lines if x.startswith("| rendered:"))
+    assert rendered.count("✔ +0.30 [") == 3, rendered  # a gain of 0.3 on every task
+    separate = next(x for x in lines if x.startswith("| separate:"))
+    assert "✔" not in separate and separate.count("✘") == 3, separate  # no gain: below 0.1 on its interval

@@ -47,6 +47,7 @@ VARIANTS = {
     "dit": ("dit", "none", "a transformer on 2 × 2 patches with adaLN-Zero conditioning: no convolutional prior"),
 }
 BASELINE = "baseline"
+BEATEN = "beats P1's UNet"  # each claim reads "VARIANT (its bias) beats P1's UNet on TASK: what it asks"
 # name → (data.kind, data.holdout, data.holdout_x, data.fraction, data.increment) at the cpu scale (N = 16, P2's
 # pixels), the accuracy column it is judged on and what it asks
 TASKS = {
@@ -158,12 +159,35 @@ def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
             v = BEATS.verdict([paired(mine, base) or [math.nan]], gates, why=why,
                               left_out=[why_ for name, why_ in left.items()
                                         if (task_of(runs[name]), variant_of(runs[name])) == (task, variant)],
-                              claim=f"{variant} ({bias}) beats P1's UNet on {task}: {asks}",
+                              claim=f"{variant} ({bias}) {BEATEN} on {task}: {asks}",
                               seeds={variant: mine, BASELINE: base},
                               controls={variant: mine, BASELINE: base,
                                         "nearest-training-label memorizer": near.get(variant, {})})
             out.append(v)
     return out
+
+
+def verdict_matrix(verdicts: list) -> str:
+    """The bench's one table (markdown): a row per variant (with the bias it adds), a column per task, each cell
+    the verdict against the baseline (✔ / ✘ / ?) and the per-seed gain's mean and 95 % interval; verdicts as
+    `judge` returns them or as stored in a record's verdicts.json (dicts)."""
+    from .base import MARK
+
+    cells: dict[tuple[str, str], str] = {}
+    for v in verdicts:
+        d = v if isinstance(v, dict) else v.to_dict()
+        variant, task = d["claim"].split(" (")[0], d["claim"].split(f"{BEATEN} on ", 1)[-1].split(":")[0]
+        c = ((d.get("decision") or {}).get("calls") or [{}])[0]
+        gain = (f" {c['mean']:+.2f} [{c['lo']:+.2f}, {c['hi']:+.2f}]"
+                if all(isinstance(c.get(k), int | float) and math.isfinite(c[k]) for k in ("mean", "lo", "hi"))
+                else "")
+        cells[variant, task] = f"{MARK[d['outcome']]}{gain}"
+    head = "| variant: the bias it adds | " + " | ".join(TASKS) + " |"
+    lines = [head, "|---" * (len(TASKS) + 1) + "|"]
+    for name, (_, _, bias) in VARIANTS.items():
+        if name != BASELINE:
+            lines.append(f"| {name}: {bias} | " + " | ".join(cells.get((name, t), "–") for t in TASKS) + " |")
+    return "\n".join(lines)
 
 
 def _point(rs: list[dict]) -> tuple:
