@@ -329,5 +329,6 @@ CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_si
          "p1-holes": p1_holes, "p2-torus": p2_torus, "p2-orthogonality": p2_orthogonality,
          "p2-composition": p2_composition, "p2-scaling": p2_scaling, "p2-percolation": p2_percolation,
          "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "p2-torus-budget": p2_torus_budget,
-         "p1-sigma-seeds": p1_sigma_seeds, "p2-composition-budget": p2_composition, "bias-bench": bias_bench}
+         "p1-sigma-seeds": p1_sigma_seeds, "p2-composition-budget": p2_composition,
+         "p1-increment-budget": p1_increment, "bias-bench": bias_bench}
 CASES = {name: seeded(case) for name, case in CASES.items()}

@@ -61,6 +61,26 @@ def judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return out
 
 
+def onset_panel(a, per: dict, cap: int, xlabel: str, title: str) -> None:
+    """One panel: each seed's steps to 50 % of the ceiling (`onset_steps`' {grid value: [per seed]}) against the
+    grid value, a faint line per seed and the seeds' mean in black; a seed that never got there drawn at the cap
+    with an arrow."""
+    xs = sorted(per)
+    k = max((len(v) for v in per.values()), default=0)
+    for s in range(k):
+        ys = [per[x][s] if s < len(per[x]) else np.nan for x in xs]
+        a.plot(xs, [min(y, cap) for y in ys], ".-", color="C0", alpha=0.35, lw=1)
+        for x, y in zip(xs, ys):
+            if np.isinf(y):
+                a.annotate("", (x, cap * 1.05), (x, cap), arrowprops={"arrowstyle": "->", "color": "C3"})
+    means = [np.mean(per[x]) if all(np.isfinite(per[x])) else np.nan for x in xs]
+    a.plot(xs, means, "o-", color="k", lw=2, label="seeds' mean")
+    a.set_xlabel(xlabel)
+    a.set_ylabel("steps to 50 % of the ceiling")
+    a.set_title(f"{title} ({k} seeds)", fontsize=9)
+    a.legend(fontsize=7)
+
+
 def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     """Each seed's steps to 50 % of the ceiling against σ, one panel per increment in the table (p1-sigma's
     record has one): a line per seed, the seeds' mean in black; a seed that never got there is drawn at the cap
@@ -69,22 +89,8 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     fig, ax = plot.new_figure(1, len(present), size=(4.2 * len(present), 3.4))
     cap = max((int(r["step"]) for r in rows), default=STEPS)
     for j, inc in enumerate(present):
-        a = ax[0, j]
         per = onset_steps([r for r in rows if float(r.get("data.increment", 1.0)) == inc], "data.sigma")
-        xs = sorted(per)
-        k = max((len(v) for v in per.values()), default=0)
-        for s in range(k):
-            ys = [per[x][s] if s < len(per[x]) else np.nan for x in xs]
-            a.plot(xs, [min(y, cap) for y in ys], ".-", color="C0", alpha=0.35, lw=1)
-            for x, y in zip(xs, ys):
-                if np.isinf(y):
-                    a.annotate("", (x, cap * 1.05), (x, cap), arrowprops={"arrowstyle": "->", "color": "C3"})
-        means = [np.mean(per[x]) if all(np.isfinite(per[x])) else np.nan for x in xs]
-        a.plot(xs, means, "o-", color="k", lw=2, label="seeds' mean")
-        a.set_xlabel("σ (px)")
-        a.set_ylabel("steps to 50 % of the ceiling")
-        a.set_title(f"increment {inc:g} ({k} seeds)", fontsize=9)
-        a.legend(fontsize=7)
+        onset_panel(ax[0, j], per, cap, "σ (px)", f"increment {inc:g}")
     return [figures.save(fig, out, "onsets", title)]
 
 
