@@ -409,7 +409,9 @@ def test_sigterm_while_a_sweep_worker_analyses_stops_it_within_seconds(tmp_path)
     """The stop signal is honoured in the analysis stage too (not only between training steps and reverse
     steps): the worker marks the run interrupted and exits within 5 s; the rerun redoes the analysis."""
     spec = tmp_path / "spec.yaml"
-    analyze = {"grid": 8, "grid_repeats": 4, "topology": "last", "methods": ["pca"]}
+    # 12 × 12 × 8 latents for the last snapshot's persistent homology: ≈ 11 s on a 2-core Xeon (8 × 8 × 4 took
+    # ≈ 3 s there and ended before the signal on a faster CI machine), so the signal lands inside it
+    analyze = {"grid": 12, "grid_repeats": 8, "topology": "last", "methods": ["pca"]}
     spec.write_text(yaml.safe_dump({"name": "stop", "overrides": {**OVERRIDES, "train.steps": 10},
                                     "grid": {"data.sigma": [1.0]}, "analyze": analyze}))
     out = tmp_path / "sw"
@@ -436,6 +438,7 @@ def test_sigterm_while_a_sweep_worker_analyses_stops_it_within_seconds(tmp_path)
     assert took <= 5, f"the worker took {took:.1f} s to stop"
     assert code == 143, text
     st = json.loads((run / "status.json").read_text())
+    assert st["state"] != "done", f"the analysis ended before the signal came (under 0.5 s): lengthen it; {st}"
     assert st["state"] == "interrupted" and "signal 15" in st["reason"], st
     assert not (run / "analysis.jsonl").exists(), "a stopped analysis left its table"
     assert not list(run.rglob("*.tmp*")), "a stopped analysis left a temporary file"
