@@ -77,6 +77,43 @@ def test_superposition_recovers_the_kernel_and_its_length_scales(kind, scales):
     assert fit[kind]["r2"] > 0.999
     other = "radial" if kind == "factorized" else "factorized"
     assert fit[other]["r2"] < fit[kind]["r2"] - 0.01, fit
+    assert fit[kind]["edge"] is None and (fit["interval"][0] > 0.01) == (kind == "factorized"), fit
+
+
+def test_superposition_calls_no_kernel_better_on_outputs_without_label_information():
+    """Control: probe outputs unrelated to the training outputs (a model that learned nothing about the labels).
+    Neither kernel may be called better: the R² difference's bootstrap interval straddles 0."""
+    rng = np.random.default_rng(2)
+    train = _lattice()
+    fit = fit_superposition(train, rng.normal(size=(len(train), 64)), rng.uniform(1, 8, (60, 2)),
+                            rng.normal(size=(60, 64)))
+    assert fit["better"] == "neither" and fit["interval"][0] < 0 < fit["interval"][1], fit
+
+
+def test_superposition_flags_a_nearest_neighbour_copy_at_the_grids_lower_edge():
+    """A memorizer's outputs: each probe gets its nearest training label's output. Both kernels fit best at the
+    smallest length scale, flagged 'lower' (the grid cannot resolve how local the copy is)."""
+    rng = np.random.default_rng(3)
+    train = _lattice()
+    t_out = rng.normal(size=(len(train), 64))
+    probe = train[rng.choice(len(train), 40, replace=False)] + rng.uniform(-0.2, 0.2, (40, 2))
+    near = np.argmin(((probe[:, None] - train[None]) ** 2).sum(-1), 1)
+    fit = fit_superposition(train, t_out, probe, t_out[near])
+    assert fit["factorized"]["edge"] == "lower" and fit["radial"]["edge"] == "lower", fit
+    assert fit["factorized"]["r2"] > 0.9 and fit["radial"]["r2"] > 0.9, fit
+
+
+def test_superposition_needs_the_margin_not_just_an_interval_off_zero():
+    """Probes half a step off a lattice weigh the same four neighbours under both kernels: the R² difference is
+    tiny but its interval tight. It is not called a difference unless it passes the margin."""
+    rng = np.random.default_rng(4)
+    train = _lattice()
+    t_out = rng.normal(size=(len(train), 64))
+    probe = _lattice(9) + 0.5
+    fit = fit_superposition(train, t_out, probe, kernel_weights(probe, train, "factorized", (0.25, 0.25)) @ t_out)
+    assert abs(fit["delta_r2"]) < 0.01 and fit["better"] == "neither", fit
+    assert fit_superposition(train, t_out, probe, kernel_weights(probe, train, "factorized", (0.25, 0.25)) @ t_out,
+                             margin=0.0)["better"] == "factorized"
 
 
 def test_probes_on_tiny_complementary_runs(tmp_path):
