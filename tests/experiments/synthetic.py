@@ -325,10 +325,28 @@ def bias_bench(outcome):
     return rows, measured
 
 
+def bias_bench_factors(outcome):
+    """Every variant's image-driven part on the grid probe: the baseline at 0.5 and the others at 0.2 (supported: a
+    drop of 0.3), all at 0.5 (not supported: no drop), or the baseline at 0.05 (inconclusive: no room for a drop of
+    0.1 above 0); the controls (untrained image part, label-only response, ground truth) beside them."""
+    from factordiff.experiments import bias_bench as bb
+    from factordiff.experiments import bias_bench_factors as bf
+
+    base, other = {SUP: (0.5, 0.2), NOT: (0.5, 0.5), INC: (0.05, 0.02)}[outcome]
+    rows = []
+    for variant, (arch, coords, _) in bb.VARIANTS.items():
+        a = base if variant == bb.BASELINE else other
+        cols = {f"{c}_{col}": v for col, _ in bf.STATS.values()
+                for c, v in ((bf.CLOUD, a), ("untrained_image_part", 0.6), ("label_only", 0.0), ("ground_truth", 0.4))}
+        rows += run(variant, **{"model.arch": arch, "model.coords": coords, "acc": 0.9, "acc_ceiling": 1.0}, **cols)
+    return rows, {"params": {v: 1_000_000 for v in bb.VARIANTS}, "sec_per_step": {v: 0.05 for v in bb.VARIANTS}}
+
+
 CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_sigma, "p1-imbalance": p1_imbalance,
          "p1-holes": p1_holes, "p2-torus": p2_torus, "p2-orthogonality": p2_orthogonality,
          "p2-composition": p2_composition, "p2-scaling": p2_scaling, "p2-percolation": p2_percolation,
          "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "p2-torus-budget": p2_torus_budget,
          "p1-sigma-seeds": p1_sigma_seeds, "p2-composition-budget": p2_composition,
-         "p1-increment-budget": p1_increment, "bias-bench": bias_bench}
+         "p1-increment-budget": p1_increment, "bias-bench": bias_bench,
+         "bias-bench-factors": bias_bench_factors}
 CASES = {name: seeded(case) for name, case in CASES.items()}

@@ -14,8 +14,9 @@ UNet on each task by the interval rule: does the bias raise the accuracy where t
   accuracy over the whole 2D grid, most of it on labels never trained on.
 Every accuracy is over the labels whose ground truth the detector reads (ceiling 1 there), beside the
 nearest-training-label memorizer and, on the held-out labels, the closed-form memorizer. A variant's parameter count
-and its measured training step time are in the figure. What is not measured yet (factorization of the image-driven
-part, learning under P1's imbalanced increments, the data-efficiency slope over N) is listed in docs/extending.md.
+and its measured training step time are in the figure. The factorization of the image-driven part is its own
+design (`bias_bench_factors`); what is not measured yet (learning under P1's imbalanced increments, the
+data-efficiency slope over N) is listed in docs/extending.md.
 
 Measured cpu time: none yet (the design is frozen before any data; the `--dry-run` plan is in docs/extending.md).
 """
@@ -98,16 +99,21 @@ def measure(rows: list[dict], log=print) -> dict:
     own logs)."""
     runs = by_run(rows)
     few = [r for r in rows if task_of(runs[r["run"]]) == "few-data"]
+    return {"grid": measure_grid_accuracy(few, log) if few else {}, **costs(rows)}
+
+
+def costs(rows: list[dict]) -> dict:
+    """Each variant's parameter count (at its runs' image size) and median training step time (s/step, from its
+    runs' own logs): {"params": {variant: n}, "sec_per_step": {variant: s}}."""
     params, step_s = {}, {}
-    for name, rs in runs.items():
+    for name, rs in by_run(rows).items():
         v = variant_of(rs)
         run = RunDir(run_dir(rows, name))
         if v not in params:
             cfg = run.load_config()
             params[v] = int(sum(p.numel() for p in build(cfg.model, cfg.data.image_size).parameters()))
         step_s.setdefault(v, []).extend(m["sec_per_step"] for m in run.read_metrics("train") if "sec_per_step" in m)
-    return {"grid": measure_grid_accuracy(few, log) if few else {}, "params": params,
-            "sec_per_step": {v: float(np.median(s)) if s else None for v, s in step_s.items()}}
+    return {"params": params, "sec_per_step": {v: float(np.median(s)) if s else None for v, s in step_s.items()}}
 
 
 def _values(rows: list[dict], measured: dict, task: str) -> tuple[dict, dict, dict]:
@@ -221,7 +227,7 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
             a.axhline(np.mean(base), color=plot.color(0), ls="--", lw=1)
         a.axhline(1.0, color="black", ls=":", lw=0.8)
         a.set_xticks(range(len(names)))
-        a.set_xticklabels([f"{v}\n{_size(params.get(v))}\n{_speed(speed.get(v))}" for v in names], fontsize=7)
+        a.set_xticklabels([f"{v}\n{size_words(params.get(v))}\n{speed_words(speed.get(v))}" for v in names], fontsize=7)
         a.set_ylim(0, 1.05)
         a.set_title(f"{task}: {asks}", fontsize=8)
         a.set_ylabel("final accuracy (detectable labels; ceiling 1)")
@@ -229,11 +235,11 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     return paths
 
 
-def _size(n) -> str:
+def size_words(n) -> str:
     return "" if not n else f"{n / 1e6:.2f} M params"
 
 
-def _speed(s) -> str:
+def speed_words(s) -> str:
     return "" if not s else f"{s * 1000:.0f} ms/step"
 
 
