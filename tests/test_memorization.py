@@ -1,6 +1,8 @@
 """The "memorize or compose?" probes (issue 48): known answers for the split-half statistics and the kernel
 superposition fit, and both drivers on tiny runs."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -116,7 +118,7 @@ def test_superposition_needs_the_margin_not_just_an_interval_off_zero():
                              margin=0.0)["better"] == "factorized"
 
 
-def test_probes_on_tiny_complementary_runs(tmp_path):
+def test_probes_on_tiny_complementary_runs(tmp_path, capsys):
     """The drivers end to end: two tiny runs on complementary halves, split-half on seen and unseen labels beside
     two closed-form memorizers, and the kernel fit of one run in and out of distribution."""
     import factordiff
@@ -137,3 +139,13 @@ def test_probes_on_tiny_complementary_runs(tmp_path):
         factordiff.split_half(tmp_path / "a", tmp_path / "a")
     fit = factordiff.kernel_superposition(tmp_path / "a", n_train=20, n_probe=8)
     assert set(fit) == {"n_train", "id", "ood"} and fit["id"]["better"] in ("factorized", "radial", "neither")
+    # the same through the command line: one line per region, JSON on request, bad counts refused before any work
+    from factordiff.cli import main
+
+    assert main(["probe", "kernel", str(tmp_path / "a"), "--n-train", "20", "--n-probe", "8"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("id: factorized R² ") and "\nood: " in out
+    assert main(["probe", "split-half", str(tmp_path / "a"), str(tmp_path / "b"), "--n", "6", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"seen", "unseen"}
+    assert main(["probe", "kernel", str(tmp_path / "a"), "--n-probe", "0"]) == 2
+    assert "n_probe" in capsys.readouterr().err

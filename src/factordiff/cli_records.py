@@ -1,5 +1,5 @@
 """The `factordiff` commands about records, designs, configs and finished runs (`rejudge`, `designs`, `config
-show`, `config restore`, `compare`): argv in, one library call, lines out. Split from cli.py, which builds the
+show`, `config restore`, `compare`, `probe`): argv in, one library call, lines out. Split from cli.py, which builds the
 parser and calls these."""
 
 from __future__ import annotations
@@ -52,6 +52,13 @@ def cmd_config_restore(args) -> int:
     return 0
 
 
+def _probe_common(p) -> None:
+    p.add_argument("--seed", type=int, default=0, help="the noise every label is sampled from (default 0)")
+    p.add_argument("--step", type=int, default=None, help="the checkpoint's step (default: the newest)")
+    p.add_argument("--json", action="store_true", help="print every number as JSON instead of lines")
+    p.set_defaults(func=cmd_probe)
+
+
 def add_record_commands(sub, fmt) -> None:
     p = sub.add_parser("rejudge", help="recompute a record's verdicts from its stored data alone; exit 1 if they "
                        "changed", epilog=EXAMPLES["rejudge"], formatter_class=fmt)
@@ -64,12 +71,53 @@ def add_record_commands(sub, fmt) -> None:
     p.add_argument("--freeze", action="store_true", help="freeze every design version not frozen yet")
     p.set_defaults(func=cmd_designs)
 
+    probe = sub.add_parser("probe", help="memorize or compose? split-half agreement of two runs, kernel "
+                           "superposition of one", epilog=EXAMPLES["probe"], formatter_class=fmt)
+    kinds = probe.add_subparsers(dest="probe_command", required=True)
+    p = kinds.add_parser("split-half", help="two runs on complementary halves of the labels, sampled alike "
+                         "(Kadkhodaie et al. 2024)", epilog=EXAMPLES["probe"], formatter_class=fmt)
+    p.add_argument("run_a", type=Path, metavar="RUN_A")
+    p.add_argument("run_b", type=Path, metavar="RUN_B", help="the same config with data.subsample_complement flipped")
+    p.add_argument("--n", type=int, default=200, help="labels per region, seen and unseen (default 200)")
+    _probe_common(p)
+    p = kinds.add_parser("kernel", help="a run's outputs as a factorized or radial kernel superposition of its "
+                         "outputs at training labels (Liang et al. 2025)", epilog=EXAMPLES["probe"],
+                         formatter_class=fmt)
+    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("--n-train", type=int, default=200, help="training labels sampled (default 200)")
+    p.add_argument("--n-probe", type=int, default=100, help="probe labels per region (default 100)")
+    _probe_common(p)
+
     p = sub.add_parser("compare", help="runs side by side: a table of their summaries and their accuracy curves",
                        epilog=EXAMPLES["compare"], formatter_class=fmt)
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run directories (train, demo or sweep runs)")
     p.add_argument("--out", type=Path, default=None,
                    help="also write OUT/compare.csv and OUT/compare.png (default: print the table only)")
     p.set_defaults(func=cmd_compare)
+
+
+def cmd_probe(args) -> int:
+    import json
+
+    from .probes import kernel_superposition, split_half
+
+    if args.probe_command == "split-half":
+        res = split_half(args.run_a, args.run_b, n=args.n, seed=args.seed, step=args.step)
+        lines = [f"{region} labels ({r['models']['n']}): {who}: image r {s['agreement']:.2f}, labels agree "
+                 f"{s['label_agreement']:.2f}, nearest training image r {s['nearest_a']:.2f} / {s['nearest_b']:.2f}"
+                 for region, r in res.items() for who, s in (("models", r["models"]),
+                                                              ("closed-form memorizers", r["memorizers"]))]
+    else:
+        res = kernel_superposition(args.run, n_train=args.n_train, n_probe=args.n_probe, seed=args.seed,
+                                   step=args.step)
+        lines = [f"{region}: factorized R² {f['factorized']['r2']:.3f} (ℓx {f['factorized']['lx']:g}, ℓy "
+                 f"{f['factorized']['ly']:g}), radial R² {f['radial']['r2']:.3f} (ℓ {f['radial']['l']:g}); "
+                 f"difference {f['delta_r2']:+.3f} [{f['interval'][0]:+.3f}, {f['interval'][1]:+.3f}]: better "
+                 f"{f['better']}" + ("; a best length scale on the grid's lower edge (a nearest-neighbour copy)"
+                                     if "lower" in (f["factorized"]["edge"], f["radial"]["edge"]) else "")
+                 for region, f in res.items() if region in ("id", "ood")]
+    print(json.dumps(res, default=float, indent=1) if args.json else "\n".join(lines))
+    return 0
 
 
 def cmd_compare(args) -> int:

@@ -68,6 +68,13 @@ P1 Fig 7b is `factordiff data overlap`. The experiments:
     "designs": """examples:
   factordiff designs              # each experiment's frozen design: version, seeds, hash, frozen or changed
   factordiff designs --freeze     # freeze the versions not frozen yet (a changed frozen version is refused)""",
+    "probe": """examples:
+  factordiff train --preset cpu --out runs/half-a data.fraction=0.5 data.subsample_scope=all
+  factordiff train --preset cpu --out runs/half-b data.fraction=0.5 data.subsample_scope=all \\
+      data.subsample_complement=true
+  factordiff probe split-half runs/half-a runs/half-b     # agree (generalize) or each copy its own half (memorize)?
+  factordiff probe kernel runs/demo                       # its outputs: a factorized or a radial superposition?
+  factordiff probe kernel runs/demo --json > kernel.json  # every number, as JSON""",
     "compare": """examples:
   factordiff compare runs/demo runs/demo-seed1              # one row per run: final accuracy, ceiling, onsets
   factordiff compare experiments/p1-increment-cpu/runs/* --out runs/compare   # + compare.csv, compare.png""",

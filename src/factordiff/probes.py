@@ -17,6 +17,11 @@ import numpy as np
 from .errors import ConfigError
 
 
+def _count(field: str, n) -> None:
+    if not (isinstance(n, int) and n >= 1):
+        raise ConfigError(field, n, "an integer ≥ 1 (labels to sample)")
+
+
 def _run(r):
     from .api import Run, load_run
 
@@ -54,6 +59,7 @@ def split_half(run_a, run_b, *, n: int = 200, seed: int = 0, step: int | None = 
     from .memorizer import closed_form_images
     from .score import period_of, predict_labels
 
+    _count("n", n)
     a, b = _run(run_a), _run(run_b)
     ds_a, ds_b = _halves(a, b)
     cfg = a.config
@@ -101,6 +107,8 @@ def kernel_superposition(run, *, n_train: int = 200, n_probe: int = 100, seed: i
     from .analysis.memorization import fit_superposition
     from .data import in_holdout, make_dataset
 
+    _count("n_train", n_train)
+    _count("n_probe", n_probe)
     r = _run(run)
     ds = make_dataset(r.config.data)
     rng = np.random.default_rng(seed)
