@@ -9,14 +9,7 @@ set -u
 OUT=${OUT:-/tmp/gpu-check}
 DEADLINE=$(( $(date +%s) + ${1:-560} ))
 mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 MPLBACKEND=Agg FACTORDIFF_CACHE_DIR=/tmp/factordiff-cache
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || { echo "wheel install failed"; exit 3; }
-  export PYTHONPATH=$PWD/src:/tmp/site
-else
-  export PYTHONPATH=$PWD/src
-fi
+. "$(dirname "$0")/gpu-env.sh"  # PYTHONPATH, wheels from .whl/, MPLBACKEND
 FD="python3 -m factordiff"  # a command (timeout cannot run a shell function)
 
 stage() {  # stage NAME MAX_SECONDS command...: run it within MAX_SECONDS and what is left before the deadline

@@ -18,14 +18,7 @@ JOBS=${2:?JOBS}
 shift 2
 (( $# )) || { echo "usage: OUT=DIR bash scripts/gpu-confirm.sh DEADLINE_S JOBS NAME [NAME ...]" >&2; exit 2; }
 mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 MPLBACKEND=Agg FACTORDIFF_CACHE_DIR=/tmp/factordiff-cache
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    || { echo "wheel install failed"; exit 3; }
-  export PYTHONPATH=$PWD/src:/tmp/site
-else
-  export PYTHONPATH=$PWD/src
-fi
+. "$(dirname "$0")/gpu-env.sh"  # PYTHONPATH, wheels from .whl/, MPLBACKEND
 
 NAMES=("$@")
 pack() {  # the named campaigns' records; temp file, then rename: a call cut mid-pack returns the last whole archive
