@@ -56,8 +56,8 @@ def test_the_registry_names_what_it_holds():
         register(Arch("unet", "somewhere:Else", ("x",), "another network under a taken name"))
 
 
-@pytest.mark.parametrize("variant", ["model.arch=unet-rendered", "model.arch=unet-separate", "model.coords=linear",
-                                     "model.arch=dit"])
+@pytest.mark.parametrize("variant", ["model.arch=unet-rendered", "model.arch=unet-rendered-learned",
+                                     "model.arch=unet-separate", "model.coords=linear", "model.arch=dit"])
 def test_each_inductive_bias_variant_trains_and_records_layer4(variant, tmp_path):
     """The bench's variants (variants.py) train through the same trainer and record the same layer."""
     from factordiff.api import load_run
@@ -82,6 +82,29 @@ def test_rendered_conditioning_draws_each_label_where_the_data_does():
     img = render_labels(np.array([[5.0, 9.0]]), None, cfg.data)[0]
     row, col = np.unravel_index(np.argmin(img), img.shape)
     assert int(maps[0, 0].argmax()) == col == 4 and int(maps[1, :, 0].argmax()) == row == 8
+
+
+def test_learned_rendering_keeps_each_profile_on_its_own_axis_and_coordinate_through_training():
+    """The x channel varies only along columns and only with µx, the y channel only along rows and only with µy,
+    before and after optimizer steps; training moves the profiles (they are learned, not drawn)."""
+    cfg = tiny(2, "model.arch=unet-rendered-learned")
+    net = build(cfg.model, 16)
+    x, t = torch.zeros(3, 1, 16, 16), torch.tensor([10, 10, 10])
+    labels = torch.tensor([[3.0, 7.0], [3.0, 12.0], [11.0, 7.0]])  # 0 → 1: y differs; 0 → 2: x differs
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    before = net.inputs(x, labels)[:, -2:].detach()
+    for _ in range(2):
+        maps = net.inputs(x, labels)[:, -2:].detach()
+        assert torch.all(maps[:, 0] == maps[:, 0, :1]) and torch.all(maps[:, 1] == maps[:, 1, :, :1])
+        assert torch.equal(maps[0, 0], maps[1, 0]) and not torch.equal(maps[0, 0], maps[2, 0])
+        assert torch.equal(maps[0, 1], maps[2, 1]) and not torch.equal(maps[0, 1], maps[1, 1])
+        loss = net(torch.randn(3, 1, 16, 16), t, labels).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert not torch.allclose(net.inputs(x, labels)[:, -2:], before)
+    with pytest.raises(ValueError, match="built for 16 × 16 images, given 8 × 8"):
+        net.inputs(torch.zeros(1, 1, 8, 8), labels[:1])
 
 
 def test_separate_pathways_keep_x_and_y_apart_through_training():

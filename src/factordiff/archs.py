@@ -67,6 +67,8 @@ register(Arch("unet", "factordiff.unet:UNet", UNET_LAYERS,
               "P1 Fig 6 (dome272): convolutions and self-attention, PE(t) ⊕ PE(x) ⊕ PE(y) added after every block"))
 register(Arch("unet-rendered", "factordiff.variants:RenderedUNet", UNET_LAYERS,
               "rendered conditioning: µx, µy also drawn as two 1-D Gaussian profile channels beside x_t"))
+register(Arch("unet-rendered-learned", "factordiff.variants:LearnedRenderUNet", UNET_LAYERS,
+              "learned rendering: two 1-D profile channels beside x_t, each an MLP of PE(µx) resp. PE(µy)"))
 register(Arch("dit", "factordiff.dit:DiT", ("inc", *(f"layer{i}" for i in range(6))),
               "a transformer (DiT, adaLN-Zero): no convolution; position only as a learned embedding per 2 × 2 patch"))
 register(Arch("unet-separate", "factordiff.variants:SeparateUNet", UNET_LAYERS,

@@ -53,6 +53,7 @@ class DiT(nn.Module):
     """(x_t, t, (µx, µy)) → ε̂ with transformer blocks; the UNet's conditioning code and input channels."""
 
     embed = UNet.embed  # PE(t) ⊕ PE(µx) ⊕ PE(µy), every model.label_encoding
+    label_pe = UNet.label_pe
     extra_channels = UNet.extra_channels  # model.coords works here too
     inputs = UNet.inputs
     coordinates = UNet.coordinates

@@ -151,11 +151,15 @@ class UNet(nn.Module):
         self.outc = nn.Conv2d(b, 1, 1)
 
     def embed(self, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        d, enc = self.cfg.pe_dim, self.cfg.label_encoding
+        return torch.cat([sinusoidal(t, self.cfg.pe_dim), self.label_pe(labels[:, 0]), self.label_pe(labels[:, 1])],
+                         dim=1)
+
+    def label_pe(self, values: torch.Tensor) -> torch.Tensor:
+        """PE(µ) of one coordinate, in the code `model.label_encoding` names."""
+        enc = self.cfg.label_encoding
         period = float(self.image_size) if enc in ("periodic", "periodic_smooth") else None
         harmonics = self.cfg.label_harmonics if enc == "periodic_smooth" else None
-        return torch.cat([sinusoidal(t, d), sinusoidal(labels[:, 0], d, period=period, harmonics=harmonics),
-                          sinusoidal(labels[:, 1], d, period=period, harmonics=harmonics)], dim=1)
+        return sinusoidal(values, self.cfg.pe_dim, period=period, harmonics=harmonics)
 
     def extra_channels(self) -> int:
         """Input channels beside x_t: coordinate channels (model.coords); variants add their own."""

@@ -303,15 +303,16 @@ def seeded(case, k=3):
     return make
 
 
-def bias_bench(outcome):
+def bias_bench(outcome, variants=None):
     """Every variant on every task: the baseline at 0.5 and the others at 0.8 (supported: a gain of 0.3), all at
     0.5 (not supported: no gain), or the baseline at 0.95 (inconclusive: no room for a gain of 0.1 below the
     ceiling 1); the memorizers at 0.2; the few-data task scored through `measure`'s grid accuracy."""
     from factordiff.experiments import bias_bench as bb
 
+    variants = variants or bb.VARIANTS
     base, other = {SUP: (0.5, 0.8), NOT: (0.5, 0.5), INC: (0.95, 0.97)}[outcome]
     rows, grid = [], {}
-    for variant, (arch, coords, _) in bb.VARIANTS.items():
+    for variant, (arch, coords, _) in variants.items():
         a = base if variant == bb.BASELINE else other
         for task, ((kind, holdout, hx, fraction, inc), _, _) in bb.TASKS.items():
             name = f"{variant}-{task}"
@@ -320,9 +321,16 @@ def bias_bench(outcome):
                                  "data.increment": inc, "acc": 0.9, "acc_ceiling": 1.0, "acc_ood_detectable": a,
                                  "acc_nearest_ood_detectable": 0.2, "acc_closedform_ood_detectable": 0.2})
             grid[name] = {"acc_detectable": a, "acc_nearest_detectable": 0.2}
-    measured = {"grid": grid, "params": {v: 1_000_000 for v in bb.VARIANTS},
-                "sec_per_step": {v: 0.05 for v in bb.VARIANTS}}
+    measured = {"grid": grid, "params": {v: 1_000_000 for v in variants},
+                "sec_per_step": {v: 0.05 for v in variants}}
     return rows, measured
+
+
+def bias_bench_learned(outcome):
+    """The bias bench's case with its two variants: P1's UNet and the learned renderer."""
+    from factordiff.experiments import bias_bench_learned as bl
+
+    return bias_bench(outcome, bl.VARIANTS)
 
 
 def bias_bench_factors(outcome):
@@ -348,5 +356,5 @@ CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_si
          "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "p2-torus-budget": p2_torus_budget,
          "p1-sigma-seeds": p1_sigma_seeds, "p2-composition-budget": p2_composition,
          "p1-increment-budget": p1_increment, "bias-bench": bias_bench,
-         "bias-bench-factors": bias_bench_factors}
+         "bias-bench-factors": bias_bench_factors, "bias-bench-learned": bias_bench_learned}
 CASES = {name: seeded(case) for name, case in CASES.items()}

@@ -104,3 +104,21 @@ def test_the_verdict_matrix_has_a_cell_per_variant_and_task():
     assert rendered.count("✔ +0.30 [") == 3, rendered  # a gain of 0.3 on every task
     separate = next(x for x in lines if x.startswith("| separate:"))
     assert "✔" not in separate and separate.count("✘") == 3, separate  # no gain: below 0.1 on its interval
+
+
+def test_the_learned_renderer_bench_judges_its_one_variant_by_the_bench_rule(tmp_path):
+    """bias-bench-learned: P1's UNet and the learned renderer only, task by task, by the bench's own rule; its
+    table has the learned renderer's row alone, and a run of a variant it does not name is not mistaken for one."""
+    from factordiff.experiments import bias_bench_learned as bl
+
+    rows, measured = CASES["bias-bench-learned"]("supported")
+    verdicts = bl.judge(rows, measured)
+    assert [v.claim.split(" (")[0] for v in verdicts] == ["learned"] * len(bb.TASKS)
+    assert {v.outcome for v in verdicts} == {"supported"}
+    table = bl.verdict_matrix(verdicts).splitlines()
+    assert len(table) == 3 and table[2].startswith("| learned: ") and "✔ +0.30" in table[2]
+    assert bb.variant_of([{"model.arch": "unet-rendered", "model.coords": "none"}], bl.VARIANTS) == \
+        "unet-rendered/none"
+    rows, measured = CASES["bias-bench-learned"]("not supported")
+    assert {v.outcome for v in bl.judge(rows, measured)} == {"not supported"}
+    assert [p.name for p in bl.draw(rows, measured, tmp_path, "learned")] == ["bench.png"]

@@ -245,3 +245,23 @@ def test_a_new_design_versions_record_keeps_the_old_one(tmp_path):
     store(out(3, "c"), "exp", root)
     assert json.loads((root / "exp" / "record.json").read_text())["tag"] == "c"
     assert sorted(p.name for p in root.iterdir()) == ["exp", "exp-v1"]
+
+
+def test_the_judge_version_covers_the_experiment_a_judge_borrows_its_rule_from(monkeypatch):
+    """bias-bench-learned judges by bias-bench's rule: an edit to bias_bench.py changes its recorded judge version
+    (and an edit to an experiment it does not borrow from does not)."""
+    import inspect
+
+    from factordiff.experiments import bias_bench, p2_rim
+    from factordiff.experiments.design import judge_version
+
+    exp = EXPERIMENTS["bias-bench-learned"]
+    before, source = judge_version(exp), inspect.getsource
+
+    def edited(target):
+        return lambda m: source(m) + ("\n# edited" if m is target else "")
+
+    monkeypatch.setattr(inspect, "getsource", edited(p2_rim))
+    assert judge_version(exp) == before
+    monkeypatch.setattr(inspect, "getsource", edited(bias_bench))
+    assert judge_version(exp) != before

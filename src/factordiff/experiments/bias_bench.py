@@ -24,6 +24,7 @@ Measured cpu time: none yet (the design is frozen before any data; the `--dry-ru
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -77,10 +78,10 @@ SPECS = p2_spec({"grid": {VARIANT_KEYS: [[a, c] for a, c, _ in VARIANTS.values()
                  "overrides": {"data.holdout_y": [13.0, 19.0], "data.subsample_scope": "all"}, "analyze": False})
 
 
-def variant_of(rs: list[dict]) -> str:
-    """The run's variant name, from its (model.arch, model.coords)."""
+def variant_of(rs: list[dict], variants: dict | None = None) -> str:
+    """The run's variant name in `variants` (the bench's `VARIANTS`), from its (model.arch, model.coords)."""
     arch, coords = key(rs, "model.arch") or "unet", key(rs, "model.coords") or "none"
-    return next((n for n, (a, c, _) in VARIANTS.items() if (a, c) == (arch, coords)), f"{arch}/{coords}")
+    return next((n for n, (a, c, _) in (variants or VARIANTS).items() if (a, c) == (arch, coords)), f"{arch}/{coords}")
 
 
 def task_of(rs: list[dict]) -> str:
@@ -93,21 +94,21 @@ def task_of(rs: list[dict]) -> str:
     return "few-data" if kind == "bump" and fraction < 1 else f"{kind}/{holdout}/{fraction:g}"
 
 
-def measure(rows: list[dict], log=print) -> dict:
+def measure(rows: list[dict], log=print, variants: dict | None = None) -> dict:
     """The few-data runs' accuracy over the whole 2D grid (and its memorizer), scored once per final model; each
     variant's parameter count (at the runs' image size) and median training step time (s/step, from its runs'
     own logs)."""
     runs = by_run(rows)
     few = [r for r in rows if task_of(runs[r["run"]]) == "few-data"]
-    return {"grid": measure_grid_accuracy(few, log) if few else {}, **costs(rows)}
+    return {"grid": measure_grid_accuracy(few, log) if few else {}, **costs(rows, variants)}
 
 
-def costs(rows: list[dict]) -> dict:
+def costs(rows: list[dict], variants: dict | None = None) -> dict:
     """Each variant's parameter count (at its runs' image size) and median training step time (s/step, from its
     runs' own logs): {"params": {variant: n}, "sec_per_step": {variant: s}}."""
     params, step_s = {}, {}
     for name, rs in by_run(rows).items():
-        v = variant_of(rs)
+        v = variant_of(rs, variants)
         run = RunDir(run_dir(rows, name))
         if v not in params:
             cfg = run.load_config()
@@ -116,19 +117,20 @@ def costs(rows: list[dict]) -> dict:
     return {"params": params, "sec_per_step": {v: float(np.median(s)) if s else None for v, s in step_s.items()}}
 
 
-def _values(rows: list[dict], measured: dict, task: str) -> tuple[dict, dict, dict]:
+def _values(rows: list[dict], measured: dict, task: str, variants: dict | None = None) -> tuple[dict, dict, dict]:
     """{variant: {seed: accuracy}} on `task`, with the nearest-label and closed-form memorizers' (empty when not
     recorded)."""
-    col = TASKS[task][1]
+    col, name = TASKS[task][1], partial(variant_of, variants=variants)
+
     mine = [r for r in rows if task_of([r]) == task]
     if col == "acc_grid":  # scored by `measure` over the whole 2D grid
         grid = measured.get("grid", {})
         mine = [dict(r, acc_grid=grid.get(r["run"], {}).get("acc_detectable"),
                      acc_grid_nearest=grid.get(r["run"], {}).get("acc_nearest_detectable")) for r in mine]
-        return per_seed(mine, variant_of, col), per_seed(mine, variant_of, "acc_grid_nearest"), {}
+        return per_seed(mine, name, col), per_seed(mine, name, "acc_grid_nearest"), {}
     memo = col.replace("acc_ood", "acc_nearest_ood")
-    return (per_seed(mine, variant_of, col), per_seed(mine, variant_of, memo),
-            per_seed(mine, variant_of, col.replace("acc_ood", "acc_closedform_ood")))
+    return (per_seed(mine, name, col), per_seed(mine, name, memo),
+            per_seed(mine, name, col.replace("acc_ood", "acc_closedform_ood")))
 
 
 BEATS = Claim("the bias raises accuracy where P1's UNet is short of it",
@@ -141,30 +143,31 @@ BEATS = Claim("the bias raises accuracy where P1's UNet is short of it",
                    f"where the baseline is within {MARGIN:g} of the ceiling (no gain that large is possible)")
 
 
-def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
+def _judge(rows: list[dict], measured: dict, variants: dict | None = None) -> list[Verdict]:
     """Per task and per variant other than the baseline: each seed's final accuracy (last third of training; the
     few-data task: the final model over the whole 2D grid) minus the baseline's on the same seed, decided on its
     95 % interval against MARGIN, gated by the variant's margins over both memorizers. Runs that did not learn their
     training labels are left out and named (the learned gate). Inconclusive where the baseline's mean is within
     MARGIN of the ceiling 1: a gain of MARGIN cannot be measured there."""
+    variants = variants or VARIANTS
     kept, out_ = gated_rows(rows)
     runs = by_run(rows)
     left = {x.split(" left out")[0]: x for x in out_}  # run name → 'NAME left out (why)'
     out = []
     for task, (_, _, asks) in TASKS.items():
-        acc, near, closed = _values(kept, measured, task)
+        acc, near, closed = _values(kept, measured, task, variants)
         base = acc.get(BASELINE, {})
         room = float(np.mean(list(base.values()))) if base else math.nan
         why = ([f"the baseline scores {room:.2f}, within {MARGIN:g} of the ceiling 1: no room for a gain of "
                 f"{MARGIN:g}"] if math.isfinite(room) and room > 1 - MARGIN else [])
-        for variant, (_, _, bias) in VARIANTS.items():
+        for variant, (_, _, bias) in variants.items():
             if variant == BASELINE:
                 continue
             mine = acc.get(variant, {})
             gates = [paired(mine, near.get(variant, {})) or None, paired(mine, closed.get(variant, {})) or None]
             v = BEATS.verdict([paired(mine, base) or [math.nan]], gates, why=why,
                               left_out=[why_ for name, why_ in left.items()
-                                        if (task_of(runs[name]), variant_of(runs[name])) == (task, variant)],
+                                        if (task_of(runs[name]), variant_of(runs[name], variants)) == (task, variant)],
                               claim=f"{variant} ({bias}) {BEATEN} on {task}: {asks}",
                               seeds={variant: mine, BASELINE: base},
                               controls={variant: mine, BASELINE: base,
@@ -173,7 +176,7 @@ def _judge(rows: list[dict], measured: dict) -> list[Verdict]:
     return out
 
 
-def verdict_matrix(verdicts: list) -> str:
+def verdict_matrix(verdicts: list, variants: dict | None = None) -> str:
     """The bench's one table (markdown): a row per variant (with the bias it adds), a column per task, each cell
     the verdict against the baseline (✔ / ✘ / ?) and the per-seed gain's mean and 95 % interval; verdicts as
     `judge` returns them or as stored in a record's verdicts.json (dicts)."""
@@ -190,30 +193,27 @@ def verdict_matrix(verdicts: list) -> str:
         cells[variant, task] = f"{MARK[d['outcome']]}{gain}"
     head = "| variant: the bias it adds | " + " | ".join(TASKS) + " |"
     lines = [head, "|---" * (len(TASKS) + 1) + "|"]
-    for name, (_, _, bias) in VARIANTS.items():
+    for name, (_, _, bias) in (variants or VARIANTS).items():
         if name != BASELINE:
             lines.append(f"| {name}: {bias} | " + " | ".join(cells.get((name, t), "–") for t in TASKS) + " |")
     return "\n".join(lines)
 
 
-def _point(rs: list[dict]) -> tuple:
-    return variant_of(rs), task_of(rs)
-
-
-def judge(rows: list[dict], measured: dict) -> list[Verdict]:
+def judge(rows: list[dict], measured: dict, variants: dict | None = None) -> list[Verdict]:
     """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds."""
-    return require_seeds(_judge(rows, measured), runs_per_point(rows, _point))
+    return require_seeds(_judge(rows, measured, variants),
+                         runs_per_point(rows, lambda rs: (variant_of(rs, variants), task_of(rs))))
 
 
-def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
+def draw(rows: list[dict], measured: dict, out: Path, title: str, variants: dict | None = None) -> list[Path]:
     """One panel per task: each variant's per-seed accuracies (dots) and their mean (bar), the nearest-label
     memorizer (grey ticks), the baseline's mean across the panel (dashed) and the ceiling 1 (dotted)."""
-    names = list(VARIANTS)
+    names = list(variants or VARIANTS)
     fig, ax = plot.new_figure(1, len(TASKS), size=(5.2 * len(TASKS), 4.2))
     params, speed = measured.get("params", {}), measured.get("sec_per_step", {})
     for j, (task, (_, _, asks)) in enumerate(TASKS.items()):
         a = ax[0, j]
-        acc, near, _ = _values(rows, measured, task)
+        acc, near, _ = _values(rows, measured, task, variants)
         for i, v in enumerate(names):
             vals = list(acc.get(v, {}).values())
             if vals:

@@ -77,12 +77,16 @@ def design_hash(exp) -> str:
 
 
 def judge_version(exp) -> str:
-    """A hash of the judge's code: its module and the decision rules (`stats`). Recorded beside a verdict, so a
-    reader knows which rules produced it; `rejudge` says when today's rules no longer give the stored verdict."""
+    """A hash of the judge's code: its module, the experiment modules it borrows from (a judge or a claim imported
+    from another experiment) and the decision rules (`stats`). Recorded beside a verdict, so a reader knows which
+    rules produced it; `rejudge` says when today's rules no longer give the stored verdict."""
     from . import base, claims, stats
 
     module = inspect.getmodule(exp.judge)
-    src = "".join(inspect.getsource(m) for m in (module, claims, stats, base) if m)
+    lent = {inspect.getmodule(v) for v in vars(module).values()} if module else set()
+    lent = sorted((m for m in lent if m and m.__name__.startswith(__package__ + ".") and m is not module
+                   and m not in (base, claims, stats)), key=lambda m: m.__name__)
+    src = "".join(inspect.getsource(m) for m in (module, *lent, claims, stats, base) if m)
     return hashlib.sha256(src.encode()).hexdigest()[:16]
 
 
