@@ -43,7 +43,8 @@ from .stats import MARGIN, gated_rows, paired, per_seed, require_seeds, runs_per
 # against
 VARIANTS = {
     "baseline": ("unet", "none", "P1's UNet: PE(t) ⊕ PE(x) ⊕ PE(y), added after every block"),
-    "rendered": ("unet-rendered", "none", "x and y also drawn in image space as two 1-D profile channels beside x_t"),
+    "rendered": ("unet-rendered", "none", "x and y also drawn in image space as two 1-D profile channels beside x_t, "
+                 "at the data's own σ: the images' own factors"),
     "separate": ("unet-separate", "none", "PE(x) and PE(y) reach disjoint halves of every block's channels"),
     "coordconv": ("unet", "linear", "pixel-coordinate channels beside x_t (CoordConv)"),
     "dit": ("dit", "none", "a transformer on 2 × 2 patches with adaLN-Zero conditioning: no convolutional prior"),
