@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import tiny
-from factordiff.analysis.memorization import fit_superposition, kernel_weights, split_half
+from factordiff.analysis.memorization import between, fit_superposition, kernel_weights, split_half
 from factordiff.data import make_dataset, render_labels
 from factordiff.errors import ConfigError
 from factordiff.presets import preset
@@ -118,6 +118,41 @@ def test_superposition_needs_the_margin_not_just_an_interval_off_zero():
                              margin=0.0)["better"] == "factorized"
 
 
+def test_between_places_a_fit_from_the_truth_to_the_copy_and_refuses_when_they_do_not_separate():
+    assert between(0.64, 0.64, 0.82) == {"position": 0.0, "nearer": "the ground truth", "gap": 0.82 - 0.64,
+                                         "min_gap": 0.05}
+    assert between(0.82, 0.64, 0.82)["position"] == pytest.approx(1.0)
+    assert between(0.80, 0.64, 0.82)["nearer"] == "the memorizer"
+    assert between(0.99, 0.99, 0.97)["position"] is None  # within 0.05: R² cannot tell composing from copying
+
+
+def test_the_superposition_controls_separate_composing_from_copying_on_the_bench_compose_task():
+    """On the bench's compose data (2D SOS at the cpu scale, the central cross held out), a generator that draws
+    every label right sits at the ground truth (position 0) and one that copies the nearest training label at the
+    memorizer (position 1), on the cross and in distribution: the two controls are apart there (by ≥ 0.05), so
+    the probe can say either. Out of distribution the truth fits worse: a stripe at an unseen column is no
+    superposition of seen ones."""
+    from scipy.spatial import cKDTree
+
+    from factordiff.probes import superposition
+
+    cfg = preset("cpu", {"data.kind": "sos", "data.holdout": "cross", "data.holdout_x": [6.5, 9.5],
+                         "data.holdout_y": [6.5, 9.5], "data.canvas_margin": 3}).data
+    labels = make_dataset(cfg).labels
+    tree = cKDTree(labels)
+    truth = lambda x: render_labels(x, None, cfg)  # noqa: E731
+    copy = lambda x: render_labels(labels[tree.query(x)[1]], None, cfg)  # noqa: E731
+    res = {name: superposition(cfg, gen, n_train=150, n_probe=60) for name, gen in (("truth", truth),
+                                                                                   ("copy", copy))}
+    for region in ("id", "ood"):
+        for kind in ("factorized", "radial"):
+            assert res["truth"][region]["between"][kind]["position"] == pytest.approx(0.0, abs=1e-9)
+            assert res["copy"][region]["between"][kind]["position"] == pytest.approx(1.0, abs=1e-9)
+            assert abs(res["truth"][region]["between"][kind]["gap"]) >= 0.05
+    c = res["truth"]["ood"]["controls"]
+    assert c["ground truth"]["factorized"]["r2"] < c["nearest-label memorizer"]["factorized"]["r2"] - 0.05
+
+
 def test_probes_on_tiny_complementary_runs(tmp_path, capsys):
     """The drivers end to end: two tiny runs on complementary halves, split-half on seen and unseen labels beside
     two closed-form memorizers, and the kernel fit of one run in and out of distribution."""
@@ -144,7 +179,7 @@ def test_probes_on_tiny_complementary_runs(tmp_path, capsys):
 
     assert main(["probe", "kernel", str(tmp_path / "a"), "--n-train", "20", "--n-probe", "8"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("id: factorized R² ") and "\nood: " in out
+    assert out.startswith("id: factorized R² ") and "\nood: " in out and "of the nearest-label memorizer" in out
     assert main(["probe", "split-half", str(tmp_path / "a"), str(tmp_path / "b"), "--n", "6", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)) == {"seen", "unseen"}
     assert main(["probe", "kernel", str(tmp_path / "a"), "--n-probe", "0"]) == 2

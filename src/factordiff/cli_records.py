@@ -110,14 +110,23 @@ def cmd_probe(args) -> int:
     else:
         res = kernel_superposition(args.run, n_train=args.n_train, n_probe=args.n_probe, seed=args.seed,
                                    step=args.step)
-        lines = [f"{region}: factorized R² {f['factorized']['r2']:.3f} (ℓx {f['factorized']['lx']:g}, ℓy "
-                 f"{f['factorized']['ly']:g}), radial R² {f['radial']['r2']:.3f} (ℓ {f['radial']['l']:g}); "
-                 f"difference {f['delta_r2']:+.3f} [{f['interval'][0]:+.3f}, {f['interval'][1]:+.3f}]: better "
-                 f"{f['better']}" + ("; a best length scale on the grid's lower edge (a nearest-neighbour copy)"
-                                     if "lower" in (f["factorized"]["edge"], f["radial"]["edge"]) else "")
-                 for region, f in res.items() if region in ("id", "ood")]
+        lines = [_kernel_line(region, f) for region, f in res.items() if region in ("id", "ood")]
     print(json.dumps(res, default=float, indent=1) if args.json else "\n".join(lines))
     return 0
+
+
+def _kernel_line(region: str, f: dict) -> str:
+    """One region of `factordiff probe kernel`: both kernels' fits, which is better, and where the run's R² lies
+    between the ground truth's and the nearest-label memorizer's (the kernel the run fits better)."""
+    kind = max(("factorized", "radial"), key=lambda k: f[k]["r2"])
+    c, b = f["controls"], f["between"][kind]
+    where = (f"position {b['position']:.2f} from the truth (0) to the memorizer (1)" if b["position"] is not None
+             else f"the controls lie within {b['min_gap']:g}: R² cannot tell composing from copying here")
+    return (f"{region}: factorized R² {f['factorized']['r2']:.3f} (ℓx {f['factorized']['lx']:g}, ℓy "
+            f"{f['factorized']['ly']:g}), radial R² {f['radial']['r2']:.3f} (ℓ {f['radial']['l']:g}); difference "
+            f"{f['delta_r2']:+.3f} [{f['interval'][0]:+.3f}, {f['interval'][1]:+.3f}]: better {f['better']}. "
+            f"{kind} R² of the ground truth {c['ground truth'][kind]['r2']:.3f}, of the nearest-label memorizer "
+            f"{c['nearest-label memorizer'][kind]['r2']:.3f}: {where}")
 
 
 def cmd_compare(args) -> int:

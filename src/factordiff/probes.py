@@ -103,23 +103,44 @@ def kernel_superposition(run, *, n_train: int = 200, n_probe: int = 100, seed: i
     probe labels fitted as a kernel-weighted average of its outputs at up to `n_train` training labels, with a
     factorized and a radial kernel (`analysis.memorization.fit_superposition`). Probes in distribution: labels
     half a lattice step off the training labels, outside any holdout (`id`); out of distribution: held-out labels
-    (`ood`, where the run holds some out)."""
-    from .analysis.memorization import fit_superposition
-    from .data import in_holdout, make_dataset
-
+    (`ood`, where the run holds some out). Beside each fit, two controls fitted the same way on the same labels:
+    the ground-truth images (what drawing every label right scores) and each probe's nearest training label's image
+    (what copying scores); `between` places the run's R² between them, per kernel (`memorization.between`)."""
     _count("n_train", n_train)
     _count("n_probe", n_probe)
     r = _run(run)
-    ds = make_dataset(r.config.data)
+    return superposition(r.config.data, lambda labels: outputs_at(r, labels, seed=seed, step=step),
+                         n_train=n_train, n_probe=n_probe, seed=seed)
+
+
+def superposition(data, outputs, *, n_train: int = 200, n_probe: int = 100, seed: int = 0) -> dict:
+    """`kernel_superposition` for any generator: `outputs(labels)` → one image per label, on the data config
+    `data`'s training and held-out labels."""
+    from scipy.spatial import cKDTree
+
+    from .analysis.memorization import KERNELS, between, fit_superposition
+    from .data import in_holdout, make_dataset, render_labels
+
+    ds = make_dataset(data)
     rng = np.random.default_rng(seed)
     train = ds.labels[rng.choice(len(ds.labels), size=min(n_train, len(ds.labels)), replace=False)]
-    half = ds.labels + 0.5 * r.config.data.increment
+    half = ds.labels + 0.5 * data.increment
     lo, hi = ds.labels.min(0), ds.labels.max(0)
-    half = half[np.all((half >= lo) & (half <= hi), axis=1) & ~in_holdout(half, r.config.data)]
-    t_out = outputs_at(r, train, seed=seed, step=step)
+    half = half[np.all((half >= lo) & (half <= hi), axis=1) & ~in_holdout(half, data)]
+    t_out = outputs(train)
+    truth = lambda labels: render_labels(labels, None, data)  # noqa: E731 - the 2D kind a run draws from labels
+    tree = cKDTree(ds.labels)
     out = {"n_train": int(len(train))}
     for region, pool in (("id", half), ("ood", ds.heldout_labels)):
         if len(pool):
             probe = pool[rng.choice(len(pool), size=min(n_probe, len(pool)), replace=False)]
-            out[region] = fit_superposition(train, t_out, probe, outputs_at(r, probe, seed=seed, step=step))
+            fit = fit_superposition(train, t_out, probe, outputs(probe))
+            # the controls, fitted the same way on the same labels: the images themselves (a model that draws every
+            # label right) and each probe's nearest training label's image (a model that copies)
+            controls = {"ground truth": fit_superposition(train, truth(train), probe, truth(probe)),
+                        "nearest-label memorizer": fit_superposition(
+                            train, truth(train), probe, truth(ds.labels[tree.query(probe)[1]]))}
+            out[region] = fit | {"controls": controls, "between": {
+                kind: between(fit[kind]["r2"], controls["ground truth"][kind]["r2"],
+                              controls["nearest-label memorizer"][kind]["r2"]) for kind in KERNELS}}
     return out

@@ -91,7 +91,8 @@ def _r2(pred: np.ndarray, target: np.ndarray) -> float:
 
 def _edge(values, scales) -> str | None:
     """'lower' / 'upper' when a best length scale sits on the grid's first / last value (the fit is censored
-    there: at the lower edge each probe copies its nearest training outputs, a memorizer's signature), else None."""
+    there: at the lower edge each probe is a superposition of its nearest training outputs, which is how a memorizer
+    fits, and also the ground truth at a lattice's half steps: read it beside the controls), else None."""
     return "lower" if min(values) == scales[0] else "upper" if max(values) == scales[-1] else None
 
 
@@ -132,3 +133,18 @@ def fit_superposition(train_labels, train_outputs, probe_labels, probe_outputs, 
     best["level"], best["margin"] = level, margin
     best["better"] = "factorized" if lo > margin else "radial" if hi < -margin else "neither"
     return best
+
+
+def between(model: float, truth: float, copy: float, *, min_gap: float = 0.05) -> dict:
+    """Where a model's superposition R² lies between two controls fitted the same way: the ground truth's (what a
+    model that draws every label right scores) and the nearest-training-label memorizer's (what copying scores).
+    `position` = (model − truth) / (copy − truth): 0 at the truth, 1 at the copy (outside [0, 1] beyond either),
+    `nearer` the control it is nearer; both None when the controls lie within `min_gap` of each other, since the R²
+    then cannot tell composing from copying (as at a lattice's half steps, where a superposition of the four
+    neighbours is close to the truth). Whole-image R² weighs every pixel: where most of an image is a part the
+    training data show (an SOS image's seen stripe), the controls lie close and the position is coarse."""
+    gap = copy - truth
+    pos = (model - truth) / gap if abs(gap) >= min_gap else None
+    nearer = None if pos is None else "the ground truth" if pos < 0.5 else "the memorizer"
+    return {"position": pos, "nearer": nearer, "gap": gap, "min_gap": min_gap}
+
