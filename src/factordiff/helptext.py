@@ -74,6 +74,7 @@ P1 Fig 7b is `factordiff data overlap`. The experiments:
       data.subsample_complement=true
   factordiff probe split-half runs/half-a runs/half-b     # agree (generalize) or each copy its own half (memorize)?
   factordiff probe kernel runs/demo                       # its outputs: a factorized or a radial superposition?
+                                                          # (beside the ground truth's and a copier's fit)
   factordiff probe kernel runs/demo --json > kernel.json  # every number, as JSON""",
     "compare": """examples:
   factordiff compare runs/demo runs/demo-seed1              # one row per run: final accuracy, ceiling, onsets
