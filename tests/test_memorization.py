@@ -170,6 +170,10 @@ def test_probes_on_tiny_complementary_runs(tmp_path, capsys):
     for region in res.values():
         for s in region.values():
             assert -1 <= s["agreement"] <= 1 and 0 <= s["label_agreement"] <= 1
+        truth = region["ground truth"]  # the generalizer's reference: itself exactly, and no copy of either half
+        assert truth["agreement"] == pytest.approx(1.0) and 0 < truth["label_agreement"] <= 1
+    unseen = res["unseen"]["ground truth"]  # labels neither half trained on: no training image is the truth's copy
+    assert max(unseen["nearest_a"], unseen["nearest_b"]) < 0.999, unseen
     with pytest.raises(ConfigError, match="complement"):
         factordiff.split_half(tmp_path / "a", tmp_path / "a")
     fit = factordiff.kernel_superposition(tmp_path / "a", n_train=20, n_probe=8)

@@ -106,7 +106,8 @@ def cmd_probe(args) -> int:
         lines = [f"{region} labels ({r['models']['n']}): {who}: image r {s['agreement']:.2f}, labels agree "
                  f"{s['label_agreement']:.2f}, nearest training image r {s['nearest_a']:.2f} / {s['nearest_b']:.2f}"
                  for region, r in res.items() for who, s in (("models", r["models"]),
-                                                              ("closed-form memorizers", r["memorizers"]))]
+                                                              ("closed-form memorizers", r["memorizers"]),
+                                                              ("ground truth", r["ground truth"]))]
     else:
         res = kernel_superposition(args.run, n_train=args.n_train, n_probe=args.n_probe, seed=args.seed,
                                    step=args.step)

@@ -53,9 +53,11 @@ def split_half(run_a, run_b, *, n: int = 200, seed: int = 0, step: int | None = 
     """Kadkhodaie et al.'s split-half test on two runs trained on complementary halves of the labels: both sampled
     at the same labels from the same noise (`seed`), {region: statistics} for the labels one of them saw (`seen`) and
     those neither saw (`unseen`, where a holdout leaves some), each with the same statistics of two closed-form
-    memorizers of the same halves (`memorizers`): the control of a model that only copies."""
+    memorizers of the same halves (`memorizers`: the control of a model that only copies) and of the ground-truth
+    images (`ground truth`: what two models that draw every label right score: agreement 1, label agreement the
+    detector's ceiling, and the nearest-training-image correlation of images that are not copies)."""
     from .analysis.memorization import split_half as stats
-    from .data import render_labels
+    from .data import render_labels, to_uint8
     from .memorizer import closed_form_images
     from .score import period_of, predict_labels
 
@@ -76,8 +78,11 @@ def split_half(run_a, run_b, *, n: int = 200, seed: int = 0, step: int | None = 
         mb = closed_form_images(cfg, ds_b.labels, ds_b.kinds, labels, seed)
         pa = predict_labels(ma, kinds, cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))[0]
         pb = predict_labels(mb, kinds, cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))[0]
+        truth = to_uint8(render_labels(labels, kinds, cfg.data))
+        pt = predict_labels(truth, kinds, cfg.data.blob_rule, cfg.data.predictor, period_of(cfg.data))[0]
         out[region] = {"models": stats(sa["images"], sb["images"], sa["pred"], sb["pred"], train_a, train_b, tol),
-                       "memorizers": stats(ma, mb, pa, pb, train_a, train_b, tol)}
+                       "memorizers": stats(ma, mb, pa, pb, train_a, train_b, tol),
+                       "ground truth": stats(truth, truth, pt, pt, train_a, train_b, tol)}
     return out
 
 

@@ -60,7 +60,7 @@ def split_half(images_a, images_b, pred_a, pred_b, train_a, train_b, tolerance: 
     correlation with its own nearest training image (`nearest_a`, `nearest_b`: copying reads 1)."""
     pa, pb = np.asarray(pred_a, float), np.asarray(pred_b, float)
     close = np.all(np.abs(pa - pb) < tolerance, axis=1)  # NaN compares False: no bump read, no agreement
-    return {"agreement": float(row_correlations(images_a, images_b).mean()),
+    return {"agreement": float(np.clip(row_correlations(images_a, images_b).mean(), -1, 1)),  # rounding: 1 + 2e-16
             "label_agreement": float(close.mean()),
             "nearest_a": float(nearest_correlation(images_a, train_a).mean()),
             "nearest_b": float(nearest_correlation(images_b, train_b).mean()),
