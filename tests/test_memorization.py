@@ -188,3 +188,10 @@ def test_probes_on_tiny_complementary_runs(tmp_path, capsys):
     assert set(json.loads(capsys.readouterr().out)) == {"seen", "unseen"}
     assert main(["probe", "kernel", str(tmp_path / "a"), "--n-probe", "0"]) == 2
     assert "n_probe" in capsys.readouterr().err
+    # several runs: one block each; a missing one is named before any run is sampled
+    assert main(["probe", "kernel", str(tmp_path / "a"), str(tmp_path / "b"), "--n-train", "20", "--n-probe", "8"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path / 'a'}:\n  id: ") and f"\n{tmp_path / 'b'}:\n  id: " in out
+    assert main(["probe", "kernel", str(tmp_path / "a"), str(tmp_path / "nowhere")]) == 2
+    captured = capsys.readouterr()
+    assert "nowhere" in captured.err and captured.out == ""

@@ -83,7 +83,8 @@ def add_record_commands(sub, fmt) -> None:
     p = kinds.add_parser("kernel", help="a run's outputs as a factorized or radial kernel superposition of its "
                          "outputs at training labels (Liang et al. 2025)", epilog=EXAMPLES["probe"],
                          formatter_class=fmt)
-    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN",
+                   help="one or more runs (several: one block each, e.g. every variant of a bench task)")
     p.add_argument("--n-train", type=int, default=200, help="training labels sampled (default 200)")
     p.add_argument("--n-probe", type=int, default=100, help="probe labels per region (default 100)")
     _probe_common(p)
@@ -109,9 +110,15 @@ def cmd_probe(args) -> int:
                                                               ("closed-form memorizers", r["memorizers"]),
                                                               ("ground truth", r["ground truth"]))]
     else:
-        res = kernel_superposition(args.run, n_train=args.n_train, n_probe=args.n_probe, seed=args.seed,
-                                   step=args.step)
-        lines = [_kernel_line(region, f) for region, f in res.items() if region in ("id", "ood")]
+        from .api import load_run
+
+        runs = {str(path): load_run(path) for path in args.runs}  # every path checked before any is sampled
+        res = {name: kernel_superposition(run, n_train=args.n_train, n_probe=args.n_probe, seed=args.seed,
+                                          step=args.step) for name, run in runs.items()}
+        many = len(res) > 1
+        lines = [line for name, r in res.items() for line in ([f"{name}:"] if many else []) + [
+            ("  " if many else "") + _kernel_line(region, f) for region, f in r.items() if region in ("id", "ood")]]
+        res = res if many else res[str(args.runs[0])]
     print(json.dumps(res, default=float, indent=1) if args.json else "\n".join(lines))
     return 0
 

@@ -75,7 +75,8 @@ P1 Fig 7b is `factordiff data overlap`. The experiments:
   factordiff probe split-half runs/half-a runs/half-b     # agree (generalize) or each copy its own half (memorize)?
   factordiff probe kernel runs/demo                       # its outputs: a factorized or a radial superposition?
                                                           # (beside the ground truth's and a copier's fit)
-  factordiff probe kernel runs/demo --json > kernel.json  # every number, as JSON""",
+  factordiff probe kernel runs/demo --json > kernel.json  # every number, as JSON
+  factordiff probe kernel runs/sweep/runs/*seed=100       # several runs: one block each""",
     "compare": """examples:
   factordiff compare runs/demo runs/demo-seed1              # one row per run: final accuracy, ceiling, onsets
   factordiff compare experiments/p1-increment-cpu/runs/* --out runs/compare   # + compare.csv, compare.png""",
