@@ -122,3 +122,25 @@ def test_the_learned_renderer_bench_judges_its_one_variant_by_the_bench_rule(tmp
     rows, measured = CASES["bias-bench-learned"]("not supported")
     assert {v.outcome for v in bl.judge(rows, measured)} == {"not supported"}
     assert [p.name for p in bl.draw(rows, measured, tmp_path, "learned")] == ["bench.png"]
+
+
+@pytest.mark.slow
+def test_the_learned_renderer_bench_end_to_end_on_tiny_runs(tmp_path):
+    """bias-bench-learned through the real sweep: its two variants on the three tasks (one seed: inconclusive),
+    measured with its own variant names (the learned renderer's MLPs counted), re-judged from the record alone."""
+    import gzip
+
+    from factordiff.experiments import bias_bench_learned as bl
+    from factordiff.experiments.records import rejudge
+
+    over = parse_overrides([*TINY, "train.steps=4", "train.snapshot_every=2", "train.eval_samples=12",
+                            "train.eval_ood_samples=12", "model.attention=[]"])
+    reproduce("bias-bench-learned", out=tmp_path / "l", jobs=2, overrides=over, seeds=[0], log=lambda m: None)
+    verdicts = json.loads((tmp_path / "l" / "verdicts.json").read_text())
+    assert [v["claim"].split(" (")[0] for v in verdicts] == ["learned"] * 3
+    assert all(v["outcome"] == "inconclusive" for v in verdicts)
+    measured = json.loads(gzip.open(tmp_path / "l" / "measured.json.gz").read())
+    assert set(measured["params"]) == set(bl.VARIANTS)
+    assert measured["params"]["learned"] > measured["params"][bb.BASELINE]  # the two renderer MLPs
+    shutil.rmtree(tmp_path / "l" / "runs")
+    assert rejudge(tmp_path / "l")["same"]
