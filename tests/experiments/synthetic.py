@@ -311,7 +311,7 @@ def bias_bench(outcome, variants=None):
 
     variants = variants or bb.VARIANTS
     base, other = {SUP: (0.5, 0.8), NOT: (0.5, 0.5), INC: (0.95, 0.97)}[outcome]
-    rows, grid = [], {}
+    rows, measured = [], {}
     for variant, (arch, coords, _) in variants.items():
         a = base if variant == bb.BASELINE else other
         for task, ((kind, holdout, hx, fraction, inc), _, _) in bb.TASKS.items():
@@ -320,9 +320,8 @@ def bias_bench(outcome, variants=None):
                                  "data.holdout": holdout, "data.holdout_x": hx, "data.fraction": fraction,
                                  "data.increment": inc, "acc": 0.9, "acc_ceiling": 1.0, "acc_ood_detectable": a,
                                  "acc_nearest_ood_detectable": 0.2, "acc_closedform_ood_detectable": 0.2})
-            grid[name] = {"acc_detectable": a, "acc_nearest_detectable": 0.2}
-    measured = {"grid": grid, "params": {v: 1_000_000 for v in variants},
-                "sec_per_step": {v: 0.05 for v in variants}}
+            measured[name] = {"variant": variant, "params": 1_000_000, "sec_per_step": 0.05} | (
+                {"grid": {"acc_detectable": a, "acc_nearest_detectable": 0.2}} if task == "few-data" else {})
     return rows, measured
 
 
@@ -347,7 +346,7 @@ def bias_bench_factors(outcome):
         cols = {f"{c}_{col}": v for col, _ in bf.STATS.values()
                 for c, v in ((bf.CLOUD, a), ("untrained_image_part", 0.6), ("label_only", 0.0), ("ground_truth", 0.4))}
         rows += run(variant, **{"model.arch": arch, "model.coords": coords, "acc": 0.9, "acc_ceiling": 1.0}, **cols)
-    return rows, {"params": {v: 1_000_000 for v in bb.VARIANTS}, "sec_per_step": {v: 0.05 for v in bb.VARIANTS}}
+    return rows, {v: {"variant": v, "params": 1_000_000, "sec_per_step": 0.05} for v in bb.VARIANTS}
 
 
 CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_sigma, "p1-imbalance": p1_imbalance,

@@ -16,7 +16,7 @@ from factordiff.experiments import reproduce
 def _case(values, memo=0.2, learned=0.9):
     """{variant: accuracy} on every task (missing variants at the baseline's), 3 seeds."""
     def case(_):
-        rows, grid = [], {}
+        rows, measured = [], {}
         for variant, (arch, coords, _) in bb.VARIANTS.items():
             a = values.get(variant, values[bb.BASELINE])
             for task, ((kind, holdout, hx, fraction, inc), _, _) in bb.TASKS.items():
@@ -26,8 +26,8 @@ def _case(values, memo=0.2, learned=0.9):
                                      "data.increment": inc, "acc": learned if variant != bb.BASELINE else 0.9,
                                      "acc_ceiling": 1.0, "acc_ood_detectable": a, "acc_nearest_ood_detectable": memo,
                                      "acc_closedform_ood_detectable": memo})
-                grid[name] = {"acc_detectable": a, "acc_nearest_detectable": memo}
-        return rows, {"grid": grid, "params": {}, "sec_per_step": {}}
+                measured[name] = {"grid": {"acc_detectable": a, "acc_nearest_detectable": memo}}
+        return rows, measured
     return seeded(case)(None)
 
 
@@ -81,10 +81,12 @@ def test_bench_end_to_end_on_tiny_runs(tmp_path):
     import gzip
 
     measured = json.loads(gzip.open(tmp_path / "b" / "measured.json.gz").read())
-    assert set(measured["params"]) == set(bb.VARIANTS) and all(n > 1000 for n in measured["params"].values())
-    assert measured["params"]["dit"] != measured["params"][bb.BASELINE]
-    assert all(s and s > 0 for s in measured["sec_per_step"].values())
-    assert len(measured["grid"]) == len(bb.VARIANTS)  # the few-data runs, scored over the 2D grid
+    assert len(measured) == 15  # keyed by run: a campaign stores each run's part as it finishes
+    params, speed = bb.costs(measured).values()
+    assert set(params) == set(bb.VARIANTS) and all(n > 1000 for n in params.values())
+    assert params["dit"] != params[bb.BASELINE]
+    assert all(s and s > 0 for s in speed.values())
+    assert sum("grid" in m for m in measured.values()) == len(bb.VARIANTS)  # the few-data runs, over the 2D grid
     from factordiff.experiments.records import rejudge
 
     shutil.rmtree(tmp_path / "b" / "runs")
@@ -139,8 +141,8 @@ def test_the_learned_renderer_bench_end_to_end_on_tiny_runs(tmp_path):
     verdicts = json.loads((tmp_path / "l" / "verdicts.json").read_text())
     assert [v["claim"].split(" (")[0] for v in verdicts] == ["learned"] * 3
     assert all(v["outcome"] == "inconclusive" for v in verdicts)
-    measured = json.loads(gzip.open(tmp_path / "l" / "measured.json.gz").read())
-    assert set(measured["params"]) == set(bl.VARIANTS)
-    assert measured["params"]["learned"] > measured["params"][bb.BASELINE]  # the two renderer MLPs
+    params = bb.costs(json.loads(gzip.open(tmp_path / "l" / "measured.json.gz").read()))["params"]
+    assert set(params) == set(bl.VARIANTS)
+    assert params["learned"] > params[bb.BASELINE]  # the two renderer MLPs
     shutil.rmtree(tmp_path / "l" / "runs")
     assert rejudge(tmp_path / "l")["same"]

@@ -208,3 +208,12 @@ def test_every_verdict_comes_from_a_declared_claim(name):
     rows, measured = CASES[name]("supported")
     for v in exp.judge(rows, measured):
         assert v.decision.get("calls"), (name, v.claim)
+
+
+@pytest.mark.parametrize("name", [n for n, e in EXPERIMENTS.items() if e.measure_by_run])
+def test_a_per_run_measure_is_keyed_by_run(name):
+    """An experiment whose campaign stores each run's part of the measurements as it finishes (`measure_by_run`)
+    must measure {run: …}: the campaign unions the parts (campaign.merge_measured), so a key shared by all runs
+    (e.g. {"grid": {…}}) would keep only the last run's."""
+    rows, measured = CASES[name]("supported")
+    assert measured and set(measured) <= {r["run"] for r in rows}, sorted(measured)[:5]

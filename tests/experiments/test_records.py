@@ -265,3 +265,33 @@ def test_the_judge_version_covers_the_experiment_a_judge_borrows_its_rule_from(m
     assert judge_version(exp) == before
     monkeypatch.setattr(inspect, "getsource", edited(bias_bench))
     assert judge_version(exp) != before
+
+
+def test_backfill_gives_stored_runs_their_measured_part_from_their_folders(tmp_path, monkeypatch, capsys):
+    """scripts/backfill-measured.py: a stored run without its part of a per-run measure gets it, measured from its
+    folder here, every other field kept; one whose folder is gone is named and left; another design's is not
+    touched."""
+    import gzip
+    import importlib.util
+
+    from factordiff.experiments.campaign import run_file, store_run
+
+    spec = importlib.util.spec_from_file_location("backfill", Path(__file__).parents[2] / "scripts" /
+                                                  "backfill-measured.py")
+    backfill = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(backfill)
+    exp = dataclasses.replace(EXPERIMENTS["bias-bench"], measure=lambda rs, log=print: {
+        r["run"]: {"folder": Path(r["run_dir"]).name} for r in rs}, measure_by_run=False)
+    records, runs = tmp_path / "records", tmp_path / "runs"
+    for name in ("a", "b"):
+        (runs / name).mkdir(parents=True)
+        store_run(exp, records, name, [{"run": name, "run_dir": f"/elsewhere/{name}", "step": 0}], runs / name,
+                  design_hash(exp))
+    (runs / "b").rmdir()
+    monkeypatch.setitem(EXPERIMENTS, "bias-bench", dataclasses.replace(exp, measure_by_run=True))
+    assert backfill.main(["bias-bench", "--records", str(records), "--runs", str(runs)]) == 0
+    read = lambda n: json.load(gzip.open(run_file(records, "bias-bench", n), "rt"))  # noqa: E731
+    assert read("a")["measured"] == {"a": {"folder": "a"}} and read("a")["rows"][0]["run_dir"] == "/elsewhere/a"
+    assert read("b")["measured"] is None and "b: no run folder" in capsys.readouterr().out
+    monkeypatch.setitem(EXPERIMENTS, "bias-bench", exp)  # a measure that is not per run: refused
+    assert backfill.main(["bias-bench", "--records", str(records)]) == 2

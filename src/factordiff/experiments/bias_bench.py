@@ -96,25 +96,39 @@ def task_of(rs: list[dict]) -> str:
 
 
 def measure(rows: list[dict], log=print, variants: dict | None = None) -> dict:
-    """The few-data runs' accuracy over the whole 2D grid (and its memorizer), scored once per final model; each
-    variant's parameter count (at the runs' image size) and median training step time (s/step, from its runs'
-    own logs)."""
+    """{run: its `run_costs` entry and, for a few-data run, its final model's accuracy over the whole 2D grid (and
+    its memorizer's) as `grid`}. Keyed by run, so a campaign stores each run's part as it finishes and judges
+    runs trained on other machines (`Experiment.measure_by_run`)."""
     runs = by_run(rows)
     few = [r for r in rows if task_of(runs[r["run"]]) == "few-data"]
-    return {"grid": measure_grid_accuracy(few, log) if few else {}, **costs(rows, variants)}
+    grid = measure_grid_accuracy(few, log) if few else {}
+    return {name: c | ({"grid": grid[name]} if name in grid else {}) for name, c in run_costs(rows, variants).items()}
 
 
-def costs(rows: list[dict], variants: dict | None = None) -> dict:
-    """Each variant's parameter count (at its runs' image size) and median training step time (s/step, from its
-    runs' own logs): {"params": {variant: n}, "sec_per_step": {variant: s}}."""
-    params, step_s = {}, {}
+def run_costs(rows: list[dict], variants: dict | None = None) -> dict:
+    """{run: {"variant", "params": its network's parameter count at its image size, "sec_per_step": the median of
+    the step times its training log recorded}}."""
+    out, sizes = {}, {}
     for name, rs in by_run(rows).items():
-        v = variant_of(rs, variants)
         run = RunDir(run_dir(rows, name))
-        if v not in params:
-            cfg = run.load_config()
-            params[v] = int(sum(p.numel() for p in build(cfg.model, cfg.data.image_size).parameters()))
-        step_s.setdefault(v, []).extend(m["sec_per_step"] for m in run.read_metrics("train") if "sec_per_step" in m)
+        cfg = run.load_config()
+        shape = (cfg.model, cfg.data.image_size)
+        if shape not in sizes:
+            sizes[shape] = int(sum(p.numel() for p in build(*shape).parameters()))
+        steps = [m["sec_per_step"] for m in run.read_metrics("train") if "sec_per_step" in m]
+        out[name] = {"variant": variant_of(rs, variants), "params": sizes[shape],
+                     "sec_per_step": float(np.median(steps)) if steps else None}
+    return out
+
+
+def costs(measured: dict) -> dict:
+    """Each variant's parameter count and median step time (the median of its runs' medians), from the per-run
+    entries `run_costs` wrote: {"params": {variant: n}, "sec_per_step": {variant: s or None}}."""
+    params, step_s = {}, {}
+    for m in measured.values():
+        if isinstance(m, dict) and "variant" in m:
+            params[m["variant"]] = m["params"]
+            step_s.setdefault(m["variant"], []).extend([m["sec_per_step"]] if m.get("sec_per_step") else [])
     return {"params": params, "sec_per_step": {v: float(np.median(s)) if s else None for v, s in step_s.items()}}
 
 
@@ -125,7 +139,7 @@ def _values(rows: list[dict], measured: dict, task: str, variants: dict | None =
 
     mine = [r for r in rows if task_of([r]) == task]
     if col == "acc_grid":  # scored by `measure` over the whole 2D grid
-        grid = measured.get("grid", {})
+        grid = {run: m["grid"] for run, m in measured.items() if isinstance(m, dict) and "grid" in m}
         mine = [dict(r, acc_grid=grid.get(r["run"], {}).get("acc_detectable"),
                      acc_grid_nearest=grid.get(r["run"], {}).get("acc_nearest_detectable")) for r in mine]
         return per_seed(mine, name, col), per_seed(mine, name, "acc_grid_nearest"), {}
@@ -211,7 +225,7 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str, variants: dict
     memorizer (grey ticks), the baseline's mean across the panel (dashed) and the ceiling 1 (dotted)."""
     names = list(variants or VARIANTS)
     fig, ax = plot.new_figure(1, len(TASKS), size=(5.2 * len(TASKS), 4.2))
-    params, speed = measured.get("params", {}), measured.get("sec_per_step", {})
+    params, speed = costs(measured).values()
     for j, (task, (_, _, asks)) in enumerate(TASKS.items()):
         a = ax[0, j]
         acc, near, _ = _values(rows, measured, task, variants)
@@ -266,4 +280,5 @@ DESIGN = Design(
 EXPERIMENT = Experiment("bias-bench", "beyond P1 §5, P2 Figs 4, 6, 11",
                         "which inductive bias (rendered labels, separate pathways, coordinate channels, a transformer) "
                         "beats P1's UNet at composing, interpolating and learning from few images",
-                        SPECS, draw, judge, measure, doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN)
+                        SPECS, draw, judge, measure, doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN,
+                        measure_by_run=True)

@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import figures, plot
 from .base import Experiment, Verdict, by_run, finite, last
-from .bias_bench import BASELINE, VARIANT_KEYS, VARIANTS, costs, size_words, speed_words, variant_of
+from .bias_bench import BASELINE, VARIANT_KEYS, VARIANTS, costs, run_costs, size_words, speed_words, variant_of
 from .claims import Claim, Test
 from .design import CONFIRM_SEED_BASE, Design
 from .p2_common import p2_spec
@@ -67,8 +67,9 @@ SPECS = p2_spec({"grid": {VARIANT_KEYS: [[a, c] for a, c, _ in VARIANTS.values()
 
 
 def measure(rows: list[dict], log=print) -> dict:
-    """Each variant's parameter count and median training step time (the bias bench's `costs`)."""
-    return costs(rows)
+    """{run: its variant, parameter count and median training step time} (the bias bench's `run_costs`): per run,
+    so a campaign stores each run's part as it finishes."""
+    return run_costs(rows)
 
 
 def values(runs: dict, cloud: str, stat: str) -> dict:
@@ -134,7 +135,7 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
     the ground-truth images' (dotted)."""
     names = list(VARIANTS)
     runs = by_run(rows)
-    params, speed = measured.get("params", {}), measured.get("sec_per_step", {})
+    params, speed = costs(measured).values()
     fig, ax = plot.new_figure(1, len(STATS), size=(5.2 * len(STATS), 4.2))
     for j, (stat, (_, what)) in enumerate(STATS.items()):
         a = ax[0, j]
@@ -189,4 +190,5 @@ DESIGN = Design(
 EXPERIMENT = Experiment("bias-bench-factors", "beyond P1 §5, P2 Fig 3",
                         "which inductive bias (rendered labels, separate pathways, coordinate channels, a transformer) "
                         "makes the image-driven code of bumps more factorized than P1's UNet's",
-                        SPECS, draw, judge, measure, doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN)
+                        SPECS, draw, judge, measure, doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN,
+                        measure_by_run=True)

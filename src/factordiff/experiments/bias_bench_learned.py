@@ -53,7 +53,7 @@ SPECS = p2_spec({"grid": _GRID | {bench.TASK_KEYS: [list(t[0]) for t in bench.TA
 
 
 def measure(rows: list[dict], log=print) -> dict:
-    """The bench's: the few-data runs' accuracy over the whole 2D grid, each variant's size and step time."""
+    """The bench's, per run: a few-data run's accuracy over the whole 2D grid, each run's size and step time."""
     return bench.measure(rows, log, VARIANTS)
 
 
@@ -88,4 +88,5 @@ DESIGN = Design(
 EXPERIMENT = Experiment("bias-bench-learned", "beyond P1 §5; Liang et al. 2025's forced rendering; P2 Figs 4, 6, 11",
                         "whether forcing each label to be rendered along its own image axis, with the rendering "
                         "learned, beats P1's UNet at composing, interpolating and learning from few images",
-                        SPECS, draw, judge, measure, doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN)
+                        SPECS, draw, judge, measure, doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN,
+                        measure_by_run=True)

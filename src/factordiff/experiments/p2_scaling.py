@@ -280,4 +280,4 @@ EXPERIMENT = Experiment("p2-scaling", "P2 Fig 5", "independent factors make lear
                         "needed grows ≈ N² for bumps only and ≈ N with 1D stripes added", SPECS, draw, judge,
                         measure_grid_accuracy, doc=__doc__,
                         captions=FIGURE_CAPTIONS,
-                        design=DESIGN)
+                        design=DESIGN, measure_by_run=True)
