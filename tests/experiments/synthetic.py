@@ -175,7 +175,8 @@ def p2_composition(outcome):
     rows = (run("sos", **{"data.kind": "sos", "data.fraction": 1.0, "n_train_2d": 600}, **cols(v, h))
             + run("mix", **{"data.kind": "sos+stripes", "data.fraction": 1.0, "n_train_2d": 600},
                   **cols((s, s), (s, s), (s, s))))
-    return rows, {"labels": RNG.uniform(0, 16, (40, 2)), "heldout": RNG.uniform(6, 10, (10, 2)), "image_size": 16}
+    return rows, {"sos": {"labels": RNG.uniform(0, 16, (40, 2)), "heldout": RNG.uniform(6, 10, (10, 2)),
+                          "image_size": 16}}
 
 
 def scaling(power_bump, power_mix, drop_small=False):

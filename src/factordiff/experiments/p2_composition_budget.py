@@ -51,4 +51,4 @@ DESIGN = Design(  # the confirmatory design, frozen (docs/decisions.md) before a
 EXPERIMENT = Experiment("p2-composition-budget", "P2 Fig 4 (disagreement)",
                         "with twice the training, a 2D-SOS model without the cross composes but does not interpolate, "
                         "and 1D stripes make it right on the whole cross", SPECS, draw, judge, measure,
-                        doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN)
+                        doc=__doc__, captions=FIGURE_CAPTIONS, design=DESIGN, measure_by_run=True)
