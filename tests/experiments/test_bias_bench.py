@@ -146,3 +146,14 @@ def test_the_learned_renderer_bench_end_to_end_on_tiny_runs(tmp_path):
     assert params["learned"] > params[bb.BASELINE]  # the two renderer MLPs
     shutil.rmtree(tmp_path / "l" / "runs")
     assert rejudge(tmp_path / "l")["same"]
+
+
+def test_costs_per_variant_come_from_the_runs_parts():
+    """Each variant's size and step time from the per-run entries `measure` stores (the median of its runs'
+    medians; None where no run logged a step time); entries without a variant (a few-data grid alone) ignored."""
+    measured = {"a1": {"variant": "a", "params": 10, "sec_per_step": 0.1},
+                "a2": {"variant": "a", "params": 10, "sec_per_step": 0.3},
+                "a3": {"variant": "a", "params": 10, "sec_per_step": 0.2},
+                "b1": {"variant": "b", "params": 20, "sec_per_step": None},
+                "c1": {"grid": {"acc_detectable": 0.5}}}
+    assert bb.costs(measured) == {"params": {"a": 10, "b": 20}, "sec_per_step": {"a": 0.2, "b": None}}
