@@ -42,6 +42,8 @@ def test_dry_run_runs_nothing_and_a_long_cpu_plan_is_refused(tmp_path, monkeypat
     out = launch(spec, tmp_path / "s", dry_run=True, log=lines.append)
     assert out["dry_run"] and out["ran"] == 0 and len(out["plan"]["runs"]) == 2
     assert any("estimate on" in line for line in lines) and any("sigma=0.75_seed=0: steps 0→4" in x for x in lines)
+    quick = next(i for i, x in enumerate(lines) if x.startswith("quick estimate"))  # a number before the full plan
+    assert quick < next(i for i, x in enumerate(lines) if "estimate on" in x) and "8 steps" in lines[quick]
     assert not (tmp_path / "s").exists()  # a dry run writes nothing, not even sweep.json (issue 46)
     monkeypatch.setattr(plan_mod, "SLOW_HOURS", 1e-9)
     with pytest.raises(ConfigError, match="--allow-slow"):

@@ -153,7 +153,17 @@ def training_floor(todo: list[tuple[str, RunConfig, Path]], *, jobs: int = 1) ->
     steps = sum(max(c.train.steps - resume_step(d), 0) for _, c, d in todo)
     wall = step_s * steps / FLOOR_SPEEDUP / max(1, min(jobs, len(todo)))
     return {"sec_per_step": step_s, "steps": steps, "wall_s": wall, "measured_s": time.perf_counter() - t0,
-            "threads": torch.get_num_threads(), "run": name}
+            "threads": torch.get_num_threads(), "run": name, "jobs": max(1, min(jobs, len(todo)))}
+
+
+def floor_words(floor: dict) -> str:
+    """The training floor as the first line of a CPU dry run, before the full plan is measured."""
+    from .bench import hours
+
+    return (f"quick estimate (one plain step timed, {floor['measured_s']:.0f} s): training alone ≈ "
+            f"{hours(floor['wall_s'])} or more, {floor['jobs']} at a time ({floor['steps']:,} steps at ≈ "
+            f"{floor['sec_per_step']:.3g} s/step plain, counted at {FLOOR_SPEEDUP:g}× faster); measuring the full "
+            "plan (the performance options, snapshots, analysis: minutes at the paper scale on a CPU) …")
 
 
 def check_floor(floor: dict | None, *, allow_slow: bool) -> None:

@@ -232,10 +232,14 @@ def launch(spec: SweepSpec, sweep_dir: str | Path, *, launcher: str = "local", j
         return {"runs": len(runs), "ran": 0, "failed": 0, "skipped": skipped}
     extra = {}
     if launcher == "local":
-        from .plan import check_budget, check_floor, describe, plan, training_floor
+        from .plan import check_budget, check_floor, describe, floor_words, plan, training_floor
 
         if not dry_run and not allow_slow:  # a plan that cannot fit is refused in seconds, not after the estimate
             check_floor(training_floor(todo, jobs=min(jobs or os.cpu_count() or 1, len(todo))), allow_slow=False)
+        elif dry_run:  # a number within seconds: the full plan can take minutes at the paper scale on a CPU
+            floor = training_floor(todo, jobs=min(jobs or os.cpu_count() or 1, len(todo)))
+            if floor:
+                log(floor_words(floor))
         extra["plan"] = est = plan(todo, jobs=min(jobs or os.cpu_count() or 1, len(todo)), analyze=spec.analyze)
         for line in describe(est) if dry_run else describe(est, limit=0)[-1:]:
             log(line)
