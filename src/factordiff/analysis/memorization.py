@@ -142,7 +142,9 @@ def between(model: float, truth: float, copy: float, *, min_gap: float = 0.05) -
     `nearer` the control it is nearer; both None when the controls lie within `min_gap` of each other, since the R²
     then cannot tell composing from copying (as at a lattice's half steps, where a superposition of the four
     neighbours is close to the truth). Whole-image R² weighs every pixel: where most of an image is a part the
-    training data show (an SOS image's seen stripe), the controls lie close and the position is coarse."""
+    training data show (an SOS image's seen stripe), the controls lie close and the position is coarse. And a low R²
+    says only "no superposition of the training outputs", true of the truth and of a new image in the wrong place
+    alike: read the position beside the run's accuracy on the same labels (docs/extending.md)."""
     gap = copy - truth
     pos = (model - truth) / gap if abs(gap) >= min_gap else None
     nearer = None if pos is None else "the ground truth" if pos < 0.5 else "the memorizer"
