@@ -31,6 +31,7 @@ def cmd_rejudge(args) -> int:
 
 def cmd_designs(args) -> int:
     from .experiments import EXPERIMENTS
+    from .experiments.campaign import progress
     from .experiments.design import check_frozen, design_hash, freeze
 
     if args.freeze:
@@ -40,8 +41,8 @@ def cmd_designs(args) -> int:
     for name, exp in EXPERIMENTS.items():
         d = exp.design
         state = next((p.split(": ", 1)[1] for p in problems if p.startswith(f"{name}: ")), "frozen")
-        print(f"{name:<17} v{d.version}  seeds {d.seeds[0]}–{d.seeds[-1]} ({len(d.seeds)})  {design_hash(exp)}  "
-              f"{state}")
+        print(f"{name:<21} v{d.version}  seeds {d.seeds[0]}–{d.seeds[-1]} ({len(d.seeds)})  {design_hash(exp)}  "
+              f"{state}; {progress(exp, args.records)}")
     return 1 if problems else 0
 
 
@@ -66,9 +67,11 @@ def add_record_commands(sub, fmt) -> None:
     p.add_argument("--figures", action="store_true", help="also redraw its figures into RECORD/figures")
     p.set_defaults(func=cmd_rejudge)
 
-    p = sub.add_parser("designs", help="the frozen confirmatory designs: version, seeds, hash, state",
-                       epilog=EXAMPLES["designs"], formatter_class=fmt)
+    p = sub.add_parser("designs", help="the frozen confirmatory designs: version, seeds, hash, state, and how far "
+                       "each confirmation is (recorded, runs stored, not started)", epilog=EXAMPLES["designs"],
+                       formatter_class=fmt)
     p.add_argument("--freeze", action="store_true", help="freeze every design version not frozen yet")
+    p.add_argument("--records", type=Path, default=Path("records"), help="where the records are (default records)")
     p.set_defaults(func=cmd_designs)
 
     probe = sub.add_parser("probe", help="memorize or compose? split-half agreement of two runs, kernel "

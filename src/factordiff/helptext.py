@@ -66,7 +66,8 @@ P1 Fig 7b is `factordiff data overlap`. The experiments:
   factordiff rejudge records/*                   # every stored record (CI does this); exit 1 on any change
   factordiff rejudge experiments/p2-rim-cpu --figures   # any reproduce OUT, and redraw its figures""",
     "designs": """examples:
-  factordiff designs              # each experiment's frozen design: version, seeds, hash, frozen or changed
+  factordiff designs              # each experiment's frozen design: version, seeds, hash, frozen or changed,
+                                  # and its confirmation: recorded, K of N runs stored, or not started
   factordiff designs --freeze     # freeze the versions not frozen yet (a changed frozen version is refused)""",
     "probe": """examples:
   factordiff train --preset cpu --out runs/half-a data.fraction=0.5 data.subsample_scope=all

@@ -295,3 +295,23 @@ def test_backfill_gives_stored_runs_their_measured_part_from_their_folders(tmp_p
     assert read("b")["measured"] is None and "b: no run folder" in capsys.readouterr().out
     monkeypatch.setitem(EXPERIMENTS, "bias-bench", exp)  # a measure that is not per run: refused
     assert backfill.main(["bias-bench", "--records", str(records)]) == 2
+
+
+def test_designs_say_how_far_each_confirmation_is(tmp_path, capsys):
+    """`factordiff designs`: 'not started (N runs)' with N the confirmatory sweep's size, 'K of N runs stored' once
+    a campaign stored runs of this design (another design's files not counted), 'recorded' once its record is."""
+    from factordiff.experiments.campaign import progress, store_run
+    from factordiff.sweep import expand, parse_spec
+
+    exp, records = EXPERIMENTS["p2-rim"], tmp_path / "records"
+    n = len(expand(parse_spec({"name": "x", **rp.confirm_body(exp, None, None, None, "cpu")})))
+    assert progress(exp, records) == f"not started ({n} runs)"
+    bare = dataclasses.replace(exp, measure=None)  # stored rows only: nothing here to measure
+    store_run(bare, records, "r1", [{"run": "r1", "step": 0}], tmp_path, design_hash(exp))
+    store_run(bare, records, "r2", [{"run": "r2", "step": 0}], tmp_path, "another design")
+    assert progress(exp, records) == f"1 of {n} runs stored"
+    (records / "p2-rim" / "record.json").write_text(json.dumps({"design_hash": design_hash(exp)}))
+    assert progress(exp, records) == "recorded"
+    main(["designs", "--records", str(records)])
+    assert "p2-rim" in (line := next(x for x in capsys.readouterr().out.splitlines() if x.startswith("p2-rim "))) \
+        and line.endswith("recorded")

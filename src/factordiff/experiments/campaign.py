@@ -81,3 +81,19 @@ def clear(root: Path, name: str) -> None:
     import shutil
 
     shutil.rmtree(Path(root) / name / RUNS, ignore_errors=True)
+
+
+def progress(exp, root: Path) -> str:
+    """Where the confirmation of `exp`'s frozen design stands under ROOT: 'recorded' (a finished record of this
+    design), 'K of N runs stored' (a campaign under way), or 'not started'."""
+    from ..sweep import expand, parse_spec
+    from .design import design_hash
+
+    h = design_hash(exp)
+    record = Path(root) / exp.name / "record.json"
+    if record.exists() and json.loads(record.read_text()).get("design_hash") == h:
+        return "recorded"
+    n = len(expand(parse_spec({"name": exp.name, **exp.specs["cpu"], "seeds": list(exp.design.seeds)})))
+    k = len(recorded_runs(root, exp.name, h, log=lambda *_: None))
+    return f"{k} of {n} runs stored" if k else f"not started ({n} runs)"
+
