@@ -151,6 +151,8 @@ def test_the_superposition_controls_separate_composing_from_copying_on_the_bench
             assert abs(res["truth"][region]["between"][kind]["gap"]) >= 0.05
     c = res["truth"]["ood"]["controls"]
     assert c["ground truth"]["factorized"]["r2"] < c["nearest-label memorizer"]["factorized"]["r2"] - 0.05
+    # new images in the wrong places are no superposition either: beyond the truth, away from the copy
+    assert res["truth"]["ood"]["between"]["factorized"]["wrong_place"] < 0
 
 
 def test_probes_on_tiny_complementary_runs(tmp_path, capsys):

@@ -131,7 +131,8 @@ def _kernel_line(region: str, f: dict) -> str:
     between the ground truth's and the nearest-label memorizer's (the kernel the run fits better)."""
     kind = max(("factorized", "radial"), key=lambda k: f[k]["r2"])
     c, b = f["controls"], f["between"][kind]
-    where = (f"position {b['position']:.2f} from the truth (0) to the memorizer (1)" if b["position"] is not None
+    where = (f"position {b['position']:.2f} from the truth (0) to the memorizer (1); the truth drawn at shuffled "
+             f"labels: {b['wrong_place']:.2f}" if b["position"] is not None
              else f"the controls lie within {b['min_gap']:g}: R² cannot tell composing from copying here")
     return (f"{region}: factorized R² {f['factorized']['r2']:.3f} (ℓx {f['factorized']['lx']:g}, ℓy "
             f"{f['factorized']['ly']:g}), radial R² {f['radial']['r2']:.3f} (ℓ {f['radial']['l']:g}); difference "

@@ -110,7 +110,9 @@ def kernel_superposition(run, *, n_train: int = 200, n_probe: int = 100, seed: i
     half a lattice step off the training labels, outside any holdout (`id`); out of distribution: held-out labels
     (`ood`, where the run holds some out). Beside each fit, two controls fitted the same way on the same labels:
     the ground-truth images (what drawing every label right scores) and each probe's nearest training label's image
-    (what copying scores); `between` places the run's R² between them, per kernel (`memorization.between`)."""
+    (what copying scores); `between` places the run's R² between them, per kernel (`memorization.between`), with
+    the position of a third control, the truth drawn at shuffled probe labels (`wrong_place`: new images in the
+    wrong places, which no superposition explains either)."""
     _count("n_train", n_train)
     _count("n_probe", n_probe)
     r = _run(run)
@@ -135,17 +137,24 @@ def superposition(data, outputs, *, n_train: int = 200, n_probe: int = 100, seed
     t_out = outputs(train)
     truth = lambda labels: render_labels(labels, None, data)  # noqa: E731 - the 2D kind a run draws from labels
     tree = cKDTree(ds.labels)
+    shuffle = np.random.default_rng([seed, 1])  # its own stream: the labels drawn above and below stay as they were
     out = {"n_train": int(len(train))}
     for region, pool in (("id", half), ("ood", ds.heldout_labels)):
         if len(pool):
             probe = pool[rng.choice(len(pool), size=min(n_probe, len(pool)), replace=False)]
             fit = fit_superposition(train, t_out, probe, outputs(probe))
             # the controls, fitted the same way on the same labels: the images themselves (a model that draws every
-            # label right) and each probe's nearest training label's image (a model that copies)
+            # label right), each probe's nearest training label's image (a model that copies), and the images of
+            # the probe labels shuffled among themselves (a model that draws new images, in the wrong places)
             controls = {"ground truth": fit_superposition(train, truth(train), probe, truth(probe)),
                         "nearest-label memorizer": fit_superposition(
-                            train, truth(train), probe, truth(ds.labels[tree.query(probe)[1]]))}
+                            train, truth(train), probe, truth(ds.labels[tree.query(probe)[1]])),
+                        "wrong-place truth": fit_superposition(
+                            train, truth(train), probe, truth(probe[shuffle.permutation(len(probe))]))}
+            line = {kind: [controls[c][kind]["r2"] for c in ("ground truth", "nearest-label memorizer")]
+                    for kind in KERNELS}
             out[region] = fit | {"controls": controls, "between": {
-                kind: between(fit[kind]["r2"], controls["ground truth"][kind]["r2"],
-                              controls["nearest-label memorizer"][kind]["r2"]) for kind in KERNELS}}
+                kind: between(fit[kind]["r2"], *line[kind])
+                | {"wrong_place": between(controls["wrong-place truth"][kind]["r2"], *line[kind])["position"]}
+                for kind in KERNELS}}
     return out
