@@ -8,7 +8,7 @@ import pytest
 
 from conftest import tiny
 from factordiff.analysis.memorization import between, fit_superposition, kernel_weights, split_half
-from factordiff.data import make_dataset, render_labels
+from factordiff.data import SOS, make_dataset, render_labels
 from factordiff.errors import ConfigError
 from factordiff.presets import preset
 
@@ -140,8 +140,8 @@ def test_the_superposition_controls_separate_composing_from_copying_on_the_bench
                          "data.holdout_y": [6.5, 9.5], "data.canvas_margin": 3}).data
     labels = make_dataset(cfg).labels
     tree = cKDTree(labels)
-    truth = lambda x: render_labels(x, None, cfg)  # noqa: E731
-    copy = lambda x: render_labels(labels[tree.query(x)[1]], None, cfg)  # noqa: E731
+    truth = lambda x: render_labels(x, np.full(len(x), SOS), cfg)  # noqa: E731 - the SOS images this data shows
+    copy = lambda x: truth(labels[tree.query(x)[1]])  # noqa: E731
     res = {name: superposition(cfg, gen, n_train=150, n_probe=60) for name, gen in (("truth", truth),
                                                                                    ("copy", copy))}
     for region in ("id", "ood"):
@@ -180,6 +180,9 @@ def test_probes_on_tiny_complementary_runs(tmp_path, capsys):
         factordiff.split_half(tmp_path / "a", tmp_path / "a")
     fit = factordiff.kernel_superposition(tmp_path / "a", n_train=20, n_probe=8)
     assert set(fit) == {"n_train", "id", "ood"} and fit["id"]["better"] in ("factorized", "radial", "neither")
+    for region in ("id", "ood"):  # scored from the very outputs the kernels were fitted to
+        acc = fit[region]["accuracy"]
+        assert acc["n"] == 8 and 0 <= acc["n_detectable"] <= 8 and 0 <= acc["acc"] <= 1
     # the same through the command line: one line per region, JSON on request, bad counts refused before any work
     from factordiff.cli import main
 
@@ -197,3 +200,24 @@ def test_probes_on_tiny_complementary_runs(tmp_path, capsys):
     assert main(["probe", "kernel", str(tmp_path / "a"), str(tmp_path / "nowhere")]) == 2
     captured = capsys.readouterr()
     assert "nowhere" in captured.err and captured.out == ""
+
+
+def test_the_kernel_probe_scores_its_own_outputs_at_the_ceiling_for_the_truth():
+    """The accuracy beside the position is P1's criterion on the very outputs fitted: a generator that draws the
+    truth (in the sampler's [−1, 1]) scores 1 on the labels the detector reads, in distribution and on the cross;
+    one that copies the nearest training label scores far less on the cross."""
+    from scipy.spatial import cKDTree
+
+    from factordiff.probes import _scorer, superposition
+
+    cfg = preset("cpu", {"data.kind": "sos", "data.holdout": "cross", "data.holdout_x": [6.5, 9.5],
+                         "data.holdout_y": [6.5, 9.5], "data.canvas_margin": 3}).data
+    labels = make_dataset(cfg).labels
+    tree = cKDTree(labels)
+    truth = lambda x: render_labels(x, np.full(len(x), SOS), cfg) / 127.5 - 1  # noqa: E731
+    copy = lambda x: truth(labels[tree.query(x)[1]])  # noqa: E731
+    got = {name: superposition(cfg, gen, n_train=60, n_probe=40, score=_scorer(cfg))
+           for name, gen in (("truth", truth), ("copy", copy))}
+    for region in ("id", "ood"):
+        assert got["truth"][region]["accuracy"]["acc_detectable"] == 1.0
+    assert got["copy"]["ood"]["accuracy"]["acc_detectable"] < 0.5

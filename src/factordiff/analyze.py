@@ -32,7 +32,7 @@ from .analysis.phases import control_r2, structure_r2  # noqa: F401 - re-exporte
 from .analysis.probe import order_columns
 from .archs import get as get_arch
 from .config import RunConfig
-from .data import make_dataset, render_labels
+from .data import image_kind, make_dataset, render_labels
 from .errors import ConfigError, FactordiffError
 from .evaluate import probe_grid
 from .io import atomic_write_text, load_npz, run_lock, save_npz
@@ -252,7 +252,7 @@ def _analyze_run(run_dir, *, steps, layer, methods, topology, grid, grid_repeats
         save_npz(run.probe(probe["step"]), **probe)
         untrained = probe_grid(run, layer, grid, seed=seed, untrained=True, repeats=grid_repeats)
         labels = np.stack(np.meshgrid(probe["xs"], probe["ys"], indexing="ij"), -1).reshape(-1, 2)
-        truth = render_labels(labels, None, cfg.data).reshape(grid, grid, -1)
+        truth = render_labels(labels, np.full(len(labels), image_kind(cfg.data)), cfg.data).reshape(grid, grid, -1)
         log(f"grid probe: {grid} × {grid} labels × {grid_repeats} samples at step {probe['step']}"
             + (", persistent homology of model, controls, ground truth, reference tori" if topology != "none" else ""))
         summary |= {"grid": grid, "grid_step": probe["step"], "grid_repeats": grid_repeats,
@@ -353,7 +353,7 @@ def probe_geometry(probe_path: Path, seed: int = 0, data=None) -> dict[str, dict
     if data is not None:
         k = len(z["xs"])
         labels = np.stack(np.meshgrid(z["xs"], z["ys"], indexing="ij"), -1).reshape(-1, 2)
-        clouds["ground truth"] = render_labels(labels, None, data).reshape(k, k, -1)
+        clouds["ground truth"] = render_labels(labels, np.full(len(labels), image_kind(data)), data).reshape(k, k, -1)
     return {name: displacement_stats(c, seed=seed) for name, c in clouds.items()}
 
 
@@ -371,7 +371,7 @@ def probe_diagrams(probe_path: Path, seed: int = 0, data=None) -> dict[str, list
     if data is not None:
         k = len(z["xs"])
         labels = np.stack(np.meshgrid(z["xs"], z["ys"], indexing="ij"), -1).reshape(-1, 2)
-        clouds["ground truth"] = render_labels(labels, None, data).reshape(k, k, -1)
+        clouds["ground truth"] = render_labels(labels, np.full(len(labels), image_kind(data)), data).reshape(k, k, -1)
     return {name: persistence(c.reshape(-1, c.shape[-1]), seed=seed)["dgms"] for name, c in clouds.items()}
 
 

@@ -107,12 +107,12 @@ class Run:
         """Draw one image per label with the run's sampler and score it (P1 Alg. 1, eq. 1): {'images' (uint8),
         'pred', 'counts', 'acts': {layer: (n, D)}, 'metrics', 'seconds'}. `kinds` defaults to the run's image
         kind (bumps, or SOS for the stripe datasets' 2D images)."""
-        from .data import BUMP, SOS
+        from .data import image_kind
         from .evaluate import load_network, sample_and_score
 
         labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)
         if kinds is None:  # 2D images of the run's kind: bumps for bump / bump+stripes, SOS otherwise
-            kinds = np.full(len(labels), BUMP if self.config.data.kind in ("bump", "bump+stripes") else SOS)
+            kinds = np.full(len(labels), image_kind(self.config.data))
         cfg, net, _, _ = load_network(self.dir, step, device)
         return sample_and_score(net, labels, np.asarray(kinds), cfg, seed=seed, layers=tuple(layers))
 

@@ -134,6 +134,9 @@ def _kernel_line(region: str, f: dict) -> str:
     where = (f"position {b['position']:.2f} from the truth (0) to the memorizer (1); the truth drawn at shuffled "
              f"labels: {b['wrong_place']:.2f}" if b["position"] is not None
              else f"the controls lie within {b['min_gap']:g}: R² cannot tell composing from copying here")
+    acc = f.get("accuracy") or {}
+    where += (f"; its accuracy on these labels {acc['acc_detectable']:.2f} (of {acc['n_detectable']} the detector "
+              "reads)" if acc.get("acc_detectable") is not None else "")
     return (f"{region}: factorized R² {f['factorized']['r2']:.3f} (ℓx {f['factorized']['lx']:g}, ℓy "
             f"{f['factorized']['ly']:g}), radial R² {f['radial']['r2']:.3f} (ℓ {f['radial']['l']:g}); difference "
             f"{f['delta_r2']:+.3f} [{f['interval'][0]:+.3f}, {f['interval'][1]:+.3f}]: better {f['better']}. "

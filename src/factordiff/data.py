@@ -59,6 +59,12 @@ def _render_args(cfg: DataConfig) -> dict:
                 period=float(cfg.image_size) if cfg.periodic else None, sos_norm=cfg.sos_norm)
 
 
+def image_kind(cfg: DataConfig) -> int:
+    """The 2D kind a model of this data draws from a label alone: bumps for bump and bump+stripes data, sums of
+    stripes otherwise (`render_labels` with kinds=None draws bumps whatever the data)."""
+    return BUMP if cfg.kind in ("bump", "bump+stripes") else SOS
+
+
 def render_labels(labels: np.ndarray, kinds: np.ndarray | None, cfg: DataConfig) -> np.ndarray:
     """(K, N, N) float64 images in [0, 255] for labels (K, 2) = (µx, µy) and kinds (K,) of BUMP / SOS."""
     labels = np.asarray(labels, dtype=np.float64).reshape(-1, 2)

@@ -117,16 +117,33 @@ def kernel_superposition(run, *, n_train: int = 200, n_probe: int = 100, seed: i
     _count("n_probe", n_probe)
     r = _run(run)
     return superposition(r.config.data, lambda labels: outputs_at(r, labels, seed=seed, step=step),
-                         n_train=n_train, n_probe=n_probe, seed=seed)
+                         n_train=n_train, n_probe=n_probe, seed=seed, score=_scorer(r.config.data))
 
 
-def superposition(data, outputs, *, n_train: int = 200, n_probe: int = 100, seed: int = 0) -> dict:
+def _scorer(data):
+    """The run's accuracy on the probe labels from the very outputs the kernels are fitted to (in [−1, 1]): P1's
+    criterion, over every probe label and over those whose ground truth the detector reads (ceiling 1 there)."""
+    from .data import image_kind
+    from .score import detectable, score_images
+
+    def score(labels, outputs) -> dict:
+        images = np.clip(np.rint((np.clip(outputs, -1, 1) + 1) * 127.5), 0, 255).astype(np.uint8)
+        kinds = np.full(len(labels), image_kind(data))
+        det = detectable(labels, kinds, data)
+        m = score_images(images, labels, kinds, data, detectable_mask=det)
+        return {"acc": m["acc"], "acc_detectable": m.get("detectable", {}).get("acc"), "n": int(len(labels)),
+                "n_detectable": int(det.sum())}
+    return score
+
+
+def superposition(data, outputs, *, n_train: int = 200, n_probe: int = 100, seed: int = 0, score=None) -> dict:
     """`kernel_superposition` for any generator: `outputs(labels)` → one image per label, on the data config
-    `data`'s training and held-out labels."""
+    `data`'s training and held-out labels; with `score(labels, outputs)` → dict, also `accuracy` per region (the
+    reading the position needs beside it)."""
     from scipy.spatial import cKDTree
 
     from .analysis.memorization import KERNELS, between, fit_superposition
-    from .data import in_holdout, make_dataset, render_labels
+    from .data import image_kind, in_holdout, make_dataset, render_labels
 
     ds = make_dataset(data)
     rng = np.random.default_rng(seed)
@@ -135,14 +152,15 @@ def superposition(data, outputs, *, n_train: int = 200, n_probe: int = 100, seed
     lo, hi = ds.labels.min(0), ds.labels.max(0)
     half = half[np.all((half >= lo) & (half <= hi), axis=1) & ~in_holdout(half, data)]
     t_out = outputs(train)
-    truth = lambda labels: render_labels(labels, None, data)  # noqa: E731 - the 2D kind a run draws from labels
+    truth = lambda labels: render_labels(labels, np.full(len(labels), image_kind(data)), data)  # noqa: E731
     tree = cKDTree(ds.labels)
     shuffle = np.random.default_rng([seed, 1])  # its own stream: the labels drawn above and below stay as they were
     out = {"n_train": int(len(train))}
     for region, pool in (("id", half), ("ood", ds.heldout_labels)):
         if len(pool):
             probe = pool[rng.choice(len(pool), size=min(n_probe, len(pool)), replace=False)]
-            fit = fit_superposition(train, t_out, probe, outputs(probe))
+            p_out = outputs(probe)
+            fit = fit_superposition(train, t_out, probe, p_out)
             # the controls, fitted the same way on the same labels: the images themselves (a model that draws every
             # label right), each probe's nearest training label's image (a model that copies), and the images of
             # the probe labels shuffled among themselves (a model that draws new images, in the wrong places)
@@ -156,5 +174,5 @@ def superposition(data, outputs, *, n_train: int = 200, n_probe: int = 100, seed
             out[region] = fit | {"controls": controls, "between": {
                 kind: between(fit[kind]["r2"], *line[kind])
                 | {"wrong_place": between(controls["wrong-place truth"][kind]["r2"], *line[kind])["position"]}
-                for kind in KERNELS}}
+                for kind in KERNELS}} | ({"accuracy": score(probe, p_out)} if score else {})
     return out
