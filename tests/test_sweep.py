@@ -1,7 +1,6 @@
 import json
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -56,11 +55,8 @@ def test_local_sweep_completes_then_skips_finished_runs(tmp_path, monkeypatch):
     assert first == {"runs": 2, "ran": 2, "failed": 0, "skipped": 0}
     done_ckpt = out / "runs" / "sigma=1_seed=0" / "checkpoints"
     before = {p: p.stat().st_mtime_ns for p in done_ckpt.rglob("*")}
-    second = launch(spec(), out, jobs=1, log=quiet)  # the full spec: only the missing seed-1 runs run
+    second = launch(spec(), out, jobs=2, log=quiet)  # the full spec: only the missing seed-1 runs run
     assert {k: v for k, v in second.items() if k != "plan"} == {"runs": 4, "ran": 2, "failed": 0, "skipped": 2}
-    if sys.version_info >= (3, 11):  # one worker, two runs: each in a fresh process (no modules left from the last)
-        pids = {json.loads((out / "runs" / f"sigma={s}_seed=1" / "status.json").read_text())["pid"] for s in (0.75, 1)}
-        assert len(pids) == 2, pids
     assert {p: p.stat().st_mtime_ns for p in done_ckpt.rglob("*")} == before
     assert all(r["state"] == "done" for r in sweep_status(spec(), out))
     # another experiment may read these runs instead of training its own (p2-orthogonality from p2-torus's)

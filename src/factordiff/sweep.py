@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -311,11 +310,7 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
     for run_dir in dirs.values():  # an earlier launch's share: each run starts on this launch's `threads`
         if lock_free(run_dir):
             RunDir(run_dir).cores.unlink(missing_ok=True)
-    # a fresh process per run (Python ≥ 3.11): a long-lived worker keeps the modules it imported for its first run,
-    # so code changed on disk during a campaign met half-old, half-new modules in later runs (session 34: every
-    # DiT run of a bench failed on a UNet method added meanwhile); each run now imports one version of the code
-    fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), **fresh) as pool, \
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool, \
             _stop_workers_on_signal(pool):
         futures = {pool.submit(run_one, to_dict(cfg), str(run_dir), spec.analyze, threads): name
                    for name, cfg, run_dir in todo}
