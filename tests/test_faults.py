@@ -1028,3 +1028,29 @@ def test_sample_into_a_run_takes_its_lock_and_beside_it_does_not(straight, tmp_p
         assert not (run / "samples").exists()
         out = sample_run(run, n=4, out=tmp_path / "beside" / "s")
         assert Path(out["path"]).exists()
+
+
+def test_a_stop_signal_ends_a_long_persistence_computation_at_once():
+    """ripser holds the GIL through one call (≈ 16 s for this cloud's 400 landmarks up to H2 on a 2-core Xeon),
+    so the stop handler could run only after it; computed in a child process, the stop lands within a second
+    and leaves no child behind. A ripser error in the child reaches the caller as itself."""
+    import multiprocessing as mp
+
+    from factordiff.analysis.topology import persistence, run_ripser
+    from factordiff.errors import Preempted, raise_on_signals
+
+    rng = np.random.default_rng(0)
+    cloud = rng.normal(size=(1152, 24))
+    t0 = time.time()
+    with pytest.raises(Preempted):
+        with raise_on_signals((signal.SIGALRM,)):
+            signal.setitimer(signal.ITIMER_REAL, 0.5)
+            try:
+                persistence(cloud)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    took = time.time() - t0
+    assert took < 3, f"the stop took {took:.1f} s"
+    assert mp.active_children() == []
+    with pytest.raises(ValueError, match="square"):
+        run_ripser(np.zeros((3, 4)), distance_matrix=True)
