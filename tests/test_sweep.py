@@ -138,6 +138,9 @@ def test_preempted_worker_marks_its_run_interrupted_not_failed(tmp_path, monkeyp
     def preempted(*_a, **_k):
         raise Preempted("SIGTERM at step 3; checkpoint written")
 
+    import factordiff.worker as W
+
+    monkeypatch.setattr(W, "STOPPED", [])  # the worker's 'stopped' mark ends with the test
     monkeypatch.setattr(factordiff.train, "train", preempted)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -145,6 +148,28 @@ def test_preempted_worker_marks_its_run_interrupted_not_failed(tmp_path, monkeyp
         run_one(to_dict(expand(spec())[0][1]), str(run_dir))
     st = run_status(run_dir)
     assert st["state"] == "interrupted" and "SIGTERM at step 3" in st["reason"]
+
+
+def test_a_worker_starts_no_run_once_the_code_changed_on_disk(tmp_path, monkeypatch):
+    """A long-lived pool worker holds the modules it imported; with the package's code changed on disk since, its
+    next run would import the rest from the new code. It marks the run failed, naming the file, and trains nothing."""
+    import factordiff.train
+    import factordiff.worker as W
+    from factordiff.config import to_dict
+    from factordiff.errors import CodeChanged
+    from factordiff.sweep import run_one
+
+    assert W.code_changed() == []  # nothing changed since this process imported it
+    trained = []
+    monkeypatch.setattr(W, "STOPPED", [])
+    monkeypatch.setattr(factordiff.train, "train", lambda *a, **k: trained.append(1))
+    monkeypatch.setitem(W.SOURCES, "unet.py", W.SOURCES["unet.py"] - 1)  # as if unet.py was saved since
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with pytest.raises(CodeChanged, match="unet.py"):
+        run_one(to_dict(expand(spec())[0][1]), str(run_dir))
+    st = run_status(run_dir)
+    assert st["state"] == "failed" and "unet.py" in st["reason"] and "rerun" in st["reason"] and not trained
 
 
 def test_slurm_launcher_refuses_to_run_locally_without_slurm(tmp_path, monkeypatch, capsys):

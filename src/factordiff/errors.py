@@ -74,6 +74,10 @@ class NonFiniteError(FactordiffError, FloatingPointError):
     exit_code = EXIT_NONFINITE
 
 
+class CodeChanged(FactordiffError):
+    """A sweep worker found the package's code changed on disk since it started; it starts no run under it."""
+
+
 class Preempted(FactordiffError):
     """SIGTERM / SIGINT arrived; a checkpoint was written at the step boundary. `signum`: the signal; `stage`:
     "training" (a checkpoint holds the progress) or "analysis" (nothing kept; a rerun redoes it)."""

@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from .config import RunConfig, from_dict
-from .errors import Preempted, RunLocked, raise_on_signals
+from .errors import CodeChanged, Preempted, RunLocked, raise_on_signals
 from .io import atomic_write_json, lock_free, run_lock
 from .rundir import RunDir
 
@@ -73,6 +73,23 @@ def share_freed_cores(run_dirs: list, cores: int, log) -> None:
 STOPPED: list[str] = []  # in a worker process: why a stop signal ended one of its runs
 
 
+def _sources() -> dict[str, int]:
+    root = Path(__file__).parent
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*.py")}
+
+
+SOURCES = _sources()  # the package's code as this process found it when it imported the worker
+
+
+def code_changed() -> list[str]:
+    """The package's source files added, removed or modified on disk since this process imported the worker. A
+    long-lived pool worker keeps the modules it has imported and imports the others (lazy imports: a variant's
+    network, an analysis) from the disk as it finds it then: under changed code its next run would mix the two
+    (bias-bench's DiT runs failed at their start on a method the new `dit.py` needed of the old `unet`)."""
+    now = _sources()
+    return sorted(k for k in set(now) | set(SOURCES) if now.get(k) != SOURCES.get(k))
+
+
 def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: int | None = None,
             echo: bool = False, stop_on: tuple | None = None) -> dict:
     """The worker: under the run's lock, train (resuming), analyse, mark done; an error marks the run failed
@@ -95,6 +112,13 @@ def run_one(cfg_dict: dict, run_dir: str, analyze: dict | None = None, threads: 
         # NumPy's BLAS to the worker's share of the cores too: its idle threads spin on a core that another
         # worker trains on (a 300 × 1024 SVD: 5.9 s beside a training run, 0.08 s on one thread)
         with run_lock(run_dir), threadpool_limits(limits=threads or None, user_api="blas"):
+            changed = code_changed()
+            if changed:  # marked failed before any work: a rerun of the sweep starts it in a fresh process
+                reason = (f"not starting {run_dir.name}: factordiff's code changed on disk since this worker "
+                          f"started ({', '.join(changed[:5])}{' …' if len(changed) > 5 else ''}); rerun the sweep, "
+                          "whose new workers import the new code (its finished runs keep the commit they ran)")
+                write_status(run_dir, "failed", reason=f"CodeChanged: {reason}")
+                raise CodeChanged(reason)
             write_status(run_dir, "running", stage="training")
             try:
                 cfg = from_dict(RunConfig, cfg_dict)

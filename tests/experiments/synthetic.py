@@ -304,7 +304,7 @@ def seeded(case, k=3):
     return make
 
 
-def bias_bench(outcome, variants=None):
+def bias_bench(outcome, variants=None, tasks=None):
     """Every variant on every task: the baseline at 0.5 and the others at 0.8 (supported: a gain of 0.3), all at
     0.5 (not supported: no gain), or the baseline at 0.95 (inconclusive: no room for a gain of 0.1 below the
     ceiling 1); the memorizers at 0.2; the few-data task scored through `measure`'s grid accuracy."""
@@ -315,7 +315,7 @@ def bias_bench(outcome, variants=None):
     rows, measured = [], {}
     for variant, (arch, coords, _) in variants.items():
         a = base if variant == bb.BASELINE else other
-        for task, ((kind, holdout, hx, fraction, inc), _, _) in bb.TASKS.items():
+        for task, ((kind, holdout, hx, fraction, inc), _, _) in (tasks or bb.TASKS).items():
             name = f"{variant}-{task}"
             rows += run(name, **{"model.arch": arch, "model.coords": coords, "data.kind": kind,
                                  "data.holdout": holdout, "data.holdout_x": hx, "data.fraction": fraction,
@@ -331,6 +331,13 @@ def bias_bench_learned(outcome):
     from factordiff.experiments import bias_bench_learned as bl
 
     return bias_bench(outcome, bl.VARIANTS)
+
+
+def bias_bench_fewdata(outcome):
+    """The bias bench's case on its one few-data task at σ 0.3, with every variant and the learned renderer."""
+    from factordiff.experiments import bias_bench_fewdata as bf
+
+    return bias_bench(outcome, bf.VARIANTS, bf.TASKS)
 
 
 def bias_bench_factors(outcome):
@@ -356,5 +363,6 @@ CASES = {"p1-phases": p1_phases, "p1-increment": p1_increment, "p1-sigma": p1_si
          "p2-rim": p2_rim, "p2-lesion": p2_lesion, "p2-regions": p2_regions, "p2-torus-budget": p2_torus_budget,
          "p1-sigma-seeds": p1_sigma_seeds, "p2-composition-budget": p2_composition,
          "p1-increment-budget": p1_increment, "bias-bench": bias_bench,
-         "bias-bench-factors": bias_bench_factors, "bias-bench-learned": bias_bench_learned}
+         "bias-bench-factors": bias_bench_factors, "bias-bench-learned": bias_bench_learned,
+         "bias-bench-fewdata": bias_bench_fewdata}
 CASES = {name: seeded(case) for name, case in CASES.items()}

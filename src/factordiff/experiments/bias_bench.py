@@ -132,10 +132,11 @@ def costs(measured: dict) -> dict:
     return {"params": params, "sec_per_step": {v: float(np.median(s)) if s else None for v, s in step_s.items()}}
 
 
-def _values(rows: list[dict], measured: dict, task: str, variants: dict | None = None) -> tuple[dict, dict, dict]:
+def _values(rows: list[dict], measured: dict, task: str, variants: dict | None = None,
+            tasks: dict | None = None) -> tuple[dict, dict, dict]:
     """{variant: {seed: accuracy}} on `task`, with the nearest-label and closed-form memorizers' (empty when not
     recorded)."""
-    col, name = TASKS[task][1], partial(variant_of, variants=variants)
+    col, name = (tasks or TASKS)[task][1], partial(variant_of, variants=variants)
 
     mine = [r for r in rows if task_of([r]) == task]
     if col == "acc_grid":  # scored by `measure` over the whole 2D grid
@@ -158,7 +159,7 @@ BEATS = Claim("the bias raises accuracy where P1's UNet is short of it",
                    f"where the baseline is within {MARGIN:g} of the ceiling (no gain that large is possible)")
 
 
-def _judge(rows: list[dict], measured: dict, variants: dict | None = None) -> list[Verdict]:
+def _judge(rows: list[dict], measured: dict, variants: dict | None = None, tasks: dict | None = None) -> list[Verdict]:
     """Per task and per variant other than the baseline: each seed's final accuracy (last third of training; the
     few-data task: the final model over the whole 2D grid) minus the baseline's on the same seed, decided on its
     95 % interval against MARGIN, gated by the variant's margins over both memorizers. Runs that did not learn their
@@ -169,8 +170,8 @@ def _judge(rows: list[dict], measured: dict, variants: dict | None = None) -> li
     runs = by_run(rows)
     left = {x.split(" left out")[0]: x for x in out_}  # run name → 'NAME left out (why)'
     out = []
-    for task, (_, _, asks) in TASKS.items():
-        acc, near, closed = _values(kept, measured, task, variants)
+    for task, (_, _, asks) in (tasks or TASKS).items():
+        acc, near, closed = _values(kept, measured, task, variants, tasks)
         base = acc.get(BASELINE, {})
         room = float(np.mean(list(base.values()))) if base else math.nan
         why = ([f"the baseline scores {room:.2f}, within {MARGIN:g} of the ceiling 1: no room for a gain of "
@@ -191,7 +192,7 @@ def _judge(rows: list[dict], measured: dict, variants: dict | None = None) -> li
     return out
 
 
-def verdict_matrix(verdicts: list, variants: dict | None = None) -> str:
+def verdict_matrix(verdicts: list, variants: dict | None = None, tasks: dict | None = None) -> str:
     """The bench's one table (markdown): a row per variant (with the bias it adds), a column per task, each cell
     the verdict against the baseline (✔ / ✘ / ?) and the per-seed gain's mean and 95 % interval; verdicts as
     `judge` returns them or as stored in a record's verdicts.json (dicts)."""
@@ -206,29 +207,31 @@ def verdict_matrix(verdicts: list, variants: dict | None = None) -> str:
                 if all(isinstance(c.get(k), int | float) and math.isfinite(c[k]) for k in ("mean", "lo", "hi"))
                 else "")
         cells[variant, task] = f"{MARK[d['outcome']]}{gain}"
-    head = "| variant: the bias it adds | " + " | ".join(TASKS) + " |"
-    lines = [head, "|---" * (len(TASKS) + 1) + "|"]
+    tasks = tasks or TASKS
+    head = "| variant: the bias it adds | " + " | ".join(tasks) + " |"
+    lines = [head, "|---" * (len(tasks) + 1) + "|"]
     for name, (_, _, bias) in (variants or VARIANTS).items():
         if name != BASELINE:
-            lines.append(f"| {name}: {bias} | " + " | ".join(cells.get((name, t), "–") for t in TASKS) + " |")
+            lines.append(f"| {name}: {bias} | " + " | ".join(cells.get((name, t), "–") for t in tasks) + " |")
     return "\n".join(lines)
 
 
-def judge(rows: list[dict], measured: dict, variants: dict | None = None) -> list[Verdict]:
+def judge(rows: list[dict], measured: dict, variants: dict | None = None, tasks: dict | None = None) -> list[Verdict]:
     """`_judge`, inconclusive while a grid point has fewer than MIN_SEEDS seeds."""
-    return require_seeds(_judge(rows, measured, variants),
+    return require_seeds(_judge(rows, measured, variants, tasks),
                          runs_per_point(rows, lambda rs: (variant_of(rs, variants), task_of(rs))))
 
 
-def draw(rows: list[dict], measured: dict, out: Path, title: str, variants: dict | None = None) -> list[Path]:
+def draw(rows: list[dict], measured: dict, out: Path, title: str, variants: dict | None = None,
+         tasks: dict | None = None) -> list[Path]:
     """One panel per task: each variant's per-seed accuracies (dots) and their mean (bar), the nearest-label
     memorizer (grey ticks), the baseline's mean across the panel (dashed) and the ceiling 1 (dotted)."""
-    names = list(variants or VARIANTS)
-    fig, ax = plot.new_figure(1, len(TASKS), size=(5.2 * len(TASKS), 4.2))
+    names, tasks = list(variants or VARIANTS), tasks or TASKS
+    fig, ax = plot.new_figure(1, len(tasks), size=(5.2 * len(tasks), 4.2))
     params, speed = costs(measured).values()
-    for j, (task, (_, _, asks)) in enumerate(TASKS.items()):
+    for j, (task, (_, _, asks)) in enumerate(tasks.items()):
         a = ax[0, j]
-        acc, near, _ = _values(rows, measured, task, variants)
+        acc, near, _ = _values(rows, measured, task, variants, tasks)
         for i, v in enumerate(names):
             vals = list(acc.get(v, {}).values())
             if vals:

@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from . import (
     bias_bench,
     bias_bench_factors,
+    bias_bench_fewdata,
     bias_bench_learned,
     p1_holes,
     p1_imbalance,
@@ -32,7 +33,7 @@ from .base import Experiment
 MODULES = (p1_phases, p1_increment, p1_imbalance, p1_sigma, p1_holes, p2_torus, p2_orthogonality, p2_composition,
            p2_scaling, p2_percolation, p2_rim, p2_lesion, p2_regions, p2_torus_budget, p1_sigma_seeds,
            p2_composition_budget, p1_increment_budget, bias_bench, bias_bench_factors,
-           bias_bench_learned)
+           bias_bench_learned, bias_bench_fewdata)
 EXPERIMENTS: dict[str, Experiment] = {m.EXPERIMENT.name: m.EXPERIMENT for m in MODULES}
 
 
