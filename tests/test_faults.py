@@ -645,8 +645,11 @@ def test_kill9_in_analyze_then_rerun_gives_the_same_tables(straight, tmp_path):
     shutil.copytree(straight, ref)
     cmd = [sys.executable, "-m", "factordiff", "analyze"]
     t0 = time.monotonic()
-    subprocess.run([*cmd, str(ref), *ANALYZE_ARGS], check=True, capture_output=True)
-    took = time.monotonic() - t0
+    proc = subprocess.Popen([*cmd, str(ref), *ANALYZE_ARGS], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    stamps = [time.monotonic() for _ in proc.stdout]  # when each line came: the work lies from the first to the last
+    assert proc.wait() == 0 and stamps
+    took, work = time.monotonic() - t0, stamps[-1] - stamps[0]
     run = tmp_path / "run"
     shutil.copytree(straight, run)
     rng, kills = np.random.default_rng(11), 0
@@ -660,14 +663,16 @@ def test_kill9_in_analyze_then_rerun_gives_the_same_tables(straight, tmp_path):
         if (run / "analysis.jsonl").exists():
             _analysis(run)  # whole lines only
         _probes(run)  # every probe under its final name loads
-    # SIGTERM (not -9) at random moments: the command exits 143 within 5 s with one line, nothing half-written
+    # SIGTERM (not -9) at random moments of the work (between the first line and the last: after it the command
+    # has restored the default handler and is tearing down, where SIGTERM ends it as -15 with its work all written):
+    # the command exits 143 within 5 s with one line, nothing half-written
     waits, lines = [], []
     for _ in range(3):
         proc = subprocess.Popen([*cmd, str(run), *ANALYZE_ARGS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         first = proc.stdout.readline()  # the first snapshot's row: the analysis is under way (imports done)
         try:
-            proc.wait(timeout=rng.uniform(0, 0.5 * took))
+            proc.wait(timeout=rng.uniform(0, 0.8 * work))
             continue  # finished first
         except subprocess.TimeoutExpired:
             pass
@@ -1054,3 +1059,34 @@ def test_a_stop_signal_ends_a_long_persistence_computation_at_once():
     assert mp.active_children() == []
     with pytest.raises(ValueError, match="square"):
         run_ripser(np.zeros((3, 4)), distance_matrix=True)
+
+
+def test_persistence_s_child_ends_with_its_parent(tmp_path):
+    """A kill -9 of the process computing persistent homology ends its ripser child too (Linux's parent-death
+    signal), instead of leaving it computing for no one."""
+    script = tmp_path / "ph.py"
+    script.write_text("import numpy as np\nfrom factordiff.analysis.topology import persistence\n"
+                      "print('go', flush=True)\npersistence(np.random.default_rng(0).normal(size=(1152, 24)))\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "go"
+    children, deadline = [], time.time() + 30
+    while not children and time.time() < deadline:
+        time.sleep(0.1)
+        try:
+            children = (Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split())
+        except OSError:
+            pytest.skip("no /proc/PID/task/PID/children here")
+    assert children, "no ripser child appeared"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid):
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX"
+        except OSError:
+            return False
+
+    deadline = time.time() + 5
+    while alive(children[0]) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(children[0])

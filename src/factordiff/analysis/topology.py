@@ -71,11 +71,20 @@ def distances(points: np.ndarray, *, metric: str = "geodesic", neighbors: int = 
     return out
 
 
-def _ripser_child(conn, D: np.ndarray, kw: dict) -> None:
+def _ripser_child(conn, D: np.ndarray, kw: dict, parent: int) -> None:
+    import os
     import signal
 
     for s in (signal.SIGTERM, signal.SIGINT):  # the parent's handlers raise; here a stop just ends the process
         signal.signal(s, signal.SIG_DFL)
+    try:  # Linux: end with the parent (a kill -9 of it would otherwise leave this computing to no one)
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
     try:
         from ripser import ripser
 
@@ -94,28 +103,31 @@ def run_ripser(D: np.ndarray, **kw) -> dict:
     interrupts at once, and the child is killed. Where fork is unavailable (Windows) or this process may not
     have children (a daemonic one), ripser runs here."""
     import multiprocessing as mp
+    import os
+
+    from ripser import ripser  # here, not in the child: the import takes 1.6 s (scikit-learn), the fork inherits it
 
     if "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
-        from ripser import ripser
-
         res = ripser(D, **kw)
         return {"dgms": res["dgms"], "idx_perm": res["idx_perm"]}
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_ripser_child, args=(send, D, kw), daemon=True, name="ripser")
-    child.start()
-    send.close()
-    try:
+    child = ctx.Process(target=_ripser_child, args=(send, D, kw, os.getpid()), daemon=True, name="ripser")
+    try:  # a stop signal may land anywhere in here, the fork included
+        child.start()
+        send.close()  # the child's end: the parent's read sees EOF if the child dies
         out = recv.recv()
     except EOFError:
         child.join()
         raise RuntimeError(f"ripser's child process ended without a result (exit code {child.exitcode}; "
                            "a negative code is the signal that ended it, -9 often the out-of-memory killer)") from None
     finally:
+        send.close()
         recv.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+        if child.pid is not None:
+            if child.is_alive():
+                child.kill()
+            child.join()
     if isinstance(out, BaseException):
         raise out
     return out
