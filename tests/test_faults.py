@@ -766,6 +766,43 @@ def test_a_stop_signal_a_library_turned_into_its_own_error_still_stops_the_analy
             raise ValueError("a real error")
 
 
+
+def test_a_stop_whose_exception_was_swallowed_still_ends_the_analysis():
+    """Python prints and drops an exception raised in some callbacks (at-fork hooks, __del__): a SIGTERM that landed
+    in logging's at-fork lock release was lost and `factordiff analyze` finished with exit 0 (CI, stop 59). The
+    stop still ends the block, as Preempted, when the work comes back."""
+    from factordiff.errors import Preempted, raise_on_signals
+
+    with pytest.raises(Preempted) as stop:
+        with raise_on_signals():
+            try:  # what such a callback does with the handler's exception
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            except Preempted:
+                pass
+    assert stop.value.signum == signal.SIGTERM
+
+
+def test_persistence_forks_its_child_with_the_stop_signals_blocked():
+    """A stop signal during the fork would run the handler inside an at-fork callback, which drops its exception;
+    blocked across the fork, it waits and is handled after it, in the caller's code."""
+    from factordiff.analysis.topology import run_ripser
+
+    seen, mine = [], [True]
+
+    def hook():
+        if mine and mine[0]:
+            seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+    os.register_at_fork(after_in_parent=hook)  # cannot be unregistered: it records only while `mine` says so
+    try:
+        run_ripser(np.random.default_rng(0).normal(size=(20, 2)), maxdim=0)
+    finally:
+        mine[0] = False
+    assert seen, "no fork happened"
+    assert {signal.SIGTERM, signal.SIGINT} <= set(seen[0])
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # and unblocked again after
+
 # ---- a run's identity (issue 44) ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("damage", ["deleted", "self-symlink"])

@@ -114,6 +114,10 @@ def raise_on_signals(signals: tuple = (signal.SIGTERM, signal.SIGINT), where: st
     old = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
+        if got:
+            # the handler's exception was raised where Python prints and drops exceptions (an at-fork callback,
+            # a __del__, a weakref callback) and the work ran on: the stop still ends it, late but not lost
+            raise stopped(got[0])
     except Preempted:
         raise
     except Exception as e:

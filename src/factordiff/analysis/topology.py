@@ -21,6 +21,8 @@ that gap are long if the ratio is at least `gap`, else there are none.
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 
 FLOOR = 0.1  # a long bar lives longer than this share of the cloud's diameter …
@@ -40,6 +42,7 @@ def prepare(points: np.ndarray, *, pca_dims: int = 10) -> np.ndarray:
 
 
 METRICS = ("geodesic", "euclidean")
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 NEIGHBORS = 14  # graph neighbours of the geodesic distance: ≈ 2 label steps on a 2-D grid
 LANDMARKS = 400  # clouds up to this size are used whole (a 16 × 16 or 20 × 20 probe)
 
@@ -73,10 +76,10 @@ def distances(points: np.ndarray, *, metric: str = "geodesic", neighbors: int = 
 
 def _ripser_child(conn, D: np.ndarray, kw: dict, parent: int) -> None:
     import os
-    import signal
 
-    for s in (signal.SIGTERM, signal.SIGINT):  # the parent's handlers raise; here a stop just ends the process
+    for s in STOP_SIGNALS:  # the parent's handlers raise; here a stop just ends the process
         signal.signal(s, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the parent around the fork
     try:  # Linux: end with the parent (a kill -9 of it would otherwise leave this computing to no one)
         import ctypes
 
@@ -113,8 +116,14 @@ def run_ripser(D: np.ndarray, **kw) -> dict:
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_ripser_child, args=(send, D, kw, os.getpid()), daemon=True, name="ripser")
-    try:  # a stop signal may land anywhere in here, the fork included
-        child.start()
+    try:  # a stop signal may land anywhere in here; during the fork it waits (see below)
+        # blocked across the fork: one landing there ran the handler inside the fork's at-fork callbacks (logging's
+        # lock release), whose exceptions Python prints and drops, so the stop was lost (CI, stop 59)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            child.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop that came meanwhile is handled here
         send.close()  # the child's end: the parent's read sees EOF if the child dies
         out = recv.recv()
     except EOFError:
