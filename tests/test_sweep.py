@@ -252,3 +252,60 @@ def test_sweep_status_reads_a_folder_whose_spec_turns_analysis_off(tmp_path, cap
         capsys.readouterr()
         assert main(["sweep", "status", str(out)]) == 0
         assert "2 runs: 2 pending" in capsys.readouterr().out
+
+
+def test_a_stop_to_the_sweep_during_a_finished_run_s_hook_stops_the_sweep():
+    """The sweep's stop handler raises Preempted wherever the parent is: inside a finished run's hook (storing its
+    record), whose errors are reported and the sweep goes on, it was reported as the hook's failure and the sweep
+    ran on. Now it stops the sweep, its workers shut down; a hook's real error is still only reported."""
+    import signal
+    import time
+
+    from factordiff.errors import Preempted
+    from factordiff.worker import _call_on_done, _stop_workers_on_signal
+
+    class Pool:
+        down = 0
+
+        def shutdown(self, **_kw):
+            self.down += 1
+
+    def hook(_name, _dir):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+
+    pool, said = Pool(), []
+    with pytest.raises(Preempted) as stop:
+        with _stop_workers_on_signal(pool):
+            _call_on_done(hook, "r", Path("."), said.append)
+    assert stop.value.stage == "sweep" and pool.down and not said
+
+    def broken(_name, _dir):
+        raise OSError("disk full")
+
+    _call_on_done(broken, "r", Path("."), said.append)
+    assert "disk full" in said[0]
+
+
+def test_a_sweep_stop_swallowed_on_the_way_still_stops_the_sweep():
+    import signal
+    import time
+
+    from factordiff.errors import Preempted
+    from factordiff.worker import _stop_workers_on_signal
+
+    class Pool:
+        down = 0
+
+        def shutdown(self, **_kw):
+            self.down += 1
+
+    pool = Pool()
+    with pytest.raises(Preempted) as stop:
+        with _stop_workers_on_signal(pool):
+            try:  # where Python drops a handler's exception (an at-fork hook, a __del__)
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            except Preempted:
+                pass
+    assert stop.value.stage == "sweep" and pool.down

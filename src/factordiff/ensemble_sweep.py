@@ -100,6 +100,8 @@ def launch_ensembles(todo: list[tuple], spec, *, k: int, jobs: int | None, log, 
                     if on_done is not None:
                         _call_on_done(on_done, name, Path(run_dir), log)
             except Preempted as e:
+                if e.stage == "sweep":  # the sweep's own stop (its handler ran in this loop's body): not a run's
+                    raise
                 failed += len(g)
                 log(f"{names}: interrupted ({e}); the next launch resumes them from their checkpoints")
             except Exception as e:  # noqa: BLE001 - reported per group; the sweep goes on

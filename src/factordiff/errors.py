@@ -80,7 +80,8 @@ class CodeChanged(FactordiffError):
 
 class Preempted(FactordiffError):
     """SIGTERM / SIGINT arrived; a checkpoint was written at the step boundary. `signum`: the signal; `stage`:
-    "training" (a checkpoint holds the progress) or "analysis" (nothing kept; a rerun redoes it)."""
+    "training" (a checkpoint holds the progress), "analysis" (nothing kept; a rerun redoes it), "command" (a CLI
+    command's own) or "sweep" (the sweep process's, which stops its workers)."""
 
     exit_code = 143
 

@@ -331,6 +331,8 @@ def _launch_local(todo, spec, *, jobs, slurm, sweep_dir, log, busy: list | None 
                 if 0 < len(left) < jobs:
                     share_freed_cores(left, cores, log)
             except Preempted as e:
+                if e.stage == "sweep":  # the sweep's own stop (its handler ran in this loop's body): not a run's
+                    raise
                 failed += 1
                 log(f"{name}: interrupted ({e}); the next launch resumes it from its checkpoint")
             except Exception as e:  # noqa: BLE001 - reported per run; the sweep goes on

@@ -163,13 +163,21 @@ def _stop_workers_on_signal(pool):
     import multiprocessing as mp
     import threading
 
+    got: list[int] = []
+
+    def stopped(signum) -> Preempted:
+        return Preempted(f"sweep stopped by signal {signum}; rerun it to resume", signum=signum, stage="sweep")
+
     def stop(signum, _frame):
-        raise Preempted(f"sweep stopped by signal {signum}; rerun it to resume")
+        got.append(signum)
+        raise stopped(signum)
 
     main = threading.current_thread() is threading.main_thread()
     old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
     try:
         yield
+        if got:  # the handler's exception was swallowed on the way (see errors.raise_on_signals): stop now
+            raise stopped(got[0])
     except (Preempted, KeyboardInterrupt):
         for s in old:
             signal.signal(s, signal.SIG_IGN)  # the workers' own signals must not interrupt the cleanup
@@ -186,5 +194,7 @@ def _stop_workers_on_signal(pool):
 def _call_on_done(on_done, name: str, run_dir: Path, log) -> None:
     try:
         on_done(name, Path(run_dir))
+    except Preempted:  # a stop signal to the sweep while the hook ran is the sweep's stop, not the hook's failure
+        raise
     except Exception as e:  # noqa: BLE001 - a hook's failure is reported; the sweep goes on
         log(f"{name}: could not complete what follows a finished run ({type(e).__name__}: {e})")
