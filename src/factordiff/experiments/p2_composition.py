@@ -168,6 +168,10 @@ def draw(rows: list[dict], measured: dict, out: Path, title: str) -> list[Path]:
             ax[0, 2].scatter(np.full(len(sub[x]), x), sub[x], s=8, color="k", zorder=3)
         ax[0, 2].set_xscale("log")
         ax[0, 2].legend(fontsize=7)
+        if len(xs) == 1:  # a design without the subsampled arm (p2-composition-budget): one point, said so
+            ax[0, 2].text(0.5, 0.1, "one subsampling level in this design", ha="center", fontsize=7,
+                          transform=ax[0, 2].transAxes)
+    ax[0, 2].set_ylim(0, 1.05)  # an accuracy: a lone point near 1 must not zoom to its third decimal
     ax[0, 2].set_xlabel("2D training images (subsampled)")
     ax[0, 2].set_ylabel("final OOD accuracy")
     ax[0, 2].set_title("accuracy vs subsampling, SOS + stripes (Fig 4g)", fontsize=8)
